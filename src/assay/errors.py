@@ -1,0 +1,90 @@
+"""One error hierarchy for everything assay tells a user.
+
+    AssayError                  any problem assay reports as one line, exit code 2
+    ├── UsageError              bad command-line input (unknown option value, missing run, ...)
+    │   ├── UnknownTaskError    a task name that matches nothing ("did you mean ...?")
+    │   └── UnknownModelError   a backend or alias that does not exist
+    ├── ConfigError             a config/task YAML that does not validate
+    ├── DataError               a data file that is missing or has a malformed row (file and line named)
+    ├── DependencyError         an optional dependency is missing (the message names the install command)
+    ├── ModelError              a backend failed (server unreachable after retries, load failure, ...)
+    ├── SandboxError            the code sandbox could not be set up
+    └── TrackingError           MLflow / W&B / registry problems
+
+The CLI catches AssayError, prints `error: <message>` (plus `hint: ...` when there is one) and exits 2.
+Anything else is a bug in assay and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class AssayError(Exception):
+    """Base class: a problem with a one-line explanation for the user."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class UsageError(AssayError):
+    """The user asked for something that does not make sense."""
+
+
+class UnknownTaskError(UsageError):
+    """A task name, group or pattern matched no task."""
+
+
+class UnknownModelError(UsageError):
+    """A model backend or alias that does not exist."""
+
+
+class ConfigError(AssayError):
+    """A configuration or task file does not validate."""
+
+
+class DataError(AssayError):
+    """Benchmark data is missing or malformed."""
+
+
+class DependencyError(AssayError):
+    """An optional dependency is not installed."""
+
+
+class ModelError(AssayError):
+    """A model backend failed to load or answer."""
+
+
+class SandboxError(AssayError):
+    """The code-execution sandbox could not be set up or used."""
+
+
+class TrackingError(AssayError):
+    """Experiment tracking or the model registry failed."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """Return a 'did you mean ...?' hint for the closest candidates, or None."""
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def require(module: str, extra: str) -> None:
+    """Raise DependencyError naming the pip command when `module` cannot be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise DependencyError(
+            f"this feature needs the Python package '{module}'",
+            hint=f"pip install 'assay[{extra}]'",
+        )

@@ -1,0 +1,1 @@
+"""The leaderboard file (data/leaderboard.csv) and its views."""

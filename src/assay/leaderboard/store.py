@@ -1,0 +1,179 @@
+"""data/leaderboard.csv: one row per model x task x metric, appended by every run, under a lock.
+
+Appends take an exclusive file lock, write all of a run's rows in one write() and fsync, so concurrent writers
+lose nothing and a reader never sees half a run. Reading never drops a row silently: a torn or foreign line is
+returned as a problem with its line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from assay.errors import DataError
+
+DEFAULT_LEADERBOARD = Path("data") / "leaderboard.csv"
+COLUMNS = (
+    "model",
+    "model_version",
+    "model_fingerprint",
+    "benchmark",
+    "dataset",
+    "dataset_sha256",
+    "metric",
+    "score",
+    "stderr",
+    "n",
+    "eval_date",
+    "run_id",
+    "git_sha",
+)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    model: str
+    model_version: str
+    model_fingerprint: str
+    benchmark: str
+    dataset: str
+    dataset_sha256: str
+    metric: str
+    score: float
+    stderr: float | None
+    n: int
+    eval_date: str
+    run_id: str
+    git_sha: str
+
+    def as_csv_row(self) -> list[str]:
+        stderr = "" if self.stderr is None or math.isnan(self.stderr) else repr(float(self.stderr))
+        return [
+            self.model, self.model_version, self.model_fingerprint, self.benchmark, self.dataset,
+            self.dataset_sha256, self.metric, repr(float(self.score)), stderr, str(int(self.n)),
+            self.eval_date, self.run_id, self.git_sha,
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    text: str
+    reason: str
+
+
+def _lock(path: Path) -> FileLock:
+    return FileLock(str(path) + ".lock", timeout=60)
+
+
+def append_rows(rows: Iterable[LeaderboardRow], path: Path = DEFAULT_LEADERBOARD) -> int:
+    """Append rows atomically (one locked write); writes the header when the file is new. Returns count."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row.as_csv_row())
+    with _lock(path):
+        new = not path.exists() or path.stat().st_size == 0
+        payload = buf.getvalue()
+        if new:
+            head = io.StringIO()
+            csv.writer(head, lineterminator="\n").writerow(COLUMNS)
+            payload = head.getvalue() + payload
+        else:
+            # a previous writer killed mid-line must not glue its torn line onto ours
+            with path.open("rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    payload = "\n" + payload
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, payload.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return len(rows)
+
+
+def _parse(record: Mapping[str, str]) -> LeaderboardRow:
+    stderr = record["stderr"]
+    return LeaderboardRow(
+        model=record["model"],
+        model_version=record["model_version"],
+        model_fingerprint=record["model_fingerprint"],
+        benchmark=record["benchmark"],
+        dataset=record["dataset"],
+        dataset_sha256=record["dataset_sha256"],
+        metric=record["metric"],
+        score=float(record["score"]),
+        stderr=float(stderr) if stderr else None,
+        n=int(record["n"]),
+        eval_date=record["eval_date"],
+        run_id=record["run_id"],
+        git_sha=record["git_sha"],
+    )
+
+
+def read_rows(path: Path = DEFAULT_LEADERBOARD) -> tuple[list[LeaderboardRow], list[Problem]]:
+    """All valid rows, and every line that is not one (with its line number and why)."""
+    if not path.exists():
+        raise DataError(f"no leaderboard at {path}", hint="run `assay run ...` first or pass --leaderboard FILE")
+    rows: list[LeaderboardRow] = []
+    problems: list[Problem] = []
+    with _lock(path), path.open(encoding="utf-8", newline="") as fh:
+        lines = fh.read().splitlines()
+    if not lines:
+        return rows, problems
+    header = next(csv.reader([lines[0]]))
+    if tuple(header) != COLUMNS:
+        raise DataError(f"{path}: the header is not assay's leaderboard header", hint=",".join(COLUMNS))
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = next(csv.reader([line]))
+        if len(fields) != len(COLUMNS):
+            problems.append(Problem(number, line, f"{len(fields)} fields, expected {len(COLUMNS)}"))
+            continue
+        try:
+            rows.append(_parse(dict(zip(COLUMNS, fields, strict=True))))
+        except ValueError as exc:
+            problems.append(Problem(number, line, f"bad value: {exc}"))
+    return rows, problems
+
+
+def rows_from_summary(summary: Mapping[str, Any]) -> list[LeaderboardRow]:
+    """The leaderboard rows of one run (summary.json as a dict): one per model x task x metric."""
+    models = {m["name"]: m for m in summary["models"]}
+    out = []
+    for result in summary["results"]:
+        model = models.get(result["model"], {})
+        for metric, mv in result["metrics"].items():
+            out.append(
+                LeaderboardRow(
+                    model=result["model"],
+                    model_version=str(model.get("version", "")),
+                    model_fingerprint=str(model.get("fingerprint", "")),
+                    benchmark=result["task"],
+                    dataset=result.get("dataset", ""),
+                    dataset_sha256=result.get("dataset_sha256", ""),
+                    metric=metric,
+                    score=float(mv["value"]),
+                    stderr=None if mv.get("stderr") is None else float(mv["stderr"]),
+                    n=int(mv["n"]),
+                    eval_date=summary["created"],
+                    run_id=summary["run_id"],
+                    git_sha=summary.get("git_sha", ""),
+                )
+            )
+    return out

@@ -1,0 +1,1 @@
+"""Run folders: ids, layout, and reading/writing the files a run leaves behind."""

@@ -1,0 +1,104 @@
+"""The layout of a run folder, shared by every command that reads or writes runs.
+
+    runs/<run_id>/
+        config.json            the resolved configuration (enough to resume or audit the run)
+        summary.json           RunRecord: every metric with stderr and n, config, seeds, versions, hashes
+        metrics.json           flat {"<model>/<task>/<metric>": value}, what CI and DVC read
+        samples/<model>_<task>.jsonl   one SampleResult per line
+        responses.sqlite       the run's own response journal (resume works even with --no-cache)
+
+`run_id` is `YYYYMMDD-HHMMSS-<6 hex>` (UTC): sortable by time and unique.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assay.errors import UsageError
+
+DEFAULT_OUTPUT = Path("runs")
+RUN_ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def safe_name(name: str) -> str:
+    """A model or task name as a file-name part (`/`, `:` and spaces become `_`)."""
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", name).strip("_") or "model"
+
+
+def samples_path(run_dir: Path, model: str, task: str) -> Path:
+    return run_dir / "samples" / f"{safe_name(model)}_{safe_name(task)}.jsonl"
+
+
+def resolve_run(run: str | Path, output: Path | None = None) -> Path:
+    """Accept a run id or a run folder; return the folder (error if it has no summary or config)."""
+    candidates = [Path(run)]
+    if RUN_ID_RE.match(str(run)):
+        candidates.append((output or DEFAULT_OUTPUT) / str(run))
+    for path in candidates:
+        if path.is_dir() and ((path / "summary.json").exists() or (path / "config.json").exists()):
+            return path
+    raise UsageError(
+        f"no run found at {run!r}",
+        hint="give a run id from --output (default ./runs) or the path of a run folder",
+    )
+
+
+def read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON via a temp file and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rows.append(json.loads(line))
+    return rows
+
+
+def load_summary(run: str | Path, output: Path | None = None) -> dict[str, Any]:
+    folder = resolve_run(run, output)
+    path = folder / "summary.json"
+    if not path.exists():
+        raise UsageError(f"run {folder} has no summary.json (it did not finish)", hint="finish it with --resume")
+    data: dict[str, Any] = read_json(path)
+    data["_dir"] = str(folder)
+    return data
+
+
+def load_samples(run_dir: Path, model: str, task: str) -> list[dict[str, Any]]:
+    path = samples_path(run_dir, model, task)
+    if not path.exists():
+        raise UsageError(f"run {run_dir} has no samples for model {model!r} on task {task!r}")
+    return read_jsonl(path)
