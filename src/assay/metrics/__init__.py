@@ -1,0 +1,5 @@
+"""Per-sample metrics on text and code, registered by name (see assay.metrics.registry)."""
+
+from assay.metrics.registry import GROUPS, METRICS, MetricSpec, expand_metric_names, get_metric
+
+__all__ = ["GROUPS", "METRICS", "MetricSpec", "expand_metric_names", "get_metric"]
