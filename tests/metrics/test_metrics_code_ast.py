@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import ast
 import time
-from functools import lru_cache
+from functools import cache
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assay.metrics.code_ast import _children, _label, ast_equal, ast_similarity, normalized_tree, tree_edit_distance
+from assay.metrics.code_ast import (
+    _children,
+    _label,
+    ast_equal,
+    ast_similarity,
+    normalized_tree,
+    tree_edit_distance,
+)
 
 Forest = tuple[tuple[str, "Forest"], ...]
 
@@ -18,7 +25,7 @@ def _as_forest(node: ast.AST) -> Forest:
     return ((_label(node), tuple(t for c in _children(node) for t in _as_forest(c))),)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _forest_distance(f: Forest, g: Forest) -> int:
     """The textbook recursive definition of ordered forest edit distance (exponential without the cache)."""
     if not f and not g:
@@ -40,7 +47,9 @@ def _size(f: Forest) -> int:
 
 
 SNIPPETS = st.lists(
-    st.sampled_from(["x = a + 1", "y = f(x)", "return x", "z = [i for i in y]", "x = a - 1", "if x:\n  y = 2"]),
+    st.sampled_from(
+        ["x = a + 1", "y = f(x)", "return x", "z = [i for i in y]", "x = a - 1", "if x:\n  y = 2"]
+    ),
     min_size=1,
     max_size=3,
 ).map("\n".join)

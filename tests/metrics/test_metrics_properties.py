@@ -49,14 +49,19 @@ def test_range_identity_symmetry(spec: MetricSpec) -> None:
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_not_constant(spec: MetricSpec) -> None:
     """A metric that gives the best value to a different answer is not measuring anything."""
-    pairs = {"text": ("the cat sat", "a dog ran far away"), "code": ("def f(a) return", "def f(a):\n    return a")}
+    pairs = {
+        "text": ("the cat sat", "a dog ran far away"),
+        "code": ("def f(a) return", "def f(a):\n    return a"),
+    }
     pred, ref = pairs[spec.kind]
     assert spec(pred, ref) != spec.best
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_aggregation_is_order_invariant_and_skips_unscored(spec: MetricSpec) -> None:
-    values = [spec("the cat sat", ref) for ref in ("the cat sat", "a cat sat", "dogs", "the cat sat down", "")]
+    values = [
+        spec("the cat sat", ref) for ref in ("the cat sat", "a cat sat", "dogs", "the cat sat down", "")
+    ]
     shuffled = values[:]
     random.Random(0).shuffle(shuffled)
     assert spec.aggregate(values) == pytest.approx(spec.aggregate(shuffled), abs=1e-12)

@@ -10,8 +10,9 @@ from rouge_score import rouge_scorer
 
 from assay.metrics.text import bleu, chrf, lcs_length, rouge_l
 
-WORDS = st.lists(st.sampled_from(["the", "cat", "sat", "on", "a", "mat", "dog", "Ran", "far", ".", ",", "42"]),
-                 max_size=15).map(" ".join)
+WORDS = st.lists(
+    st.sampled_from(["the", "cat", "sat", "on", "a", "mat", "dog", "Ran", "far", ".", ",", "42"]), max_size=15
+).map(" ".join)
 _ROUGE = rouge_scorer.RougeScorer(["rougeL"])
 
 
