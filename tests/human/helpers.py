@@ -10,8 +10,12 @@ from typing import Any
 def single_rows(n: int = 4) -> list[dict[str, Any]]:
     """n single-mode rows; item q1 carries HTML so escaping can be checked."""
     rows = [
-        {"item_id": f"q{i}", "prompt": f"Question {i}?", "response": f"Answer number {i}.",
-         "model": "model-x" if i % 2 else "model-y"}
+        {
+            "item_id": f"q{i}",
+            "prompt": f"Question {i}?",
+            "response": f"Answer number {i}.",
+            "model": "model-x" if i % 2 else "model-y",
+        }
         for i in range(n)
     ]
     if n > 1:
@@ -22,8 +26,14 @@ def single_rows(n: int = 4) -> list[dict[str, Any]]:
 def pairwise_rows(n: int = 4) -> list[dict[str, Any]]:
     """n pairwise rows where response_a always comes from model-a (texts say which side they are)."""
     return [
-        {"item_id": f"p{i}", "prompt": f"Pair question {i}?", "response_a": f"alpha answer {i}",
-         "response_b": f"beta answer {i}", "model_a": "model-a", "model_b": "model-b"}
+        {
+            "item_id": f"p{i}",
+            "prompt": f"Pair question {i}?",
+            "response_a": f"alpha answer {i}",
+            "response_b": f"beta answer {i}",
+            "model_a": "model-a",
+            "model_b": "model-b",
+        }
         for i in range(n)
     ]
 

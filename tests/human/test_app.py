@@ -60,8 +60,11 @@ def test_single_flow_stores_ratings_in_annotator_order(single_store: Store) -> N
     for score in (3, 10, 7, 1):
         item_id = shown_item(html)
         seen.append(item_id)
-        response = client.post("/rate", data={"item_id": item_id, "score": str(score), "comment": f"c{score}",
-                                               "csrf_token": csrf(html)}, follow_redirects=True)
+        response = client.post(
+            "/rate",
+            data={"item_id": item_id, "score": str(score), "comment": f"c{score}", "csrf_token": csrf(html)},
+            follow_redirects=True,
+        )
         html = response.get_data(as_text=True)
     assert seen == single_store.order("alice")
     assert 'id="done"' in html and "all 4 items" in html
@@ -87,8 +90,11 @@ def test_bad_input_gets_a_400_page_and_stores_nothing(single_store: Store) -> No
     client = client_for(single_store)
     html = login(client, "alice")
     token = csrf(html)
-    for data in ({"item_id": shown_item(html), "score": "eleven"}, {"item_id": "q0", "score": "0"},
-                 {"item_id": "missing", "score": "5"}):
+    for data in (
+        {"item_id": shown_item(html), "score": "eleven"},
+        {"item_id": "q0", "score": "0"},
+        {"item_id": "missing", "score": "5"},
+    ):
         response = client.post("/rate", data=data | {"csrf_token": token})
         assert response.status_code == 400, data
     assert single_store.ratings() == []
@@ -109,8 +115,9 @@ def test_pairwise_sides_are_randomized_and_resolved(pairwise_store: Store) -> No
         # the left box shows beta's text exactly when the sides are swapped for this annotator
         assert left.group(1) == (f"beta answer {n}" if is_swapped("alice", item_id) else f"alpha answer {n}")
         assert "model-a" not in html and "model-b" not in html
-        html = client.post("/rate", data={"item_id": item_id, "choice": "A", "csrf_token": csrf(html)},
-                           follow_redirects=True).get_data(as_text=True)
+        html = client.post(
+            "/rate", data={"item_id": item_id, "choice": "A", "csrf_token": csrf(html)}, follow_redirects=True
+        ).get_data(as_text=True)
     ratings = pairwise_store.ratings()
     assert {r.swapped for r in ratings} == {True, False}
     assert all(r.choice == "A" and r.winner == ("b" if r.swapped else "a") for r in ratings)

@@ -134,8 +134,13 @@ def create_app(store: Store) -> Flask:
         try:
             score = _parse_score(form.get("score")) if store.mode == "single" else None
             choice = form.get("choice") if store.mode == "pairwise" else None
-            store.save_rating(annotator, form.get("item_id", ""), score=score, choice=choice,
-                              comment=form.get("comment", ""))
+            store.save_rating(
+                annotator,
+                form.get("item_id", ""),
+                score=score,
+                choice=choice,
+                comment=form.get("comment", ""),
+            )
         except UsageError as exc:
             abort(400, exc.message[:1].upper() + exc.message[1:] + ".")
         return redirect(url_for("rate"))

@@ -34,8 +34,14 @@ def export_rows(store: Store) -> list[dict[str, Any]]:
             row |= {"model": item.model, "score": r.score}
         else:
             winner_model = {"a": item.model_a, "b": item.model_b}.get(r.winner or "")
-            row |= {"model_a": item.model_a, "model_b": item.model_b, "choice": r.choice,
-                    "swapped": r.swapped, "winner": r.winner, "winner_model": winner_model}
+            row |= {
+                "model_a": item.model_a,
+                "model_b": item.model_b,
+                "choice": r.choice,
+                "swapped": r.swapped,
+                "winner": r.winner,
+                "winner_model": winner_model,
+            }
         row |= {"comment": r.comment, "created_at": r.created_at, "updated_at": r.updated_at}
         rows.append(row)
     return rows
@@ -44,8 +50,9 @@ def export_rows(store: Store) -> list[dict[str, Any]]:
 def write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
     """Write `rows` to `path` atomically: a temporary file in the same folder, then a rename."""
     if not path.parent.is_dir():
-        raise UsageError(f"folder {path.parent} does not exist",
-                         hint="create it first or pick another --output")
+        raise UsageError(
+            f"folder {path.parent} does not exist", hint="create it first or pick another --output"
+        )
     if path.is_dir():
         raise UsageError(f"--output {path} is a folder", hint="pass a file name such as ratings.jsonl")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -87,8 +87,10 @@ def parse_row(row: Any, mode: Mode, where: str) -> Item:
     if len(row["item_id"]) > MAX_ITEM_ID:
         raise DataError(f"{where}: item_id is longer than {MAX_ITEM_ID} characters")
     if mode == "pairwise" and row["model_a"] == row["model_b"]:
-        raise DataError(f"{where}: model_a and model_b are both {row['model_a']!r}",
-                        hint="a pair compares two different models")
+        raise DataError(
+            f"{where}: model_a and model_b are both {row['model_a']!r}",
+            hint="a pair compares two different models",
+        )
     return Item(**row)
 
 

@@ -104,8 +104,9 @@ class Store:
         if path.exists() and not path.is_file():
             raise UsageError(f"--db {path} is not a file")
         if not path.parent.is_dir():
-            raise UsageError(f"folder {path.parent} does not exist",
-                             hint="create it first or pick another --db")
+            raise UsageError(
+                f"folder {path.parent} does not exist", hint="create it first or pick another --db"
+            )
         conn = _connect(path)
         try:
             with conn:
@@ -120,8 +121,10 @@ class Store:
     def open(cls, path: Path) -> Store:
         """Open an existing ratings database for reading (export, agreement)."""
         if not path.is_file():
-            raise UsageError(f"ratings database {path} does not exist",
-                             hint="start one with: assay human serve ITEMS.jsonl --db FILE")
+            raise UsageError(
+                f"ratings database {path} does not exist",
+                hint="start one with: assay human serve ITEMS.jsonl --db FILE",
+            )
         try:
             with closing_conn(path) as conn:
                 tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -165,7 +168,12 @@ class Store:
     # ------------------------------------------------------------------------------------------ ratings
 
     def save_rating(
-        self, annotator: str, item_id: str, *, score: int | None = None, choice: str | None = None,
+        self,
+        annotator: str,
+        item_id: str,
+        *,
+        score: int | None = None,
+        choice: str | None = None,
         comment: str = "",
     ) -> Rating:
         """Validate and commit one rating; a second rating of the same item replaces the first."""
@@ -192,12 +200,30 @@ class Store:
                 " choice = excluded.choice, swapped = excluded.swapped,"
                 " winner = excluded.winner, comment = excluded.comment, updated_at = excluded.updated_at"
                 " RETURNING created_at",
-                (annotator, item_id, score, choice, None if swapped is None else int(swapped), winner,
-                 comment, stamp, stamp),
+                (
+                    annotator,
+                    item_id,
+                    score,
+                    choice,
+                    None if swapped is None else int(swapped),
+                    winner,
+                    comment,
+                    stamp,
+                    stamp,
+                ),
             )
             (created_at,) = cursor.fetchone()
-        return Rating(annotator=annotator, item_id=item_id, score=score, choice=choice, swapped=swapped,
-                      winner=winner, comment=comment, created_at=created_at, updated_at=stamp)
+        return Rating(
+            annotator=annotator,
+            item_id=item_id,
+            score=score,
+            choice=choice,
+            swapped=swapped,
+            winner=winner,
+            comment=comment,
+            created_at=created_at,
+            updated_at=stamp,
+        )
 
     def ratings(self) -> list[Rating]:
         """Every rating, ordered by item (in file order) then annotator."""
@@ -208,8 +234,17 @@ class Store:
                 " ORDER BY i.seq, r.annotator"
             ).fetchall()
         return [
-            Rating(annotator=a, item_id=i, score=s, choice=c, swapped=None if w is None else bool(w),
-                   winner=win, comment=com, created_at=cr, updated_at=up)
+            Rating(
+                annotator=a,
+                item_id=i,
+                score=s,
+                choice=c,
+                swapped=None if w is None else bool(w),
+                winner=win,
+                comment=com,
+                created_at=cr,
+                updated_at=up,
+            )
             for a, i, s, c, w, win, com, cr, up in rows
         ]
 
@@ -242,13 +277,19 @@ def _init_meta(conn: sqlite3.Connection, path: Path, mode: Mode) -> None:
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     if not meta:
         # the session-signing key lives in the database so logins survive a server restart
-        values = {"schema_version": SCHEMA_VERSION, "mode": mode, "secret_key": secrets.token_hex(32),
-                  "created_at": now()}
+        values = {
+            "schema_version": SCHEMA_VERSION,
+            "mode": mode,
+            "secret_key": secrets.token_hex(32),
+            "created_at": now(),
+        }
         conn.executemany("INSERT INTO meta VALUES (?, ?)", values.items())
         return
     if meta.get("mode") != mode:
-        raise UsageError(f"{path} holds {meta.get('mode')} ratings, not {mode}",
-                         hint=f"use --mode {meta.get('mode')} or a new --db")
+        raise UsageError(
+            f"{path} holds {meta.get('mode')} ratings, not {mode}",
+            hint=f"use --mode {meta.get('mode')} or a new --db",
+        )
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise DataError(f"{path} has schema version {meta.get('schema_version')}, expected {SCHEMA_VERSION}")
 
