@@ -113,7 +113,7 @@ def rows(db: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def test_single_mode_survives_a_kill_and_resumes(browser: object, servers: list[Server], tmp_path: Path) -> None:
+def test_single_mode_kill_and_resume(browser: object, servers: list[Server], tmp_path: Path) -> None:
     items, db = write_jsonl(tmp_path / "items.jsonl", single_rows(5)), tmp_path / "ratings.sqlite"
     ids = [f"q{i}" for i in range(5)]
     alice_order, bob_order = annotator_order("alice", ids), annotator_order("bob", ids)
@@ -169,7 +169,7 @@ def test_single_mode_survives_a_kill_and_resumes(browser: object, servers: list[
     }
 
 
-def test_pairwise_mode_resolves_randomized_sides(browser: object, servers: list[Server], tmp_path: Path) -> None:
+def test_pairwise_mode_sides(browser: object, servers: list[Server], tmp_path: Path) -> None:
     items, db = write_jsonl(tmp_path / "pairs.jsonl", pairwise_rows(4)), tmp_path / "pairs.sqlite"
     servers.append(Server(items, db, "pairwise", tmp_path / "serve.log"))
     for name, key in (("alice", "a"), ("bob", "b")):
@@ -181,7 +181,8 @@ def test_pairwise_mode_resolves_randomized_sides(browser: object, servers: list[
             left = page.inner_text("#response-a")
             # blind: no model names; the left side shows beta's answer exactly when swapped for this annotator
             assert "model-" not in page.content()
-            assert left == (f"beta answer {number}" if is_swapped(name, item_id) else f"alpha answer {number}")
+            expected = "beta" if is_swapped(name, item_id) else "alpha"
+            assert left == f"{expected} answer {number}"
             if n == 3:
                 page.click("#choose-tie")  # the last one by mouse
             else:
