@@ -1,0 +1,159 @@
+"""Judge quality: how well a judge's verdicts agree with human labels, and how biased the judge is.
+
+    report = agreement(read_rows(judgments_path), read_rows(human_path))
+
+Judge rows follow assay.judge.rows; human rows are the human app's export (several annotators per item are
+combined: the mean score, or the majority winner with a split vote counted as a tie) or any JSONL with
+`item_id` plus `score` (single) or `winner` ("a"/"b"/"tie", pairwise). Items the judge left unscored are
+excluded from agreement and counted. The numbers themselves come from assay.stats.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scipy import stats as sps
+
+from assay.errors import DataError, UsageError
+from assay.stats.agreement import accuracy, cohen_kappa
+from assay.stats.bias import length_bias, longer_wins_rate, position_bias
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgreementReport:
+    """Agreement of a judge with humans on the items both labelled, plus the judge's biases."""
+
+    mode: str
+    n_items: int  # items labelled by both (and scored by the judge)
+    n_judge_unscored: int  # items the human labelled but the judge could not score
+    n_missing: int  # items the human labelled that have no judge row
+    accuracy: float  # exact agreement (single: scores rounded to integers)
+    kappa: float  # Cohen's kappa, unweighted
+    extra: dict[str, float] = field(
+        default_factory=dict
+    )  # mode-specific figures (weighted kappa, biases, ...)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_rows(path: Path) -> list[Row]:
+    """JSONL rows (each a JSON object); a malformed line is an error naming the file and line."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: malformed JSON ({exc.msg})") from exc
+            if not isinstance(row, dict) or "item_id" not in row:
+                raise DataError(f"{path}:{number}: expected a JSON object with an item_id")
+            rows.append(row)
+    return rows
+
+
+def _mode(rows: Sequence[Row], what: str) -> str:
+    modes = {r.get("mode") or ("single" if "score" in r else "pairwise") for r in rows}
+    if len(modes) != 1:
+        raise DataError(
+            f"{what} mixes modes ({', '.join(sorted(map(str, modes)))})",
+            hint="compare single ratings and pairwise verdicts separately",
+        )
+    return str(modes.pop())
+
+
+def human_labels(rows: Sequence[Row], mode: str) -> dict[str, float | str]:
+    """One label per item: mean score (single) or majority winner (pairwise; a split vote is a tie)."""
+    grouped: dict[str, list[Any]] = {}
+    key = "score" if mode == "single" else "winner"
+    for row in rows:
+        if row.get(key) is not None:
+            grouped.setdefault(str(row["item_id"]), []).append(row[key])
+    labels: dict[str, float | str] = {}
+    for item, values in grouped.items():
+        if mode == "single":
+            labels[item] = sum(float(v) for v in values) / len(values)
+        else:
+            top = Counter(str(v).lower() for v in values).most_common()
+            labels[item] = "tie" if len(top) > 1 and top[0][1] == top[1][1] else top[0][0]
+    return labels
+
+
+def agreement(judge_rows: Sequence[Row], human_rows: Sequence[Row]) -> AgreementReport:
+    """Accuracy and Cohen's kappa against the human labels, and the judge's position and length bias."""
+    if not judge_rows or not human_rows:
+        raise UsageError("agreement needs judge rows and human rows")
+    mode = _mode(judge_rows, "the judgments file")
+    if (human_mode := _mode(human_rows, "the human file")) != mode:
+        raise UsageError(f"the judgments are {mode} but the human labels are {human_mode}")
+    humans = human_labels(human_rows, mode)
+    judged = {str(r["item_id"]): r for r in judge_rows}
+    missing = [i for i in humans if i not in judged]
+    key = "score" if mode == "single" else "winner"
+    both = [i for i in humans if i in judged and judged[i].get(key) is not None]
+    if not both:
+        raise UsageError(
+            "no item has both a judge verdict and a human label", hint="item_id values must match"
+        )
+    if mode == "single":
+        judge_values = [round(float(judged[i]["score"])) for i in both]
+        human_values = [round(float(humans[i])) for i in both]
+        extra = _single_extra(judge_values, human_values, [judged[i] for i in both])
+    else:
+        judge_values = [str(judged[i]["winner"]) for i in both]  # type: ignore[misc]
+        human_values = [str(humans[i]) for i in both]  # type: ignore[misc]
+        extra = _pair_extra(list(judge_rows), [judged[i] for i in both], human_values)  # type: ignore[arg-type]
+    return AgreementReport(
+        mode=mode,
+        n_items=len(both),
+        n_judge_unscored=len(humans) - len(missing) - len(both),
+        n_missing=len(missing),
+        accuracy=accuracy(judge_values, human_values),
+        kappa=cohen_kappa(judge_values, human_values),
+        extra=extra,
+    )
+
+
+def _single_extra(judge: list[int], human: list[int], rows: list[Row]) -> dict[str, float]:
+    extra = {
+        "kappa_quadratic": cohen_kappa(judge, human, weights="quadratic"),
+        "within_1": sum(abs(a - b) <= 1 for a, b in zip(judge, human, strict=True)) / len(judge),
+        "mean_abs_error": sum(abs(a - b) for a, b in zip(judge, human, strict=True)) / len(judge),
+    }
+    if len(judge) >= 3 and len(set(judge)) > 1 and len(set(human)) > 1:
+        extra["spearman"] = float(sps.spearmanr(judge, human)[0])
+    lengths = [float(r.get("answer_length", math.nan)) for r in rows]
+    if len(rows) >= 3 and not any(math.isnan(x) for x in lengths):
+        corr = length_bias(lengths, [float(r["score"]) for r in rows])
+        extra |= {"length_score_spearman": corr.r, "length_score_p": corr.p_value}
+    return extra
+
+
+def _pair_extra(all_rows: list[Row], rows: list[Row], human: list[str]) -> dict[str, float]:
+    extra: dict[str, float] = {}
+    ordered = [r for r in all_rows if r.get("first_order") is not None and r.get("second_order") is not None]
+    if ordered:
+        bias = position_bias([r["first_order"] for r in ordered], [r["second_order"] for r in ordered])
+        extra |= {
+            "position_bias_rate": bias.inconsistent_rate,
+            "first_position_rate": bias.first_position_rate,
+            "second_position_rate": bias.second_position_rate,
+        }
+    if all("len_a" in r and "len_b" in r for r in rows):
+        len_a, len_b = [float(r["len_a"]) for r in rows], [float(r["len_b"]) for r in rows]
+        # the judge's preference for longer answers, next to the humans' on the same items
+        extra["judge_longer_wins_rate"] = longer_wins_rate(len_a, len_b, [str(r["winner"]) for r in rows])
+        extra["human_longer_wins_rate"] = longer_wins_rate(len_a, len_b, human)
+    return extra
