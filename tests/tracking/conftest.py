@@ -1,4 +1,4 @@
-"""Fixtures: a migrated MLflow sqlite store per test (copied from one made per session: migration takes ~8 s)."""
+"""Fixtures: a migrated MLflow store per test, copied from one made per session (migrating takes ~8 s)."""
 
 from __future__ import annotations
 

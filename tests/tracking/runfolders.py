@@ -46,7 +46,12 @@ def write_run(
                 task_version="1",
             )
         )
-    config = {"models": [{"name": "", "model": model, "args": {}}], "tasks": list(tasks), "limit": n, "seed": 1234}
+    config = {
+        "models": [{"name": "", "model": model, "args": {}}],
+        "tasks": list(tasks),
+        "limit": n,
+        "seed": 1234,
+    }
     record = RunRecord(
         run_id=run_id,
         created="2026-11-23T12:00:00+00:00",

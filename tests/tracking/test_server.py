@@ -1,0 +1,143 @@
+"""A real MLflow server started by `assay tracking serve`.
+
+Runs logged before it started and runs logged over HTTP (artifacts uploaded through it) are read back through
+its REST API, and shown once in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assay.tracking.server import free_port
+from tracking.runfolders import write_run
+
+pytestmark = pytest.mark.integration
+ASSAY = [sys.executable, "-m", "assay.cli.main"]
+
+
+def _assay(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ASSAY, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
+    """A store with one run logged embedded (as `assay run --track` does), then `assay tracking serve`."""
+    work = tmp_path_factory.mktemp("served")
+    run_dir = write_run(work / "runs", run_id="20261123-100000-aaaaaa", n=12, accuracy=0.5)
+    logged = _assay("tracking", "log", str(run_dir), cwd=work)
+    assert logged.returncode == 0, logged.stderr
+    embedded_id = logged.stdout.split("MLflow run ")[1].split()[0]
+    port = free_port()
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    proc = subprocess.Popen(
+        [*ASSAY, "tracking", "serve", "--port", str(port), "--backend-store", str(work)],
+        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url, proc)
+        yield url, work, embedded_id
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: serve stops its server and exits
+        proc.wait(timeout=60)
+
+
+def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "serve exited"
+        try:
+            if httpx.get(url + "/health", timeout=2).text == "OK":
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("assay tracking serve did not become healthy in 180 s")
+
+
+def _api(url: str, endpoint: str, **params: str) -> dict:
+    response = httpx.get(f"{url}/api/2.0/mlflow/{endpoint}", params=params, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_run_logged_embedded_is_served(served: tuple[str, Path, str]) -> None:
+    url, _, run_id = served
+    exp = _api(url, "experiments/get-by-name", experiment_name="ARC-Easy-SmolLM2")["experiment"]
+    run = _api(url, "runs/get", run_id=run_id)["run"]
+    assert run["info"]["experiment_id"] == exp["experiment_id"]
+    metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    assert metrics["arc_easy/acc"] == pytest.approx(0.5)
+    files = [f["path"] for f in _api(url, "artifacts/list", run_id=run_id, path="samples")["files"]]
+    assert files == ["samples/smollm2-135m_arc_easy.jsonl"]
+    body = httpx.get(f"{url}/get-artifact", params={"run_uuid": run_id, "path": files[0]}, timeout=30)
+    assert len(body.text.splitlines()) == 12
+
+
+def test_log_over_http_uploads_artifacts_through_the_server(
+    served: tuple[str, Path, str], tmp_path: Path
+) -> None:
+    url, store, _ = served
+    run_dir = write_run(tmp_path / "runs", run_id="20261123-110000-bbbbbb", n=8, accuracy=0.75)
+    # the client works in another folder: the artifacts must reach the server's store, not this folder
+    done = _assay(
+        "tracking", "log", str(run_dir), "--tracking-uri", url, "--experiment", "Http-Check", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split("MLflow run ")[1].split()[0]
+    run = _api(url, "runs/get", run_id=run_id)["run"]
+    assert run["info"]["artifact_uri"].startswith("mlflow-artifacts:")
+    assert {m["key"]: m["value"] for m in run["data"]["metrics"]}["arc_easy/acc"] == pytest.approx(0.75)
+    summary = httpx.get(
+        f"{url}/get-artifact", params={"run_uuid": run_id, "path": "summary.json"}, timeout=30
+    )
+    assert json.loads(summary.text)["run_id"] == "20261123-110000-bbbbbb"
+    assert list(store.joinpath("mlartifacts").rglob("smollm2-135m_arc_easy.jsonl"))
+    assert not (tmp_path / "mlartifacts").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_unreachable_server_is_one_line_error(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "runs")
+    port = free_port()
+    done = _assay("tracking", "log", str(run_dir), "--tracking-uri", f"http://127.0.0.1:{port}", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no MLflow server answers" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(
+    not shutil.which("chromium"), reason="no chromium on this machine (apt-get install chromium)"
+)
+def test_mlflow_ui_shows_the_run_in_headless_chromium(served: tuple[str, Path, str], tmp_path: Path) -> None:
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="needs playwright (pip install playwright)"
+    )
+    url, _, run_id = served
+    exp_id = _api(url, "runs/get", run_id=run_id)["run"]["info"]["experiment_id"]
+    shot = Path(os.environ.get("ASSAY_SCREENSHOT", tmp_path / "mlflow-ui.png"))
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                  "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/#/experiments/{exp_id}/runs/{run_id}", timeout=60_000)
+            page.get_by_text("smollm2-135m-instruct-q4").first.wait_for(timeout=60_000)
+            page.get_by_text("arc_easy/acc").first.wait_for(timeout=60_000)
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert shot.read_bytes()[:4] == b"\x89PNG"
