@@ -1,0 +1,1 @@
+"""Test helpers that ship with assay: real components that exercise backends (a fault-injecting proxy)."""
