@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from assay.cli.common import console, console_err
 from assay.errors import require
+
+if TYPE_CHECKING:  # the agreement module pulls in numpy and assay.stats: load it only when used
+    from assay.human.agreement import AgreementReport
 
 human_app = typer.Typer(
     help="Human evaluation: a local web app where annotators rate model outputs blind.",
@@ -59,6 +63,67 @@ def export_cmd(
     rows = export_rows(Store.open(db))
     write_jsonl(rows, output)
     console_err.print(f"wrote {len(rows)} ratings to {output}")
+
+
+@human_app.command("agreement")
+def agreement_cmd(
+    db: Path = typer.Option(..., "--db", help="The ratings database written by `assay human serve`."),
+    annotator: list[str] = typer.Option(  # noqa: B006 - typer needs a list default
+        [], "--annotator", "-a", help="Only these annotators (repeat the option); default: all."
+    ),
+    level: str | None = typer.Option(
+        None, "--level", help="Krippendorff level: nominal, ordinal, interval, ratio (default by mode)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Inter-annotator agreement: Cohen's kappa per pair, Fleiss' kappa, Krippendorff's alpha."""
+    import json
+    from dataclasses import asdict
+
+    from assay.human.agreement import agreement
+    from assay.human.storage import Store
+
+    report = agreement(Store.open(db), annotator, level)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), indent=2))
+        return
+    print_report(report)
+
+
+def print_report(report: AgreementReport) -> None:
+    """Show an AgreementReport as tables."""
+    from rich.table import Table
+
+    label = "scores 1-10" if report.mode == "single" else "verdicts a / b / tie"
+    console.print(
+        f"{report.mode} mode, {label}: {len(report.annotators)} annotators, "
+        f"{report.n_items_rated} items rated, {report.n_items_shared} rated by two or more",
+        highlight=False,
+    )
+    pairs = Table("annotators", "items", "agreement %", "Cohen's kappa", title="Pairs")
+    if report.mode == "single":
+        pairs.add_column("quadratic kappa")
+    for p in report.pairs:
+        row = [
+            f"{p.annotator_a} / {p.annotator_b}",
+            str(p.n_items),
+            _fmt(p.percent_agreement, 1),
+            _fmt(p.kappa),
+        ]
+        pairs.add_row(*row, *([_fmt(p.weighted_kappa)] if report.mode == "single" else []))
+    console.print(pairs)
+    overall = Table("statistic", "value", "items", title="All annotators")
+    overall.add_row("Fleiss' kappa", _fmt(report.fleiss_kappa), str(report.fleiss_n_items))
+    overall.add_row(
+        f"Krippendorff's alpha ({report.alpha_level})", _fmt(report.alpha), str(report.n_items_shared)
+    )
+    console.print(overall)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,8 @@
     ratings.sqlite --export_rows--> JSONL rows;  --agreement--> kappa / alpha
 
 See `assay.human.items` for the items file format and `assay.human.export` for the export format.
+`assay.human.agreement` is not re-exported here: it loads numpy/scipy through assay.stats, which the web app
+does not need.
 """
 
 from assay.human.export import export_rows, write_jsonl
