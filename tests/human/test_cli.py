@@ -56,6 +56,7 @@ def test_serve_on_a_busy_port(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         result = assay("serve", items, "--db", tmp_path / "r.sqlite", "--port", str(port))
     assert error_line(result) == f"error: port {port} on 127.0.0.1 is already in use"
+    assert not (tmp_path / "r.sqlite").exists()
 
 
 def test_export_command(tmp_path: Path) -> None:

@@ -34,19 +34,25 @@ def serve_cmd(
     """
     require("flask", "human")
     from assay.human.items import check_mode, load_items
-    from assay.human.server import serve
+    from assay.human.server import listen, serve
     from assay.human.storage import Store
 
     checked = check_mode(mode)
-    loaded = load_items(items, checked)  # validated fully before the database is touched
-    store = Store.create(db, checked, loaded, source=str(items))
+    # every check that can fail runs before the database is created or changed
+    loaded = load_items(items, checked)
+    sock = listen(host, port)
+    try:
+        store = Store.create(db, checked, loaded, source=str(items))
+    except BaseException:
+        sock.close()
+        raise
 
     def announce(url: str) -> None:
         console.print(f"{len(store.items)} {checked} items, ratings in {db}")
         console.print(f"annotators open [bold]{url}[/] (Ctrl-C to stop)", highlight=False)
 
     try:
-        serve(store, host, port, announce=announce)
+        serve(store, sock, announce=announce)
     except KeyboardInterrupt:
         console_err.print(f"stopped; every submitted rating is saved in {db}")
 

@@ -6,18 +6,21 @@ import errno
 import socket
 from collections.abc import Callable
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 from assay.errors import UsageError
 from assay.human.app import create_app
 from assay.human.storage import Store
 
 
-def make_http_server(store: Store, host: str, port: int) -> BaseWSGIServer:
-    """Bind the app to host:port; a port in use or a bad host is a UsageError with a hint."""
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port; a port in use or a bad host is a UsageError with a hint.
+
+    The CLI binds before it creates the database, so a busy port leaves no file behind. Binding here
+    rather than in werkzeug also matters because werkzeug prints its own message and calls sys.exit(1).
+    """
     if not 0 <= port <= 65535:
         raise UsageError(f"port {port} is out of range", hint="use a port from 1024 to 65535")
-    # bind here rather than in werkzeug, which prints its own message and calls sys.exit(1) on failure
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -25,20 +28,23 @@ def make_http_server(store: Store, host: str, port: int) -> BaseWSGIServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(128)
-        return make_server(host, port, create_app(store), threaded=True, fd=sock.fileno())
     except OSError as exc:
+        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {port} on {host} is already in use", hint="pick another --port") from None
         raise UsageError(
             f"cannot listen on {host}:{port} ({exc.strerror or exc})", hint="check --host (e.g. 127.0.0.1)"
         ) from None
+    return sock
+
+
+def serve(store: Store, sock: socket.socket, announce: Callable[[str], None] = print) -> None:
+    """Serve `store` on the listening `sock` until interrupted; `announce` receives the URL first."""
+    host, port = sock.getsockname()[:2]
+    try:
+        server = make_server(host, port, create_app(store), threaded=True, fd=sock.fileno())
     finally:
         sock.close()  # werkzeug works on its own duplicate of the descriptor
-
-
-def serve(store: Store, host: str, port: int, announce: Callable[[str], None] = print) -> None:
-    """Serve until interrupted; `announce` receives the URL once the socket is bound."""
-    server = make_http_server(store, host, port)
     shown_host = f"[{host}]" if ":" in host else host
     announce(f"http://{shown_host}:{server.port}/")
     try:
