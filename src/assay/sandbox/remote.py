@@ -1,0 +1,185 @@
+"""The judge's view of a sandboxed program: proxies that forward calls over the pipe and decode plain data.
+
+Test code calls `candidate(...)` (a RemoteFunction) exactly as it would call the function itself. What comes
+back is a fresh built-in value the judge built, or a RemoteHandle that equals only itself. Exceptions the
+program raised come back as mirrors of the nearest built-in exception class, so `except ValueError` in a test
+still works.
+Once the channel breaks (the program exited, was killed, or broke the protocol) the session is dead: every
+later call raises SandboxGone, a BaseException so that `except Exception` in a test cannot swallow it, and the
+judge never counts a dead session as a pass, whatever the test code did afterwards.
+"""
+
+from __future__ import annotations
+
+import builtins
+import socket
+from typing import Any
+
+from assay.sandbox.wire import Channel, Closed, WireError, decode, encode
+
+
+class SandboxGone(BaseException):
+    """The sandboxed program can no longer answer (exited, killed, timed out or misbehaved)."""
+
+
+class RemoteError(Exception):
+    """An exception raised by the program that has no built-in counterpart."""
+
+
+_MIRRORS: dict[type[BaseException], type[BaseException]] = {}
+
+
+def _mirror(base: type[BaseException]) -> type[BaseException]:
+    """A subclass of a built-in exception whose str() is the program's message, whatever its signature."""
+    cls = _MIRRORS.get(base)
+    if cls is None:
+
+        def init(self: BaseException, message: str) -> None:
+            BaseException.__init__(self, message)
+
+        def text(self: BaseException) -> str:
+            return str(self.args[0]) if self.args else ""
+
+        cls = type(base.__name__, (base,), {"__init__": init, "__str__": text, "__module__": "sandbox"})
+        _MIRRORS[base] = cls
+    return cls
+
+
+def rebuild_exception(name: str, base_name: str, message: str) -> Exception:
+    """The judge-side stand-in for an exception the program raised."""
+    base = getattr(builtins, base_name, None)
+    if isinstance(base, type) and issubclass(base, Exception):
+        try:
+            exc = _mirror(base)(message)
+            if isinstance(exc, Exception):
+                return exc
+        except Exception:
+            pass
+    return RemoteError(f"{name}: {message}" if message else name)
+
+
+class Session:
+    """One conversation with one sandboxed program."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.chan = Channel(sock)
+        self.dead = ""  # why the program stopped answering; "" while it is healthy
+
+    def kill(self, reason: str) -> SandboxGone:
+        self.dead = self.dead or reason
+        return SandboxGone(self.dead)
+
+    def request(self, msg: dict[str, Any]) -> Any:
+        """Send one request and return its decoded answer (or raise the program's exception)."""
+        if self.dead:
+            raise SandboxGone(self.dead)
+        try:
+            self.chan.send(msg)
+            reply = self.chan.recv()
+        except (Closed, ConnectionError, BrokenPipeError):
+            raise self.kill("program exited") from None
+        except TimeoutError:
+            raise self.kill("timed out") from None
+        except WireError as exc:
+            raise self.kill(f"protocol violation: {exc}") from None
+        if type(reply) is dict and len(reply) == 1:
+            if "v" in reply:
+                try:
+                    return decode(reply["v"], self.handle)
+                except (WireError, RecursionError, MemoryError) as exc:
+                    raise self.kill(f"protocol violation: {exc}") from None
+            err = reply.get("e")
+            if type(err) is list and len(err) == 3 and all(type(x) is str for x in err):
+                raise rebuild_exception(err[0][:100], err[1], err[2][:2000])
+        raise self.kill("protocol violation: unexpected reply")
+
+    def handle(self, ref_id: int, type_name: str) -> RemoteHandle:
+        return RemoteHandle(self, ref_id, type_name)
+
+    def encode_args(self, value: Any) -> Any:
+        def as_ref(v: Any) -> dict[str, Any]:
+            if isinstance(v, RemoteHandle) and object.__getattribute__(v, "_session") is self:
+                return {"r": object.__getattribute__(v, "_id"), "n": ""}
+            raise TypeError(f"cannot pass a {type(v).__name__} into the sandbox")
+
+        return encode(value, as_ref)
+
+
+class RemoteFunction:
+    """A global of the program (usually the entry point), callable from test code."""
+
+    __slots__ = ("_session", "_name")
+
+    def __init__(self, session: Session, name: str) -> None:
+        self._session = session
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        s = self._session
+        return s.request(
+            {
+                "op": "call",
+                "f": self._name,
+                "a": s.encode_args(list(args)),
+                "k": {k: s.encode_args(v) for k, v in kwargs.items()},
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"<sandboxed {self._name}>"
+
+
+class RemoteHandle:
+    """A non-plain value that stayed in the sandbox. It can be passed back, called, iterated, have attributes
+    read and set; it equals only itself, so it can never satisfy an equality test by its own say-so."""
+
+    __slots__ = ("_session", "_id", "_type")
+
+    def __init__(self, session: Session, ref_id: int, type_name: str) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_id", ref_id)
+        object.__setattr__(self, "_type", type_name)
+
+    def _ref(self) -> dict[str, Any]:
+        return {"r": object.__getattribute__(self, "_id"), "n": ""}
+
+    def _ask(self, msg: dict[str, Any]) -> Any:
+        return object.__getattribute__(self, "_session").request({**msg, "o": self._ref()})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        s = object.__getattribute__(self, "_session")
+        return s.request(
+            {
+                "op": "call",
+                "f": self._ref(),
+                "a": s.encode_args(list(args)),
+                "k": {k: s.encode_args(v) for k, v in kwargs.items()},
+            }
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._ask({"op": "getattr", "n": name})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        s = object.__getattribute__(self, "_session")
+        self._ask({"op": "setattr", "n": name, "v": s.encode_args(value)})
+
+    def __iter__(self) -> Any:
+        return iter(self._ask({"op": "iter"}))
+
+    def __len__(self) -> int:
+        n = self._ask({"op": "len"})
+        if type(n) is not int:
+            raise TypeError("len() of a sandboxed object did not return an int")
+        return n
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"<sandboxed {object.__getattribute__(self, '_type')} object>"

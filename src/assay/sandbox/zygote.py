@@ -1,0 +1,239 @@
+"""The zygote: a fresh interpreter that forks one confined child per program and polices its limits.
+
+Started by a judge as pid 1 of a new pid namespace; it then enters new mount, network, IPC and UTS
+namespaces, makes the filesystem read-only except a tmpfs work root, and pre-imports the modules programs
+commonly use so a fork is all a program costs. It never receives test code, so a program that reads its own
+memory finds none. Because it is pid 1, `kill(-1, SIGKILL)` ends every process a program started, and
+nothing survives its job.
+
+Control messages (SOCK_SEQPACKET, JSON) from the judge: `start` (with the job's socket as fd), `end`, `quit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from assay.sandbox import isolation
+from assay.sandbox.child import Confinement, child_main
+
+TICK = 0.01  # how often a running program's CPU time is checked
+PRELOAD = [
+    "math",
+    "cmath",
+    "re",
+    "string",
+    "collections",
+    "collections.abc",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "typing",
+    "random",
+    "statistics",
+    "fractions",
+    "decimal",
+    "copy",
+    "operator",
+    "datetime",
+    "json",
+    "hashlib",
+    "array",
+    "struct",
+    "textwrap",
+    "unicodedata",
+    "numbers",
+    "enum",
+    "dataclasses",
+    "sys",
+    "os",
+    "io",
+    "time",
+]
+
+
+@dataclass
+class _Job:
+    pid: int
+    work_dir: str
+    cpu_limit: float
+    wall_limit: float
+    out_cap: int
+    started: float = field(default_factory=time.monotonic)
+    reaped_cpu: float = 0.0
+    timed_out: str = ""
+
+
+class Zygote:
+    def __init__(self, ctrl: socket.socket, config: dict[str, Any]) -> None:
+        self.ctrl = ctrl
+        self.config = config
+        self.isolated = False
+        self.degraded = ""
+        self.work_root = "/tmp"
+        self.uid: int | None = config["uid"] if os.geteuid() == 0 else None
+        self.clk = os.sysconf("SC_CLK_TCK")
+        self.count = 0
+
+    def setup(self) -> None:
+        """Enter namespaces and build the filesystem view; on failure keep going with a reason to warn."""
+        if os.getpid() != 1:
+            self.degraded = "no pid namespace (needs root)"
+        else:
+            try:
+                isolation.unshare(
+                    isolation.CLONE_NEWNS
+                    | isolation.CLONE_NEWNET
+                    | isolation.CLONE_NEWIPC
+                    | isolation.CLONE_NEWUTS
+                )
+                plan = isolation.FsPlan(
+                    tmpfs_size_mb=self.config["tmpfs_mb"], hide=tuple(self.config["hide"])
+                )
+                failed = isolation.build_private_filesystem(plan)
+                self.isolated = "/" not in failed
+                if not self.isolated:
+                    self.degraded = "could not make the filesystem read-only"
+            except OSError as exc:
+                self.degraded = f"namespaces unavailable ({exc.strerror or exc})"
+        if not self.isolated:
+            import tempfile
+
+            self.work_root = tempfile.mkdtemp(prefix="assay-sandbox-")
+            os.chmod(self.work_root, 0o711)  # the unprivileged child must reach its job dir inside
+        for name in PRELOAD:
+            with contextlib.suppress(ImportError):
+                __import__(name)
+
+    def cpu_of(self, job: _Job) -> float:
+        """CPU seconds of the job's whole process tree so far (live processes + reaped ones)."""
+        pids = [job.pid]
+        if self.isolated:  # our /proc shows only this namespace: count every process but ourselves
+            pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+        ticks = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+            except (OSError, IndexError, ValueError):
+                continue
+        return job.reaped_cpu + ticks / self.clk
+
+    def reap(self, job: _Job | None) -> None:
+        while True:
+            try:
+                pid, _status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if job is not None:
+                job.reaped_cpu += usage.ru_utime + usage.ru_stime
+
+    def kill_tree(self, job: _Job) -> None:
+        # pid 1 of a namespace: kill(-1) reaches every other process in it, never ourselves
+        targets = [(os.kill, -1)] if self.isolated else [(os.killpg, job.pid), (os.kill, job.pid)]
+        for kill, pid in targets:
+            with contextlib.suppress(ProcessLookupError):
+                kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            try:
+                _pid, _status, usage = os.wait4(-1, 0)
+            except ChildProcessError:
+                break
+            job.reaped_cpu += usage.ru_utime + usage.ru_stime
+
+    def start(self, spec: dict[str, Any], fd: int) -> _Job:
+        self.count += 1
+        work_dir = os.path.join(self.work_root, f"job{self.count}")
+        os.mkdir(work_dir, 0o700)
+        if self.uid is not None:
+            os.chown(work_dir, self.uid, self.uid)
+        limits = isolation.ProcessLimits(
+            memory_bytes=spec["memory_mb"] << 20,
+            max_processes=spec["max_processes"],
+            cpu_seconds_hard=int(spec["cpu"]) + 2,
+            file_bytes=spec["max_file_mb"] << 20,
+        )
+        conf = Confinement(work_dir=work_dir, uid=self.uid, limits=limits)
+        pid = os.fork()
+        if pid == 0:
+            child_main(socket.socket(fileno=fd), conf)
+        os.close(fd)
+        return _Job(pid, work_dir, spec["cpu"], spec["wall"], spec["out_cap"])
+
+    def police(self, job: _Job) -> None:
+        """Called every tick while a job runs: enforce its CPU and wall limits."""
+        self.reap(job)
+        if job.timed_out:
+            return
+        if self.cpu_of(job) > job.cpu_limit:
+            job.timed_out = "cpu"
+        elif time.monotonic() - job.started > job.wall_limit:
+            job.timed_out = "wall"
+        if job.timed_out:
+            self.kill_tree(job)
+
+    def finish(self, job: _Job) -> dict[str, Any]:
+        cpu = self.cpu_of(job)
+        wall = time.monotonic() - job.started
+        self.kill_tree(job)
+        out = {
+            k: _read_capped(os.path.join(job.work_dir, f".{k}"), job.out_cap) for k in ("stdout", "stderr")
+        }
+        shutil.rmtree(job.work_dir, ignore_errors=True)
+        return {"cpu": cpu, "wall": wall, "timed_out": job.timed_out, **out}
+
+    def serve(self) -> None:
+        job: _Job | None = None
+        while True:
+            ready, _, _ = select.select([self.ctrl], [], [], TICK if job else None)
+            if not ready:
+                if job is not None:
+                    self.police(job)
+                continue
+            data, fds, _flags, _addr = socket.recv_fds(self.ctrl, 65536, 1)
+            if not data:
+                return
+            msg = json.loads(data)
+            if msg["op"] == "start" and fds:
+                job = self.start(msg, fds[0])
+            elif msg["op"] == "end" and job is not None:
+                self.ctrl.send(json.dumps(self.finish(job)).encode())
+                job = None
+            elif msg["op"] == "quit":
+                return
+
+
+def _read_capped(path: str, cap: int) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(cap).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness handles Ctrl-C and tears us down
+    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)  # judge gone -> we go, and our namespace too
+    ctrl = socket.socket(fileno=int(sys.argv[1]))
+    zygote = Zygote(ctrl, json.loads(sys.argv[2]))
+    zygote.setup()
+    # children share our pages copy-on-write; a GC pass in a child would touch (and copy) every one of them
+    gc.collect()
+    gc.freeze()
+    ctrl.send(json.dumps({"isolated": zygote.isolated, "degraded": zygote.degraded}).encode())
+    zygote.serve()
