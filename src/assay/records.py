@@ -29,8 +29,8 @@ def stable_hash(obj: Any, length: int = 16) -> str:
 class Sample:
     """One benchmark item, rendered: what the model is asked and what counts as right.
 
-    For multiple-choice tasks `contexts[i]` + `choices[i]` is the text scored for choice i (most tasks share
-    one context; WinoGrande's partial scoring has one context per choice and one shared continuation).
+    For multiple-choice tasks `contexts[i]` + `continuations[i]` is the text scored for choice i (most tasks
+    share one context; WinoGrande's partial scoring has one context per choice and one shared continuation).
     For generative tasks `prompt` is the text to continue and `target` the reference answer(s).
     """
 
@@ -39,8 +39,9 @@ class Sample:
     index: int  # row index in the evaluation split
     doc: JSON  # the source row (after the task's process_docs hook)
     prompt: str  # the full prompt (few-shot examples included); for MC, the shared context
-    contexts: tuple[str, ...] = ()  # MC: the context scored for each choice
-    choices: tuple[str, ...] = ()  # MC: the continuation scored for each choice
+    contexts: tuple[str, ...] = ()  # MC: the exact context string scored for each choice
+    continuations: tuple[str, ...] = ()  # MC: the exact continuation string scored for each choice
+    choices: tuple[str, ...] = ()  # MC: the answer options as shown (acc_norm divides by their length)
     target: int | str | tuple[str, ...] = ""  # MC: index of the right choice; generative: reference(s)
     metadata: JSON = field(default_factory=dict)  # task-specific extras (entry point, tests, category, ...)
 

@@ -1,0 +1,38 @@
+"""`assay tasks`: list the tasks and groups assay knows, with a filter."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import typer
+from rich.table import Table
+
+from assay.cli.common import console
+from assay.tasks.registry import all_tasks, groups_of
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("tasks")
+    def tasks(
+        pattern: str = typer.Argument("*", help="Glob or substring to filter names, e.g. 'mmlu_*' or arc."),
+        include: list[str] = typer.Option([], "--include", help="Extra task YAML file or folder."),
+    ) -> None:
+        """List tasks (name, type, dataset, metrics) and groups."""
+        known = all_tasks(include)
+
+        def keep(name: str) -> bool:
+            return fnmatch.fnmatchcase(name, pattern) or (pattern.strip("*") in name)
+
+        table = Table(title="tasks")
+        for col in ("name", "type", "dataset", "split", "metrics", "groups"):
+            table.add_column(col)
+        for name in sorted(known):
+            if not keep(name):
+                continue
+            t = known[name]
+            dataset = t.dataset.data_files or f"{t.dataset.path}/{t.dataset.name or 'default'}"
+            table.add_row(name, t.output_type, dataset, t.dataset.split, ",".join(m.label for m in t.metrics), ",".join(t.groups))
+        console.print(table)
+        groups = {g: m for g, m in groups_of(known).items() if keep(g)}
+        for group, members in sorted(groups.items()):
+            console.print(f"[bold]{group}[/] (group of {len(members)})")

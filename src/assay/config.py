@@ -1,0 +1,67 @@
+"""Validated configuration: what a run evaluates and how. Unknown keys are errors, not silent defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(Frozen):
+    """One model to evaluate: a backend (or alias) with its arguments and a display name."""
+
+    name: str = ""  # display name; defaults to the alias or the model's path/id
+    model: str  # backend name (`hf`, `openai-chat`, ...) or alias (`smollm2-135m`)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunConfig(Frozen):
+    """Everything `assay run` needs; saved as runs/<id>/config.json so a run can be resumed or audited."""
+
+    models: tuple[ModelSpec, ...]
+    tasks: tuple[str, ...]  # names, groups or glob patterns, as given
+    limit: int | None = None  # first N rows of each (sub)task, in dataset order
+    num_fewshot: int | None = None  # None: each task's default
+    batch_size: int | str = 8  # an int or "auto"
+    seed: int = 1234
+    fewshot_seed: int = 1234
+    data_dir: str | None = None
+    output: str = "runs"
+    leaderboard: str = "data/leaderboard.csv"
+    use_cache: bool = True
+    device: str | None = None
+    gen_kwargs: dict[str, Any] = Field(default_factory=dict)  # overrides of the tasks' generation settings
+    n_samples: int | None = None  # generations per prompt (pass@k); None: the task's default
+    track: bool = False
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    task_files: tuple[str, ...] = ()  # extra task YAML files or folders
+
+    @field_validator("limit")
+    @classmethod
+    def _positive_limit(cls, v: int | None) -> int | None:
+        if v is not None and v <= 0:
+            raise ValueError("--limit must be a positive number of rows")
+        return v
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, v: int | str) -> int | str:
+        if isinstance(v, str):
+            if v == "auto":
+                return v
+            if not v.isdigit():
+                raise ValueError("--batch-size takes a positive integer or 'auto'")
+            v = int(v)
+        if v <= 0:
+            raise ValueError("--batch-size must be positive")
+        return v
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.output)

@@ -1,0 +1,135 @@
+"""Load a task's rows from a data folder (`<dataset id>/<config>/<split>.jsonl`), plain files, or the hub.
+
+The data folder comes from --data-dir or ASSAY_DATA_DIR. A hub config of None is the folder `default`.
+Malformed rows are reported with their file and line. Files are read once per process.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from assay.errors import DataError
+
+Row = dict[str, Any]
+
+
+def data_dir_from(option: str | None) -> Path | None:
+    """--data-dir wins over ASSAY_DATA_DIR; None means: use the hub."""
+    value = option or os.environ.get("ASSAY_DATA_DIR")
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise DataError(f"data folder {path} does not exist", hint="pass --data-dir with the folder of <id>/<config>/<split>.jsonl files")
+    return path
+
+
+def local_split_path(data_dir: Path, dataset: str, config: str | None, split: str) -> Path:
+    return data_dir / dataset / (config or "default") / f"{split}.jsonl"
+
+
+@lru_cache(maxsize=64)
+def _read_jsonl(path: Path) -> tuple[Row, ...]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: malformed JSON ({exc.msg})", hint="fix or remove that line") from exc
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            rows.append(row)
+    return tuple(rows)
+
+
+@lru_cache(maxsize=16)
+def _read_csv(path: Path) -> tuple[Row, ...]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            if None in row or any(v is None for v in row.values()):
+                raise DataError(f"{path}:{number}: the row does not have the header's {len(reader.fieldnames or [])} columns")
+            rows.append(dict(row))
+    return tuple(rows)
+
+
+def read_file(path: Path) -> tuple[Row, ...]:
+    """Rows of a .jsonl/.json-lines or .csv file (cached)."""
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist")
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path.resolve())
+    return _read_jsonl(path.resolve())
+
+
+def _from_hub(dataset: str, config: str | None, split: str) -> tuple[Row, ...]:
+    try:
+        import datasets  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise DataError(
+            f"no local copy of {dataset} and the `datasets` package is not installed",
+            hint="pass --data-dir DIR (or set ASSAY_DATA_DIR), or pip install 'assay[hub]'",
+        ) from exc
+    try:
+        ds = datasets.load_dataset(dataset, config, split=split)
+    except Exception as exc:  # offline, unknown id, ...: all mean the same to the user
+        raise DataError(
+            f"could not load {dataset}/{config or 'default'}/{split} from the hub: {type(exc).__name__}",
+            hint="pass --data-dir DIR with a local copy laid out as <id>/<config>/<split>.jsonl",
+        ) from exc
+    return tuple(dict(r) for r in ds)
+
+
+def load_split(
+    dataset: str,
+    config: str | None,
+    split: str,
+    data_dir: Path | None,
+    data_files: str | None = None,
+    base_dir: Path | None = None,
+) -> tuple[tuple[Row, ...], str]:
+    """(rows, source description) for one split. `data_files` (relative to base_dir) beats everything."""
+    if data_files:
+        path = Path(data_files)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return read_file(path), str(path)
+    if data_dir is not None:
+        path = local_split_path(data_dir, dataset, config, split)
+        if not path.exists():
+            raise DataError(
+                f"{path} not found (dataset {dataset}, config {config or 'default'}, split {split})",
+                hint="the data folder must hold <id>/<config>/<split>.jsonl",
+            )
+        return read_file(path), f"{dataset}/{config or 'default'}/{split}"
+    return _from_hub(dataset, config, split), f"hub:{dataset}/{config or 'default'}/{split}"
+
+
+def split_exists(dataset: str, config: str | None, split: str, data_dir: Path | None) -> bool:
+    if data_dir is None:
+        return True  # the hub decides; callers catch DataError
+    return local_split_path(data_dir, dataset, config, split).exists()
+
+
+def filter_rows(rows: Sequence[Row], where: Mapping[str, Any]) -> list[Row]:
+    return [r for r in rows if all(r.get(k) == v for k, v in where.items())] if where else list(rows)
+
+
+def rows_sha256(rows: Sequence[Mapping[str, Any]]) -> str:
+    """sha256 over the canonical JSON of the exact rows used, in order."""
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()

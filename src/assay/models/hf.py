@@ -1,0 +1,171 @@
+"""Hugging Face transformers backend: a local folder, a hub id (where the hub is reachable) or a GGUF file.
+
+Model args (as on the command line, `--model-args pretrained=PATH,dtype=float32`):
+    pretrained   folder, hub id, or folder holding `gguf_file`
+    gguf_file    GGUF file name inside `pretrained` (weights are de-quantized by transformers)
+    dtype        float32 (default) | bfloat16 | float16 | auto
+    device       cpu (default; cuda when available and asked)
+    batch_size   rows per forward pass, or "auto" (set by --batch-size)
+    max_length   context window (default: the model config's)
+    revision, trust_remote_code, add_bos_token
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assay.errors import DependencyError, ModelError
+from assay.models.base import Progress
+from assay.records import GenerationRequest, GenerationResponse, LoglikelihoodRequest, LoglikelihoodResponse
+
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+           "float16": "float16", "fp16": "float16"}  # fmt: skip
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise DependencyError("the hf backend needs torch and transformers", hint="pip install 'assay[hf]'") from exc
+    return torch
+
+
+def fingerprint_folder(folder: Path, gguf_file: str | None = None) -> str:
+    """sha256 over the weight, config and tokenizer files (name + content), cached by size and mtime."""
+    names = sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and (p.suffix in {".safetensors", ".bin", ".json", ".model", ".jinja", ".gguf", ".txt"})
+        and (gguf_file is None or p.suffix != ".gguf" or p.name == gguf_file)
+    )  # fmt: skip
+    stamp = hashlib.sha256(
+        json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in names]).encode()
+    ).hexdigest()
+    memo = folder / ".assay-fingerprint"
+    try:
+        saved = json.loads(memo.read_text())
+        if saved.get("stamp") == stamp:
+            return str(saved["fingerprint"])
+    except (OSError, ValueError):
+        pass
+    h = hashlib.sha256()
+    for path in names:
+        h.update(path.name.encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+    value = "sha256:" + h.hexdigest()
+    try:
+        memo.write_text(json.dumps({"stamp": stamp, "fingerprint": value}))
+    except OSError:
+        pass  # a read-only model folder just recomputes next time
+    return value
+
+
+class HFModel:
+    """transformers causal LM behind the batch-in/batch-out Model seam."""
+
+    backend = "hf"
+
+    def __init__(self, name: str, pretrained: str, dtype: str = "float32", device: str | None = None,
+                 batch_size: int | str = 8, max_length: int | None = None, gguf_file: str | None = None,
+                 revision: str | None = None, trust_remote_code: bool = False,
+                 add_bos_token: bool | None = None, **unknown: Any) -> None:  # fmt: skip
+        if unknown:
+            raise ModelError(f"unknown hf model argument(s): {', '.join(sorted(unknown))}",
+                             hint="known: pretrained, dtype, device, batch_size, max_length, gguf_file, revision")  # fmt: skip
+        torch = _import_torch()
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.name = name
+        self.device = device or "cpu"
+        self.batch_size = batch_size
+        self.stats = {"forward_tokens": 0, "forward_passes": 0}
+        kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
+        if gguf_file:
+            kwargs["gguf_file"] = gguf_file
+        torch_dtype = "auto" if dtype == "auto" else getattr(torch, _DTYPES.get(dtype, dtype), None)
+        if torch_dtype is None:
+            raise ModelError(f"unknown dtype {dtype!r}", hint="use float32, bfloat16 or float16")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(pretrained, **kwargs)
+            self.model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=torch_dtype, **kwargs)
+        except OSError as exc:
+            raise ModelError(f"cannot load model {pretrained!r}: {str(exc).splitlines()[0]}",
+                             hint="give a local folder with config.json and weights, or a hub id") from exc  # fmt: skip
+        self.model.to(self.device).eval()
+        if add_bos_token is not None:
+            self.tokenizer.add_bos_token = add_bos_token
+        self._add_special = add_bos_token
+        cfg = self.model.config
+        self.max_length = max_length or getattr(cfg, "max_position_embeddings", 2048)
+        self.pad_id = self.tokenizer.pad_token_id
+        if self.pad_id is None:
+            self.pad_id = self.tokenizer.eos_token_id or 0
+        bos = self.tokenizer.bos_token_id
+        self.prefix_id = bos if bos is not None else self.tokenizer.eos_token_id
+        folder = Path(pretrained)
+        self._fingerprint = (
+            fingerprint_folder(folder, gguf_file) if folder.is_dir()
+            else "hub:" + hashlib.sha256(f"{pretrained}@{revision}".encode()).hexdigest()
+        )  # fmt: skip
+        self.version = revision or ""
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def encode(self, text: str) -> list[int]:
+        if self._add_special is None:
+            return list(self.tokenizer.encode(text))
+        return list(self.tokenizer.encode(text, add_special_tokens=self._add_special))
+
+    def loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
+    ) -> list[LoglikelihoodResponse]:
+        from assay.models.hf_score import encode_pair, pack, score_rows
+
+        encoded = [encode_pair(self.encode, self.prefix_id, r) for r in requests]
+        rows = pack(encoded, self.max_length)
+        batch = self._resolve_batch_size(rows)
+        out: list[LoglikelihoodResponse | None] = [None] * len(requests)
+
+        def on_batch(results: list[tuple[int, LoglikelihoodResponse]], done: int) -> None:
+            for index, response in results:
+                out[index] = response
+            self.stats["forward_passes"] += 1
+            if progress:
+                progress(done)
+
+        self.stats["forward_tokens"] += score_rows(self.model, rows, batch, self.pad_id, self.device, on_batch)
+        assert all(r is not None for r in out)
+        return [r for r in out if r is not None]
+
+    def _resolve_batch_size(self, rows: Sequence[Any]) -> int:
+        if self.batch_size == "auto":
+            from assay.models.hf_autobatch import fastest_batch_size
+
+            self.batch_size = fastest_batch_size(self, rows)
+        return int(self.batch_size)
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], progress: Progress | None = None
+    ) -> list[GenerationResponse]:
+        from assay.models.hf_generate import generate
+
+        return generate(self, requests, progress)
+
+    def close(self) -> None:
+        self.model = None
+
+
+def default_threads() -> None:
+    """Use every core for torch on CPU unless the user said otherwise (OMP_NUM_THREADS)."""
+    torch = _import_torch()
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(os.cpu_count() or 1)

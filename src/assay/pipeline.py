@@ -1,0 +1,129 @@
+"""The pure stages between samples and results: samples -> requests, responses -> scored SampleResults.
+
+Each function takes the records of the stage before and returns new ones; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from assay.metrics.choice import CHOICE_METRICS, choice_scores
+from assay.records import (
+    GenerationRequest,
+    GenerationResponse,
+    LoglikelihoodRequest,
+    LoglikelihoodResponse,
+    Sample,
+    SampleResult,
+    Score,
+    stable_hash,
+)
+from assay.tasks.spec import TaskSpec
+
+
+def loglikelihood_requests(samples: Sequence[Sample]) -> list[LoglikelihoodRequest]:
+    """One request per choice of every sample, flattened in sample order."""
+    return [
+        LoglikelihoodRequest(context=c, continuation=x)
+        for s in samples
+        for c, x in zip(s.contexts, s.continuations, strict=True)
+    ]
+
+
+def sample_seed(seed: int, sample_id: str) -> int:
+    """A per-sample seed derived from the run seed: sampled outputs do not depend on batch or order."""
+    return int(stable_hash([seed, sample_id], 8), 16) % (2**31)
+
+
+def generation_requests(
+    spec: TaskSpec, samples: Sequence[Sample], seed: int, overrides: Mapping[str, Any], n: int | None
+) -> list[GenerationRequest]:
+    """One request per sample with the task's decoding settings, CLI overrides applied."""
+    settings = spec.generation.model_copy(update=dict(overrides))
+    count = n or settings.n
+    requests = []
+    for s in samples:
+        system = ((("system", settings.system),) if settings.system else ())
+        requests.append(
+            GenerationRequest(
+                prompt=s.prompt,
+                messages=(*system, ("user", s.prompt)) if settings.chat else (),
+                chat=settings.chat,
+                stop=tuple(settings.stop),
+                max_tokens=settings.max_tokens,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                n=count,
+                seed=sample_seed(seed, s.sample_id),
+            )
+        )
+    return requests
+
+
+def score_choices(
+    spec: TaskSpec, model: str, samples: Sequence[Sample], responses: Sequence[LoglikelihoodResponse]
+) -> list[SampleResult]:
+    """Per-sample acc/acc_norm from the per-choice loglikelihoods (responses flattened as requested)."""
+    wanted = [m.name for m in spec.metrics if m.name in CHOICE_METRICS] or ["acc"]
+    results = []
+    offset = 0
+    for s in samples:
+        k = len(s.choices)
+        lls = tuple(r.logprob for r in responses[offset : offset + k])
+        greedy = [r.is_greedy for r in responses[offset : offset + k]]
+        offset += k
+        pred, scores = choice_scores(lls, s.choices, int(s.target), wanted)  # type: ignore[arg-type]
+        results.append(
+            SampleResult(
+                sample_id=s.sample_id, task=s.task, model=model, prompt=s.prompt, target=s.target,
+                prediction=pred, scores=scores, choices=s.choices, loglikelihoods=lls,
+                extras={"is_greedy": greedy} if any(greedy) else {},
+            )  # fmt: skip
+        )
+    return results
+
+
+def score_generations(
+    spec: TaskSpec,
+    model: str,
+    samples: Sequence[Sample],
+    responses: Sequence[GenerationResponse],
+    hook_scores: Sequence[tuple[Score, ...]] | None,
+) -> list[SampleResult]:
+    """Per-sample metric scores of generated text: filter (extraction) then metric, or a scorer hook's scores."""
+    from assay.metrics.registry import get_metric
+
+    results = []
+    for i, (s, resp) in enumerate(zip(samples, responses, strict=True)):
+        first = resp.texts[0] if resp.texts else ""
+        extracted: dict[str, str] = {}
+        scores: list[Score] = list(hook_scores[i]) if hook_scores is not None else []
+        if hook_scores is None:
+            for ref in spec.metrics:
+                text = _filtered(spec, ref.filter, first, extracted)
+                value = get_metric(ref.name)(text, _references(s.target), **ref.options)
+                scores.append(Score(metric=ref.label, value=value))
+        prediction = extracted.get(spec.metrics[0].filter or "", first) if spec.metrics else first
+        results.append(
+            SampleResult(
+                sample_id=s.sample_id, task=s.task, model=model, prompt=s.prompt, target=s.target,
+                prediction=prediction, scores=tuple(scores), outputs=resp.texts,
+                extras={"extracted": extracted} if extracted else {},
+            )  # fmt: skip
+        )
+    return results
+
+
+def _references(target: Any) -> str | tuple[str, ...]:
+    return tuple(str(t) for t in target) if isinstance(target, list | tuple) else str(target)
+
+
+def _filtered(spec: TaskSpec, name: str | None, text: str, memo: dict[str, str]) -> str:
+    if not name:
+        return text
+    if name not in memo:
+        from assay.tasks.filters import apply_filter
+
+        memo[name] = apply_filter(spec.filters[name], text)
+    return memo[name]

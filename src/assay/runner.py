@@ -1,0 +1,151 @@
+"""The one place that composes the stages: tasks -> samples -> requests -> model -> scores -> run folder.
+
+    record, run_dir = run_evaluation(RunConfig(models=(ModelSpec(model="smollm2-135m"),), tasks=("arc_easy",)))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assay import pipeline
+from assay.config import ModelSpec, RunConfig
+from assay.data.sources import data_dir_from
+from assay.leaderboard.store import append_rows, rows_from_summary
+from assay.metrics.aggregate import aggregate_scores, pooled_group
+from assay.models.aliases import cache_root
+from assay.models.cache import CachedModel, ResponseStore
+from assay.models.registry import load_model, resolve_spec
+from assay.progress import RunProgress
+from assay.records import ModelInfo, RunRecord, SampleResult, TaskResult
+from assay.runs import environment
+from assay.runs.layout import new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
+from assay.tasks.build import build_samples, import_hook, load_task_data
+from assay.tasks.registry import Selection, select
+from assay.tasks.scoring import ScoringContext
+from assay.tasks.spec import TaskSpec
+
+
+def run_evaluation(config: RunConfig, *, resume_dir: Path | None = None, show_progress: bool = True) -> tuple[RunRecord, Path]:
+    """Evaluate every model on every task; write the run folder and leaderboard rows; return the record."""
+    started = time.time()
+    selection = select(config.tasks, config.task_files)
+    data_dir = data_dir_from(config.data_dir)
+    for spec in config.models:  # unknown models fail before anything is written
+        resolve_spec(spec)
+    run_dir = resume_dir or config.output_dir / new_run_id()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / "config.json", config.model_dump(mode="json"))
+    infos: list[ModelInfo] = []
+    results: list[TaskResult] = []
+    stats: dict[str, Any] = {}
+    with ExitStack() as stack, RunProgress(enabled=show_progress) as progress:
+        journal = ResponseStore(run_dir / "responses.sqlite")
+        stack.callback(journal.close)
+        readers = [journal] + ([] if not config.use_cache else [ResponseStore(cache_root() / "responses.sqlite")])
+        for spec in config.models:
+            model, info = _open_model(spec, config, readers)
+            stack.callback(model.close)
+            infos.append(info)
+            model_results = [
+                _evaluate_task(task, model, info, config, data_dir, run_dir, progress) for task in selection.tasks
+            ]
+            results.extend(model_results)
+            results.extend(_group_results(info.name, selection, model_results))
+            stats[info.name] = {**model.stats, **getattr(model.inner, "stats", {})}
+    record = RunRecord(
+        run_id=run_dir.name, created=datetime.now(UTC).isoformat(timespec="seconds"),
+        config=config.model_dump(mode="json"), models=tuple(infos), results=tuple(results),
+        environment=environment.capture(), git_sha=environment.git_sha(), wall_seconds=round(time.time() - started, 2),
+        stats=stats,
+    )  # fmt: skip
+    _write_outputs(record, run_dir, config)
+    return record, run_dir
+
+
+def _open_model(spec: ModelSpec, config: RunConfig, readers: list[ResponseStore]) -> tuple[CachedModel, ModelInfo]:
+    backend, args, name = resolve_spec(spec)
+    if backend == "hf":
+        args.setdefault("batch_size", config.batch_size)
+        if config.device:
+            args.setdefault("device", config.device)
+    inner = load_model(ModelSpec(name=name, model=backend, args=args))
+    # the journal is always written; the user cache only when caching is on
+    model = CachedModel(inner, readers=readers, writers=readers)
+    info = ModelInfo(name=name, backend=backend, args=args, fingerprint=inner.fingerprint,
+                     version=str(getattr(inner, "version", "")))  # fmt: skip
+    return model, info
+
+
+def _evaluate_task(
+    spec: TaskSpec, model: CachedModel, info: ModelInfo, config: RunConfig, data_dir: Path | None,
+    run_dir: Path, progress: RunProgress,
+) -> TaskResult:  # fmt: skip
+    data = load_task_data(spec, data_dir, config.limit)
+    samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
+    label = f"{info.name} · {spec.name}"
+    if spec.output_type == "multiple_choice":
+        requests = pipeline.loglikelihood_requests(samples)
+        with progress.task(label, len(requests)) as advance:
+            responses = model.loglikelihood(requests, advance)
+        sample_results = pipeline.score_choices(spec, info.name, samples, responses)
+    else:
+        gen_requests = pipeline.generation_requests(spec, samples, config.seed, config.gen_kwargs, config.n_samples)
+        with progress.task(label, len(gen_requests)) as advance:
+            outputs = model.generate(gen_requests, advance)
+        hook_scores = None
+        if spec.scorer:
+            ctx = ScoringContext(data_dir=str(data_dir) if data_dir else None, seed=config.seed,
+                                 options=dict(spec.metadata.get("scorer_options", {})))  # fmt: skip
+            hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in outputs], ctx)
+        sample_results = pipeline.score_generations(spec, info.name, samples, outputs, hook_scores)
+    write_jsonl_atomic(samples_path(run_dir, info.name, spec.name), [r.to_json() for r in sample_results])
+    return _task_result(spec, info.name, sample_results, data.source, data.sha256)
+
+
+def _task_result(spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str) -> TaskResult:
+    higher = _directions(spec)
+    metrics = aggregate_scores([r.scores for r in results], higher)
+    return TaskResult(model=model, task=spec.name, metrics=metrics, n_samples=len(results), dataset=source,
+                      dataset_sha256=sha, task_version=spec.version)  # fmt: skip
+
+
+def _directions(spec: TaskSpec) -> dict[str, bool]:
+    out = {}
+    for ref in spec.metrics:
+        if ref.name in {"acc", "acc_norm"}:
+            continue
+        try:
+            from assay.metrics.registry import get_metric
+
+            out[ref.label] = get_metric(ref.name).higher_is_better
+        except Exception:  # a scorer hook's own metric names are not in the registry
+            out[ref.label] = True
+    return out
+
+
+def _group_results(model: str, selection: Selection, results: Sequence[TaskResult]) -> list[TaskResult]:
+    by_task = {r.task: r for r in results}
+    out = []
+    for group, members in selection.groups.items():
+        parts = [by_task[m] for m in members if m in by_task]
+        shared = set.intersection(*(set(p.metrics) for p in parts)) if parts else set()
+        metrics = {name: pooled_group([p.metrics[name] for p in parts]) for name in sorted(shared)}
+        out.append(TaskResult(model=model, task=group, metrics=metrics, n_samples=sum(p.n_samples for p in parts),
+                              is_group=True, subtasks=tuple(members), dataset=parts[0].dataset if parts else ""))  # fmt: skip
+    return out
+
+
+def _write_outputs(record: RunRecord, run_dir: Path, config: RunConfig) -> None:
+    summary = record.to_json()
+    write_json_atomic(run_dir / "summary.json", summary)
+    write_json_atomic(run_dir / "metrics.json", record.metric_map())
+    append_rows(rows_from_summary(summary), Path(config.leaderboard))
+    if config.track:
+        from assay.tracking.mlflow_log import log_run
+
+        log_run(run_dir, config.tracking_uri, config.experiment)

@@ -1,0 +1,189 @@
+"""Stage 1-2 of the pipeline: dataset rows -> Samples (prompt, choices, target), with few-shot examples.
+
+Few-shot examples come, as in lm-evaluation-harness, from the task's few-shot split, else train, else
+validation, else the evaluation split itself, never the row being asked; sampling is seeded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from assay.data.sources import filter_rows, load_split, rows_sha256, split_exists
+from assay.errors import ConfigError, DataError
+from assay.records import Sample, stable_hash
+from assay.tasks.spec import TaskSpec
+
+Row = dict[str, Any]
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The rows a task evaluates (after --limit) and where few-shot examples come from."""
+
+    rows: tuple[Row, ...]
+    fewshot_rows: tuple[Row, ...]
+    fewshot_is_eval_split: bool
+    split: str
+    source: str
+    sha256: str
+
+
+def import_hook(ref: str) -> Callable[..., Any]:
+    """'package.module:function' -> the function (ConfigError if it does not exist)."""
+    module_name, _, attr = ref.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"hook {ref!r} cannot be imported: {exc}", hint="use module.path:function") from exc
+
+
+def _processed(spec: TaskSpec, rows: Sequence[Row]) -> list[Row]:
+    rows = filter_rows(rows, spec.dataset.filter)
+    return list(import_hook(spec.process_docs)(list(rows))) if spec.process_docs else list(rows)
+
+
+def load_task_data(spec: TaskSpec, data_dir: Path | None, limit: int | None) -> TaskData:
+    """Read the evaluation split (first `limit` rows in dataset order) and the few-shot pool."""
+    ds = spec.dataset
+    base = Path(spec.source).parent if spec.source and not spec.source.startswith("builtin") else None
+    raw, source = load_split(ds.path, ds.name, ds.split, data_dir, ds.data_files, base)
+    rows = _processed(spec, raw)
+    if limit is not None:
+        rows = rows[:limit]
+    fewshot: list[Row] = []
+    fewshot_is_eval = True
+    if not ds.data_files:
+        for split in (ds.fewshot_split, "train", "validation"):
+            if split and split != ds.split and split_exists(ds.path, ds.name, split, data_dir):
+                try:
+                    fewshot = _processed(spec, load_split(ds.path, ds.name, split, data_dir)[0])
+                    fewshot_is_eval = False
+                    break
+                except DataError:
+                    continue
+    if fewshot_is_eval:
+        fewshot = _processed(spec, raw)
+    return TaskData(tuple(rows), tuple(fewshot), fewshot_is_eval, ds.split, source, rows_sha256(rows))
+
+
+@lru_cache(maxsize=512)
+def _template(text: str) -> Any:
+    return _ENV.from_string(text)
+
+
+@lru_cache(maxsize=512)
+def _expression(text: str) -> Any:
+    inner = text.strip()
+    if inner.startswith("{{") and inner.endswith("}}"):  # lm-eval style "{{choices.text}}"
+        inner = inner[2:-2].strip()
+    return _ENV.compile_expression(inner)
+
+
+def render_text(template: str, row: Row) -> str:
+    if template.startswith("hook:"):
+        return str(import_hook(template[5:])(row))
+    try:
+        return str(_template(template).render(**row))
+    except TemplateError as exc:
+        raise ConfigError(f"template {template[:60]!r} failed on a row: {exc}") from exc
+
+
+def evaluate(expr: str | Sequence[str], row: Row) -> Any:
+    """A doc_to_choice/doc_to_target value: a hook, a list of templates, or a Jinja2 expression."""
+    if not isinstance(expr, str):
+        return [render_text(item, row) for item in expr]
+    if expr.startswith("hook:"):
+        return import_hook(expr[5:])(row)
+    try:
+        return _expression(expr)(**row)
+    except TemplateError as exc:
+        raise ConfigError(f"expression {expr!r} failed on a row: {exc}") from exc
+
+
+def target_index(spec: TaskSpec, row: Row, choices: Sequence[str]) -> int:
+    value = evaluate(spec.doc_to_target, row)
+    if isinstance(value, str):
+        if value.strip().lstrip("-").isdigit():
+            return int(value)
+        if value in choices:
+            return list(choices).index(value)
+        raise DataError(f"task {spec.name}: target {value!r} is neither an index nor one of the choices")
+    return int(value)
+
+
+def _example_text(spec: TaskSpec, row: Row) -> str:
+    """A solved example: question, delimiter, answer (as lm-eval formats few-shot context)."""
+    if spec.output_type == "generate":
+        return render_text(spec.doc_to_text, row) + spec.target_delimiter + str(evaluate(spec.doc_to_target, row))
+    choices = [str(c) for c in evaluate(spec.doc_to_choice or "choices", row)]
+    gold = target_index(spec, row, choices)
+    if spec.choices_are_contexts:
+        return choices[gold] + spec.target_delimiter + render_text(spec.doc_to_text, row)
+    return render_text(spec.doc_to_text, row) + spec.target_delimiter + choices[gold]
+
+
+def fewshot_prefix(spec: TaskSpec, data: TaskData, index: int, n: int, rng: random.Random) -> str:
+    """The few-shot block (ending with the delimiter) for row `index`, or '' for zero-shot."""
+    if n <= 0:
+        return ""
+    fixed = spec.metadata.get("fewshot_examples")
+    if fixed:
+        examples = list(fixed)[:n]
+    elif spec.fewshot_sampler == "first_n":
+        pool = [r for i, r in enumerate(data.fewshot_rows) if not (data.fewshot_is_eval_split and i == index)]
+        examples = pool[:n]
+    else:
+        candidates = range(len(data.fewshot_rows))
+        picked = rng.sample(candidates, min(n + 1, len(data.fewshot_rows)))
+        picked = [i for i in picked if not (data.fewshot_is_eval_split and i == index)][:n]
+        examples = [data.fewshot_rows[i] for i in picked]
+    return "".join(_example_text(spec, ex) + spec.fewshot_delimiter for ex in examples)
+
+
+def build_samples(spec: TaskSpec, data: TaskData, num_fewshot: int | None, seed: int) -> list[Sample]:
+    """One Sample per row: the rendered prompt (description + few-shot + question), choices and target."""
+    n_shot = spec.num_fewshot if num_fewshot is None else num_fewshot
+    rng = random.Random(seed)
+    samples = []
+    for index, row in enumerate(data.rows):
+        prefix = (render_text(spec.description, row) if spec.description else "") + fewshot_prefix(
+            spec, data, index, n_shot, rng
+        )
+        sample_id = f"{spec.name}/{data.split}/{index}-{stable_hash(row, 8)}"
+        samples.append(_sample(spec, row, index, prefix, sample_id))
+    return samples
+
+
+def _sample(spec: TaskSpec, row: Row, index: int, prefix: str, sample_id: str) -> Sample:
+    if spec.output_type == "generate":
+        target = evaluate(spec.doc_to_target, row)
+        target = tuple(str(t) for t in target) if isinstance(target, list | tuple) else str(target)
+        prompt = prefix + render_text(spec.doc_to_text, row)
+        return Sample(sample_id=sample_id, task=spec.name, index=index, doc=row, prompt=prompt, target=target)
+    choices = tuple(str(c) for c in evaluate(spec.doc_to_choice or "choices", row))
+    gold = target_index(spec, row, choices)
+    if not 0 <= gold < len(choices):
+        raise DataError(f"task {spec.name}, row {index}: target {gold} is outside the {len(choices)} choices")
+    text = render_text(spec.doc_to_text, row)
+    if spec.choices_are_contexts:
+        contexts = tuple(prefix + c for c in choices)
+        continuations = tuple(spec.target_delimiter + text for _ in choices)
+        prompt = prefix
+    else:
+        prompt = prefix + text
+        contexts = tuple(prompt for _ in choices)
+        continuations = tuple(spec.target_delimiter + c for c in choices)
+    return Sample(
+        sample_id=sample_id, task=spec.name, index=index, doc=row, prompt=prompt,
+        contexts=contexts, continuations=continuations, choices=choices, target=gold,
+    )  # fmt: skip

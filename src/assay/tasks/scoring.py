@@ -1,0 +1,33 @@
+"""The seam for task-specific scoring that a metric function cannot express (code execution, judges, ...).
+
+A task names a scorer hook in its YAML (`scorer: module:function`); the runner calls it once per task with
+all samples and their generated outputs, and it returns one tuple of Scores per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assay.records import Sample, Score
+from assay.tasks.spec import TaskSpec
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What a scorer may need beyond the samples: where data lives, seeds, and free-form options."""
+
+    data_dir: str | None = None
+    seed: int = 1234
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. {"timeout": 3.0, "workers": 2, "k": [1, 10]}
+
+
+class Scorer(Protocol):
+    def __call__(
+        self,
+        spec: TaskSpec,
+        samples: Sequence[Sample],
+        outputs: Sequence[tuple[str, ...]],
+        ctx: ScoringContext,
+    ) -> list[tuple[Score, ...]]: ...

@@ -1,0 +1,124 @@
+"""The declarative task format: a YAML file validated into a frozen TaskSpec.
+
+    name: arc_easy
+    version: "1.0"
+    groups: [ai2_arc]
+    dataset: {path: allenai/ai2_arc, name: ARC-Easy, split: test, fewshot_split: train}
+    output_type: multiple_choice          # or: generate
+    doc_to_text: "Question: {{question}}\\nAnswer:"        # Jinja2 template
+    doc_to_choice: "choices.text"          # Jinja2 expression (or a list of templates, or hook:mod:fn)
+    doc_to_target: "choices.label.index(answerKey)"        # Jinja2 expression (or hook:mod:fn)
+    metrics: [acc, acc_norm]
+
+Templates render text; `doc_to_choice` and `doc_to_target` are expressions evaluated to native values.
+Any of doc_to_text / doc_to_choice / doc_to_target may be `hook:module:function` (called with the row),
+and `process_docs: module:function` maps the list of rows before anything else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from assay.errors import ConfigError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetSpec(_Frozen):
+    """Where rows come from: a hub dataset id/config/split, or local files (`data_files`)."""
+
+    path: str = ""  # hub id, e.g. "allenai/ai2_arc" (looked up as <data-dir>/<path>/<name or default>/<split>.jsonl)
+    name: str | None = None  # hub config
+    split: str = "test"
+    fewshot_split: str | None = None  # default: train, else validation, else the evaluation split
+    data_files: str | None = None  # a JSONL/CSV file (relative to the task YAML) instead of a hub dataset
+    filter: dict[str, Any] = Field(default_factory=dict)  # keep rows whose fields equal these values
+
+
+class GenerationSpec(_Frozen):
+    """Decoding settings of a generative task (the CLI's --gen-kwargs override them)."""
+
+    stop: tuple[str, ...] = ()
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    n: int = 1
+    chat: bool = False  # apply the model's chat template to the prompt
+    system: str | None = None
+
+
+class MetricRef(_Frozen):
+    """A metric applied to a task's outputs: a registered name, options, and which filter's output to score."""
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    filter: str | None = None  # key into TaskSpec.filters; None: the raw output
+    report_as: str | None = None  # the reported metric name (default: name, or name_filter)
+
+    @property
+    def label(self) -> str:
+        if self.report_as:
+            return self.report_as
+        return f"{self.name}_{self.filter}" if self.filter else self.name
+
+
+class TaskSpec(_Frozen):
+    """One evaluation task; see the module docstring for the YAML form."""
+
+    name: str
+    version: str = "1.0"
+    groups: tuple[str, ...] = ()
+    description: str = ""  # Jinja2 template prepended once to the prompt (after rendering with the row)
+    dataset: DatasetSpec
+    process_docs: str | None = None  # "module:function", list[dict] -> list[dict]
+    output_type: Literal["multiple_choice", "generate"] = "multiple_choice"
+    doc_to_text: str
+    doc_to_choice: str | tuple[str, ...] | None = None
+    doc_to_target: str
+    choices_are_contexts: bool = False  # WinoGrande partial scoring: each choice is a context, target the shared continuation
+    target_delimiter: str = " "
+    fewshot_delimiter: str = "\n\n"
+    num_fewshot: int = 0
+    fewshot_sampler: Literal["random", "first_n"] = "random"
+    generation: GenerationSpec = GenerationSpec()
+    filters: dict[str, tuple[dict[str, Any], ...]] = Field(default_factory=dict)  # named extraction pipelines
+    metrics: tuple[MetricRef, ...] = (MetricRef(name="acc"),)
+    scorer: str | None = None  # "module:function" scoring a batch (code execution, judges)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    source: str = ""  # the YAML file it came from (filled by the loader)
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metric_names(cls, value: Any) -> Any:
+        """Allow `metrics: [acc, acc_norm]` as shorthand for `[{name: acc}, {name: acc_norm}]`."""
+        if isinstance(value, list | tuple):
+            return tuple({"name": v} if isinstance(v, str) else v for v in value)
+        return value
+
+
+def load_task_file(path: Path) -> list[TaskSpec]:
+    """Read a YAML file holding one task (a mapping) or several (a list, or a mapping with `tasks:`)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read task file {path}: {exc}") from exc
+    entries = raw.get("tasks", [raw]) if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: expected a task mapping or a list of tasks")
+    specs = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: each task must be a mapping, got {type(entry).__name__}")
+        try:
+            specs.append(TaskSpec.model_validate({**entry, "source": str(path)}))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{path}: task {entry.get('name', '?')!r}: {where}: {first['msg']}") from exc
+    return specs
