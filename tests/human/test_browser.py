@@ -54,7 +54,7 @@ class Server:
         self.url = self._wait_for_url()
         self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
 
-    def _wait_for_url(self, timeout: float = 60) -> str:
+    def _wait_for_url(self, timeout: float = 120) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             match = re.search(r"http://127\.0\.0\.1:\d+/", self.log.read_text())
@@ -95,6 +95,7 @@ def servers() -> Iterator[list[Server]]:
 def login(browser: object, url: str, name: str) -> object:
     """A fresh browser context (its own cookies) logged in as `name`, by keyboard only."""
     page = browser.new_context().new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(90_000)  # generous: CI machines are shared and can be very loaded
     page.goto(url)
     page.keyboard.type(name)  # the name field has autofocus
     page.keyboard.press("Enter")

@@ -21,13 +21,15 @@ human_app = typer.Typer(
 
 @human_app.command("serve")
 def serve_cmd(
-    items: Path = typer.Argument(..., help="ITEMS.jsonl: one item per line (see `assay.human.items`)."),
+    items: Path = typer.Argument(
+        ..., metavar="ITEMS.jsonl", help="One item per line, format below (see also `assay.human.items`)."
+    ),
     db: Path = typer.Option(..., "--db", help="SQLite file for the ratings (created if missing)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8765, "--port", help="Port to listen on (0 picks a free one)."),
     mode: str = typer.Option("single", "--mode", help="single (score 1-10) or pairwise (A / B / tie)."),
 ) -> None:
-    """Start the annotation web app for ITEMS on --db; every rating is committed as it is made.
+    """Start the annotation web app for ITEMS.jsonl on --db; every rating is committed as it is made.
 
     Single items: {"item_id", "prompt", "response", "model"}.
     Pairwise items: {"item_id", "prompt", "response_a", "response_b", "model_a", "model_b"}.
