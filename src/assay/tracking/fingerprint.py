@@ -58,3 +58,16 @@ def model_fingerprint(path: str | Path, length: int = 16) -> str:
         rel = file.name if root.is_file() else file.relative_to(root).as_posix()
         outer.update(rel.encode("utf-8") + b"\0" + file_sha256(file).encode("ascii") + b"\n")
     return outer.hexdigest()[:length]
+
+
+def backend_fingerprint(backend: str, path: str | Path) -> str:
+    """The fingerprint a run records for this checkpoint: the hf backend's own for HF folders, else ours.
+
+    Registry checks compare against what runs recorded (ModelInfo.fingerprint), so both must use one function.
+    """
+    folder = Path(path)
+    if backend == "hf" and folder.is_dir():
+        from assay.models.hf import fingerprint_folder
+
+        return fingerprint_folder(folder)
+    return model_fingerprint(folder)

@@ -1,0 +1,297 @@
+"""The model registry workflow on MLflow: register a checkpoint, promote a version, resolve `models:/` URIs.
+
+A registered version does not copy the weights: it records where they are (a folder or an alias), their
+fingerprint, the backend and args that load them, and the benchmark results of the run that evaluated
+them (as version tags). Its MLflow source is a small model card artifact (`runs:/<run>/model_card`) of the
+evaluating run (or of a registration run), which both the embedded store and a server accept.
+
+    models:/InstructionFollower@champion   a version by alias (champion, challenger)
+    models:/InstructionFollower/3          a version by number
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assay.config import ModelSpec
+from assay.errors import TrackingError, UnknownModelError, UsageError, did_you_mean
+from assay.tracking.fingerprint import backend_fingerprint
+from assay.tracking.naming import is_pascal_case, pascal_case
+from assay.tracking.store import ensure_experiment, get_client
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+ALIASES_ALLOWED = ("champion", "challenger")
+REGISTRY_EXPERIMENT = "Model-Registry"
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+|latest))?$")
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered version, as the CLI shows it."""
+
+    name: str
+    version: str
+    aliases: tuple[str, ...]
+    tags: dict[str, str]
+    source: str
+    run_id: str
+    created: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def benchmarks(self) -> dict[str, str]:
+        """{"<task>/<metric>": value} from the `bench.` tags."""
+        return {k[len("bench.") :]: v for k, v in sorted(self.tags.items()) if k.startswith("bench.")}
+
+
+def _info(mv: ModelVersion, warnings: tuple[str, ...] = ()) -> VersionInfo:
+    created = datetime.fromtimestamp((mv.creation_timestamp or 0) / 1000, UTC).isoformat(timespec="seconds")
+    return VersionInfo(
+        name=mv.name, version=str(mv.version), aliases=tuple(mv.aliases or ()), tags=dict(mv.tags or {}),
+        source=mv.source or "", run_id=mv.run_id or "", created=created, warnings=warnings,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ registering
+
+
+def check_name(name: str, allow_any: bool = False) -> str:
+    """Registered models are PascalCase by convention; `allow_any` keeps another name as given."""
+    if allow_any or is_pascal_case(name):
+        return name
+    raise UsageError(
+        f"registered model names are PascalCase, {name!r} is not",
+        hint=f"use {pascal_case(name)!r}, or pass --any-name to keep it",
+    )
+
+
+def describe_model(model: str, args: dict[str, Any] | None = None) -> tuple[str, str, dict[str, Any], Path]:
+    """(ModelSpec model string, backend, args, folder with the files) of an alias or a checkpoint path."""
+    from assay.models.aliases import ALIASES, hf_folder
+
+    args = dict(args or {})
+    if model in ALIASES:
+        return model, ALIASES[model].backend, args, hf_folder(model)
+    path = Path(model).expanduser()
+    if path.exists():
+        backend = str(args.pop("backend", "hf"))
+        return backend, backend, {"pretrained": str(path.resolve()), **args}, path.resolve()
+    raise UnknownModelError(
+        f"{model!r} is neither a model alias nor an existing checkpoint path",
+        hint=did_you_mean(model, ALIASES) or f"aliases: {', '.join(sorted(ALIASES))}",
+    )
+
+
+def register_model(
+    name: str,
+    model: str,
+    *,
+    run: str | Path | None = None,
+    runs_output: Path = Path("runs"),
+    args: dict[str, Any] | None = None,
+    tracking_uri: str | None = None,
+    allow_any_name: bool = False,
+) -> VersionInfo:
+    """Register a checkpoint or alias as a new version of `name`, with fingerprint and evaluation results."""
+    check_name(name, allow_any_name)
+    model_str, backend, model_args, folder = describe_model(model, args)
+    fingerprint = backend_fingerprint(backend, folder)
+    client, uri = get_client(tracking_uri)
+    tags = {
+        "assay.fingerprint": fingerprint,
+        "assay.backend": backend,
+        "assay.model": model_str,
+        "assay.args": json.dumps(model_args, sort_keys=True),
+        "assay.path": str(folder),
+    }
+    warnings: tuple[str, ...] = ()
+    run_id = ""
+    if run is not None:
+        run_tags, run_id, warnings = _evaluation_tags(run, runs_output, uri, model, fingerprint)
+        tags.update(run_tags)
+    if not run_id:
+        run_id = _registration_run(client, uri, name)
+    source = _log_model_card(client, run_id, name, tags)
+    _ensure_registered(client, name)
+    mv = client.create_model_version(
+        name, source, run_id=run_id, tags=tags, description=f"{model} ({fingerprint})"
+    )
+    return _info(client.get_model_version(name, mv.version), warnings)
+
+
+def _evaluation_tags(
+    run: str | Path, runs_output: Path, uri: str, model: str, fingerprint: str
+) -> tuple[dict[str, str], str, tuple[str, ...]]:
+    """The model's results in a run folder as tags, and that run's MLflow id (logging it if new)."""
+    from assay.runs.layout import load_summary
+    from assay.tracking.mlflow_log import log_runs
+
+    summary = load_summary(run, runs_output)
+    names = [m["name"] for m in summary["models"]]
+    chosen = model if model in names else (names[0] if len(names) == 1 else "")
+    if not chosen:
+        raise UsageError(
+            f"run {summary['run_id']} evaluated {names}, none named {model!r}", hint="pick the run"
+        )
+    info = next(m for m in summary["models"] if m["name"] == chosen)
+    tags = {"assay.run_id": summary["run_id"], "assay.run_fingerprint": str(info.get("fingerprint", ""))}
+    for result in summary["results"]:
+        if result["model"] == chosen:
+            for metric, mv in result["metrics"].items():
+                tags[f"bench.{result['task']}/{metric}"] = f"{mv['value']:.6g}"
+                if mv.get("stderr") is not None:
+                    tags[f"bench.{result['task']}/{metric}_stderr"] = f"{mv['stderr']:.3g}"
+    warnings: tuple[str, ...] = ()
+    if info.get("fingerprint") and info["fingerprint"] != fingerprint:
+        warnings = (
+            f"the run evaluated fingerprint {info['fingerprint']}, the files now hash to {fingerprint}",
+        )
+    logged = log_runs(Path(summary["_dir"]), uri, None)
+    by_model = {lr.model: lr.run_id for lr in logged}
+    return tags, by_model.get(chosen, ""), warnings
+
+
+def _registration_run(client: MlflowClient, uri: str, name: str) -> str:
+    exp_id = ensure_experiment(client, uri, REGISTRY_EXPERIMENT)
+    run = client.create_run(exp_id, run_name=f"register-{name}")
+    client.set_terminated(run.info.run_id, status="FINISHED")
+    return str(run.info.run_id)
+
+
+def _log_model_card(client: MlflowClient, run_id: str, name: str, tags: dict[str, str]) -> str:
+    """Upload a JSON card (what the version points at) into the run; return its `runs:/` source URI."""
+    card = {"registered_model": name, "created": datetime.now(UTC).isoformat(timespec="seconds"), **tags}
+    with tempfile.TemporaryDirectory(prefix="assay-card-") as tmp:
+        folder = Path(tmp) / name
+        folder.mkdir()
+        (folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True), encoding="utf-8")
+        client.log_artifacts(run_id, str(folder), artifact_path=f"model_card/{name}")
+    return f"runs:/{run_id}/model_card/{name}"
+
+
+def _ensure_registered(client: MlflowClient, name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        try:
+            client.create_registered_model(name, tags={"assay.convention": "PascalCase"})
+        except MlflowException:
+            client.get_registered_model(name)  # created meanwhile by another process: fine
+
+
+# ------------------------------------------------------------------------------------ reading, promoting
+
+
+def get_version(client: MlflowClient, name: str, version: str | None = None, alias: str | None = None) -> Any:
+    """A model version by number or alias, or TrackingError naming what exists."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if alias:
+            return client.get_model_version_by_alias(name, alias)
+        if version in (None, "latest"):
+            versions = client.search_model_versions(f"name = '{name}'")
+            if versions:
+                return max(versions, key=lambda mv: int(mv.version))
+            raise MlflowException(f"no versions of {name}")
+        return client.get_model_version(name, str(version))
+    except MlflowException as exc:
+        raise TrackingError(
+            f"no {'alias ' + alias if alias else 'version ' + str(version)} of registered model {name!r}",
+            hint=_known_hint(client, name),
+        ) from exc
+
+
+def _known_hint(client: MlflowClient, name: str) -> str:
+    models = [m.name for m in client.search_registered_models(max_results=1000)]
+    if name not in models:
+        return did_you_mean(name, models) or f"registered models: {', '.join(models) or 'none yet'}"
+    versions = sorted(int(mv.version) for mv in client.search_model_versions(f"name = '{name}'"))
+    aliases = sorted(client.get_registered_model(name).aliases or {})
+    return f"versions: {', '.join(map(str, versions))}; aliases: {', '.join(aliases) or 'none'}"
+
+
+def list_versions(name: str, tracking_uri: str | None = None) -> list[VersionInfo]:
+    """Every version of one registered model, newest first."""
+    client, _ = get_client(tracking_uri)
+    versions = client.search_model_versions(f"name = '{name}'")
+    if not versions:
+        raise TrackingError(f"no registered model {name!r}", hint=_known_hint(client, name))
+    # search results leave aliases empty; the registered model knows them
+    by_version: dict[str, list[str]] = {}
+    for alias, number in (client.get_registered_model(name).aliases or {}).items():
+        by_version.setdefault(str(number), []).append(alias)
+    out = []
+    for mv in sorted(versions, key=lambda mv: -int(mv.version)):
+        info = _info(mv)
+        out.append(replace(info, aliases=tuple(sorted(by_version.get(info.version, [])))))
+    return out
+
+
+def list_models(tracking_uri: str | None = None) -> list[tuple[str, int, dict[str, str]]]:
+    """(name, number of versions, {alias: version}) of every registered model."""
+    client, _ = get_client(tracking_uri)
+    out = []
+    for rm in client.search_registered_models(max_results=1000):
+        count = len(client.search_model_versions(f"name = '{rm.name}'"))
+        out.append((rm.name, count, {a: str(v) for a, v in (rm.aliases or {}).items()}))
+    return sorted(out)
+
+
+def promote(name: str, version: str, alias: str, *, tracking_uri: str | None = None) -> VersionInfo:
+    """Point `alias` (champion or challenger) at a version; the gate, if required, runs before this."""
+    if alias not in ALIASES_ALLOWED:
+        raise UsageError(f"unknown alias {alias!r}", hint=f"use {' or '.join(ALIASES_ALLOWED)}")
+    client, _ = get_client(tracking_uri)
+    get_version(client, name, version)  # a clear error for a version that does not exist
+    client.set_registered_model_alias(name, alias, str(version))
+    client.set_model_version_tag(name, str(version), f"assay.promoted.{alias}", datetime.now(UTC).isoformat())
+    return _info(client.get_model_version(name, str(version)))
+
+
+# ------------------------------------------------------------------------------------------- resolving
+
+
+def parse_registry_uri(uri: str) -> tuple[str, str | None, str | None]:
+    """`models:/Name@alias` -> (Name, None, alias); `models:/Name/3` -> (Name, "3", None)."""
+    match = _URI.match(uri)
+    if not match:
+        raise UsageError(f"{uri!r} is not a registry URI", hint="use models:/Name@alias or models:/Name/3")
+    return match["name"], match["version"], match["alias"]
+
+
+def resolve_registry_uri(spec: ModelSpec) -> ModelSpec:
+    """The ModelSpec a `models:/` URI names: the registered backend/alias and args, checked by fingerprint.
+
+    `spec.args` may carry `tracking_uri` (else MLFLOW_TRACKING_URI or ./mlflow.db); other args override the
+    registered ones. The display name is `Name-v<version>` unless the spec names it.
+    """
+    name, version, alias = parse_registry_uri(spec.model)
+    args = dict(spec.args)
+    client, _ = get_client(args.pop("tracking_uri", None))
+    mv = get_version(client, name, version, alias)
+    tags = dict(mv.tags or {})
+    if "assay.model" not in tags:
+        raise TrackingError(f"{spec.model} was not registered by assay (no assay.model tag)")
+    path = Path(tags.get("assay.path", ""))
+    expected, backend = tags.get("assay.fingerprint", ""), tags.get("assay.backend", "")
+    if expected and path.exists() and backend_fingerprint(backend, path) != expected:
+        raise TrackingError(
+            f"the files of {name} version {mv.version} at {path} changed since it was registered",
+            hint="register the changed checkpoint as a new version",
+        )
+    registered_args = json.loads(tags.get("assay.args") or "{}")
+    return ModelSpec(
+        name=spec.name or f"{name}-v{mv.version}", model=tags["assay.model"], args={**registered_args, **args}
+    )

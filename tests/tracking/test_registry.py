@@ -1,0 +1,99 @@
+"""The registry workflow against a real embedded MLflow store (the server case is in test_server.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assay.config import ModelSpec
+from assay.errors import TrackingError, UsageError
+from assay.tracking import registry
+from tracking.runfolders import write_run
+
+
+def make_checkpoint(root: Path, seed: int = 0) -> Path:
+    """A folder shaped like an HF checkpoint (the registry hashes it, it never loads it)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "config.json").write_text('{"model_type": "llama", "hidden_size": 8}')
+    (root / "model.safetensors").write_bytes(bytes((i * 7 + seed) % 256 for i in range(4096)))
+    return root
+
+
+def test_register_promote_resolve(tmp_path: Path, store: str) -> None:
+    ckpt_a, ckpt_b = make_checkpoint(tmp_path / "a"), make_checkpoint(tmp_path / "b", seed=1)
+    run_dir = write_run(tmp_path / "runs", n=10, accuracy=0.7)
+    v1 = registry.register_model("InstructionFollower", str(ckpt_a), run=run_dir)
+    v2 = registry.register_model("InstructionFollower", str(ckpt_b))
+    assert (v1.version, v2.version) == ("1", "2")
+    assert v1.benchmarks["arc_easy/acc"] == "0.7"
+    assert v1.tags["assay.run_id"] == run_dir.name
+    assert v1.warnings  # the fake run recorded another fingerprint: said, not hidden
+    assert v1.tags["assay.fingerprint"] != v2.tags["assay.fingerprint"]
+    assert v1.run_id and v1.source == f"runs:/{v1.run_id}/model_card/InstructionFollower"
+    registry.promote("InstructionFollower", "1", "champion")
+    registry.promote("InstructionFollower", "2", "challenger")
+    champion = registry.resolve_registry_uri(ModelSpec(model="models:/InstructionFollower@champion"))
+    assert champion == ModelSpec(name="InstructionFollower-v1", model="hf", args={"pretrained": str(ckpt_a)})
+    by_number = registry.resolve_registry_uri(
+        ModelSpec(model="models:/InstructionFollower/2", args={"dtype": "x"})
+    )
+    assert by_number.args == {"pretrained": str(ckpt_b), "dtype": "x"}
+    assert registry.list_models() == [("InstructionFollower", 2, {"champion": "1", "challenger": "2"})]
+    shown = registry.list_versions("InstructionFollower")
+    assert [(v.version, v.aliases) for v in shown] == [("2", ("challenger",)), ("1", ("champion",))]
+
+
+def test_the_model_layer_resolves_registry_uris(tmp_path: Path, store: str) -> None:
+    from assay.models.registry import resolve_spec
+
+    ckpt = make_checkpoint(tmp_path / "a")
+    registry.register_model("TinyChat", str(ckpt))
+    registry.promote("TinyChat", "1", "champion")
+    backend, args, name = resolve_spec(ModelSpec(model="models:/TinyChat@champion"))
+    assert (backend, args["pretrained"], name) == ("hf", str(ckpt), "TinyChat-v1")
+
+
+def test_changed_files_and_bad_names_are_refused(tmp_path: Path, store: str) -> None:
+    ckpt = make_checkpoint(tmp_path / "a")
+    registry.register_model("TinyChat", str(ckpt))
+    with pytest.raises(UsageError, match="PascalCase"):
+        registry.register_model("tiny-chat", str(ckpt))
+    with pytest.raises(TrackingError, match="no alias champion"):
+        registry.resolve_registry_uri(ModelSpec(model="models:/TinyChat@champion"))
+    with pytest.raises(TrackingError, match="versions: 1"):
+        registry.promote("TinyChat", "7", "champion")
+    with pytest.raises(UsageError, match="unknown alias"):
+        registry.promote("TinyChat", "1", "production")
+    (ckpt / "model.safetensors").write_bytes(b"\0" * 4096)
+    with pytest.raises(TrackingError, match="changed since it was registered"):
+        registry.resolve_registry_uri(ModelSpec(model="models:/TinyChat/1"))
+
+
+@pytest.mark.integration
+def test_cli_register_promote_list_show(tmp_path: Path, store: str) -> None:
+    ckpt = make_checkpoint(tmp_path / "ckpt")
+    run_dir = write_run(tmp_path / "runs", n=10, accuracy=0.6)
+
+    def assay(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "assay.cli.main", "registry", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_wide_env())
+
+    done = assay("register", "InstructionFollower", "--model", str(ckpt), "--run", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    assert "registered InstructionFollower version 1" in done.stdout
+    assert assay("promote", "InstructionFollower", "1", "--alias", "champion").returncode == 0
+    listed = assay("list")
+    assert "InstructionFollower" in listed.stdout and "@champion -> v1" in listed.stdout
+    shown = assay("show", "InstructionFollower")
+    assert "arc_easy/acc=0.6" in shown.stdout and run_dir.name in shown.stdout
+    bad = assay("register", "instruction_follower", "--model", str(ckpt))
+    assert bad.returncode == 2 and "InstructionFollower" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _wide_env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "COLUMNS": "250"}
