@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from assay.sandbox import Check, Job, Limits, ProcessSandbox
-from tests.sandbox.helpers import job, needs_root, processes_of, sandbox_uids
+from .helpers import job, needs_root, processes_of, sandbox_uids
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), needs_root]
 
