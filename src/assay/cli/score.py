@@ -1,0 +1,293 @@
+"""`assay score OUTPUTS.jsonl --metrics ...`: the scoring lab. Score candidate outputs against references.
+
+Input: one JSON object per line.
+
+    {"id": "q1", "prompt": "...", "reference": "text" | ["text", ...], "outputs": ["cand 1", "cand 2"]}
+    {"id": "q1", "reference": "...", "outputs": {"model-x": "text", "model-y": "text"}}
+    {"id": "q2", "reference": "...", "output": "text", "model": "model-x"}
+
+An output's model is the key in an `outputs` object, else the row's `model`, else --model, else
+"candidate-<k>" (its position in the `outputs` list). Several outputs of one model for the same id are
+scored as separate samples (`<id>#<k>`).
+
+Writes a run folder (summary.json, metrics.json, samples/, and results.jsonl with one row per output and
+metric) and appends one leaderboard row per model and metric.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from assay.cli.common import console
+from assay.errors import DataError, UsageError
+from assay.leaderboard.store import DEFAULT_LEADERBOARD, append_rows, rows_from_summary
+from assay.metrics import MetricSpec, expand_metric_names
+from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, Score, TaskResult
+from assay.runs.layout import DEFAULT_OUTPUT, new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
+
+_SHOW_OUTPUTS = 30  # print every output's scores when there are at most this many
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One output to score: what it answers, who wrote it, and against which references."""
+
+    sample_id: str
+    item_id: str
+    prompt: str
+    references: tuple[str, ...]
+    model: str
+    output: str
+
+
+def _fail(path: Path, line: int, reason: str) -> DataError:
+    return DataError(f"{path}:{line}: {reason}", hint="rows need 'reference' and 'output' or 'outputs'")
+
+
+def _references(row: dict[str, Any], path: Path, line: int) -> tuple[str, ...]:
+    ref = row.get("reference")
+    refs = (ref,) if isinstance(ref, str) else tuple(ref) if isinstance(ref, list) else None
+    if not refs or not all(isinstance(r, str) for r in refs):
+        raise _fail(path, line, "'reference' must be a string or a non-empty list of strings")
+    return refs
+
+
+def _outputs(row: dict[str, Any], path: Path, line: int, model: str | None) -> list[tuple[str, str]]:
+    """(model, text) pairs of one row."""
+    if ("output" in row) == ("outputs" in row):
+        raise _fail(path, line, "give exactly one of 'output' (a string) and 'outputs' (a list or object)")
+    row_model = row.get("model")
+    if row_model is not None and not isinstance(row_model, str):
+        raise _fail(path, line, "'model' must be a string")
+    if "output" in row:
+        pairs = [(row_model or model or "candidate-1", row["output"])]
+    elif isinstance(row["outputs"], dict):
+        pairs = [(str(k), v) for k, v in row["outputs"].items()]
+    elif isinstance(row["outputs"], list):
+        pairs = [(row_model or model or f"candidate-{k}", v) for k, v in enumerate(row["outputs"], start=1)]
+    else:
+        raise _fail(path, line, "'outputs' must be a list of strings or an object {model: string}")
+    if not pairs or not all(isinstance(text, str) for _, text in pairs):
+        raise _fail(path, line, "every output must be a string, and there must be at least one")
+    return pairs
+
+
+def read_candidates(path: Path, model: str | None = None) -> list[Candidate]:
+    """Every output of the file as a Candidate; DataError naming the file and line of the first bad row."""
+    if not path.is_file():
+        raise DataError(f"no such file: {path}", hint="give the path of an outputs JSONL file")
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as fh:
+        for line, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _fail(path, line, f"not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise _fail(path, line, "each line must be a JSON object")
+            item_id = str(row.get("id", f"line-{line}"))
+            if item_id in seen:
+                raise _fail(path, line, f"duplicate id {item_id!r}")
+            seen.add(item_id)
+            refs, prompt = _references(row, path, line), row.get("prompt", "")
+            per_model: dict[str, int] = {}
+            for name, output in _outputs(row, path, line, model):
+                per_model[name] = per_model.get(name, 0) + 1
+                sid = f"{path.stem}/{item_id}" + (f"#{per_model[name]}" if per_model[name] > 1 else "")
+                out.append(Candidate(sid, item_id, str(prompt), refs, name, output))
+    if not out:
+        raise DataError(f"{path} holds no outputs to score", hint="one JSON object per line")
+    return out
+
+
+def score_candidates(candidates: list[Candidate], specs: list[MetricSpec], task: str) -> list[SampleResult]:
+    """One SampleResult per candidate with a Score per metric (value None when the metric is undefined)."""
+    results = []
+    for c in candidates:
+        scores = tuple(Score(metric=s.name, value=s(c.output, c.references)) for s in specs)
+        results.append(
+            SampleResult(
+                sample_id=c.sample_id,
+                task=task,
+                model=c.model,
+                prompt=c.prompt,
+                target=c.references[0] if len(c.references) == 1 else c.references,
+                prediction=c.output,
+                scores=scores,
+                extras={"id": c.item_id},
+            )  # fmt: skip
+        )
+    return results
+
+
+def _metric_value(spec: MetricSpec, values: list[float | None]) -> MetricValue:
+    scored = [v for v in values if v is not None]
+    stderr = None
+    if len(scored) > 1:
+        mean = sum(scored) / len(scored)
+        stderr = math.sqrt(sum((v - mean) ** 2 for v in scored) / (len(scored) - 1) / len(scored))
+    return MetricValue(
+        value=spec.aggregate(scored), stderr=stderr, n=len(scored), higher_is_better=spec.higher_is_better,
+        stderr_method="sample std / sqrt(n)" if stderr is not None else "",
+    )  # fmt: skip
+
+
+def build_record(
+    run_id: str, path: Path, task: str, results: list[SampleResult], specs: list[MetricSpec]
+) -> RunRecord:
+    """The RunRecord of a scoring session: a TaskResult per model, without metrics no sample could score."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    models = list(dict.fromkeys(r.model for r in results))
+    task_results = []
+    for model in models:
+        mine = [r for r in results if r.model == model]
+        metrics = {s.name: _metric_value(s, [r.score(s.name) for r in mine]) for s in specs}
+        task_results.append(
+            TaskResult(
+                model=model,
+                task=task,
+                n_samples=len(mine),
+                dataset=str(path),
+                dataset_sha256=digest,
+                metrics={k: v for k, v in metrics.items() if v.n > 0},
+            )  # fmt: skip
+        )
+    from assay.runs.environment import git_sha, package_versions
+
+    return RunRecord(
+        run_id=run_id, created=datetime.now(UTC).isoformat(timespec="seconds"),
+        config={"command": "score", "input": str(path), "metrics": [s.name for s in specs]},
+        models=tuple(ModelInfo(name=m, backend="outputs-file", args={}, fingerprint="") for m in models),
+        results=tuple(task_results),
+        environment={"python": sys.version.split()[0], "platform": platform.platform(),
+                     "packages": package_versions()},
+        git_sha=git_sha(),
+    )  # fmt: skip
+
+
+def _result_rows(results: list[SampleResult], specs: list[MetricSpec]) -> list[dict[str, Any]]:
+    return [
+        {"id": r.extras["id"], "sample_id": r.sample_id, "model": r.model, "metric": s.name,
+         "value": r.score(s.name), "higher_is_better": s.higher_is_better}
+        for r in results
+        for s in specs
+    ]  # fmt: skip
+
+
+def write_folder(
+    folder: Path, record: RunRecord, results: list[SampleResult], specs: list[MetricSpec]
+) -> None:
+    """Write the run folder under a temporary name and rename it, so a failure leaves nothing half-written."""
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    try:
+        write_json_atomic(tmp / "summary.json", record.to_json())
+        write_json_atomic(tmp / "metrics.json", record.metric_map())
+        write_jsonl_atomic(tmp / "results.jsonl", _result_rows(results, specs))
+        for model in dict.fromkeys(r.model for r in results):
+            rows = [r.to_json() for r in results if r.model == model]
+            write_jsonl_atomic(samples_path(tmp, model, record.results[0].task), rows)
+        if folder.exists():
+            folder.rmdir()  # only an empty folder gets here (checked before scoring)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.4g}"
+
+
+def _print_tables(record: RunRecord, results: list[SampleResult], specs: list[MetricSpec]) -> None:
+    arrows = {s.name: "\u2191" if s.higher_is_better else "\u2193" for s in specs}
+    if len(results) <= _SHOW_OUTPUTS:
+        per_output = Table(title="scores per output")
+        for col in ("id", "model", "output"):
+            per_output.add_column(col)
+        for s in specs:
+            per_output.add_column(f"{s.name} {arrows[s.name]}", justify="right")
+        for r in results:
+            text = str(r.prediction).replace("\n", "\\n")
+            cells = [_fmt(r.score(s.name)) for s in specs]
+            short = text[:40] + ("..." if len(text) > 40 else "")
+            # outputs are untrusted text: escape rich markup so "[red]" prints as written
+            per_output.add_row(escape(str(r.extras["id"])), escape(r.model), escape(short), *cells)
+        console.print(per_output)
+    summary = Table(title=f"mean per model ({record.results[0].task}, run {record.run_id})")
+    summary.add_column("model")
+    summary.add_column("n", justify="right")
+    for s in specs:
+        summary.add_column(f"{s.name} {arrows[s.name]}", justify="right")
+    for tr in record.results:
+        cells = [_fmt(tr.metrics[s.name].value) if s.name in tr.metrics else "unscored" for s in specs]
+        summary.add_row(escape(tr.model), str(tr.n_samples), *cells)
+    console.print(summary)
+
+
+def score(
+    outputs: Path = typer.Argument(..., help="JSONL of outputs to score (format below)."),
+    metrics: str = typer.Option(
+        "exact_match,edit_distance,ast",
+        "--metrics",
+        "-m",
+        help="Comma-separated metric names; 'ast' = ast_parses,ast_equal,ast_similarity.",
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model name for outputs that do not name one."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Run folder to write (default runs/<run id>)."
+    ),
+    leaderboard: Path = typer.Option(
+        DEFAULT_LEADERBOARD, "--leaderboard", "-l", help="Leaderboard CSV to append to."
+    ),
+    no_leaderboard: bool = typer.Option(False, "--no-leaderboard", help="Do not append to the leaderboard."),
+) -> None:
+    """Score several outputs per prompt against a reference with text and code metrics.
+
+    \b
+    Each line of OUTPUTS.jsonl is one prompt:
+      {"id": "q1", "prompt": "...", "reference": "ref" or ["ref", ...], "outputs": ["out 1", "out 2"]}
+      {"id": "q1", "reference": "...", "outputs": {"model-x": "out", "model-y": "out"}}
+      {"id": "q2", "reference": "...", "output": "out", "model": "model-x"}
+    An output's model: the key in an outputs object, else the row's "model", else --model, else
+    candidate-<k> (its place in the outputs list). With several references the best score counts.
+
+    Writes results.jsonl (one row per output and metric), summary.json, metrics.json and samples/ to the
+    run folder, prints the scores, and appends one row per model and metric to the leaderboard
+    (benchmark = the file's stem, dataset_sha256 = the file's sha256).
+    """
+    specs = expand_metric_names(metrics)
+    run_id = new_run_id()
+    folder = output or DEFAULT_OUTPUT / run_id
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise UsageError(f"{folder} already exists and is not an empty folder", hint="choose a new --output")
+    candidates = read_candidates(outputs, model)
+    results = score_candidates(candidates, specs, outputs.stem)
+    record = build_record(run_id, outputs, outputs.stem, results, specs)
+    write_folder(folder, record, results, specs)
+    _print_tables(record, results, specs)
+    console.print(f"wrote {folder / 'results.jsonl'} ({len(results) * len(specs)} rows)", highlight=False)
+    if not no_leaderboard:
+        rows = rows_from_summary(record.to_json())
+        append_rows(rows, leaderboard)
+        console.print(f"appended {len(rows)} rows to {leaderboard}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `assay score` to the CLI."""
+    app.command("score")(score)
