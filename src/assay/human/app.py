@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Flask, abort, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from assay.errors import UsageError
@@ -57,95 +57,119 @@ def create_app(store: Store) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
-
-    @app.context_processor
-    def _inject() -> dict[str, object]:
-        return {"csrf_token": _csrf_token(), "mode": store.mode, "annotator": session.get("annotator")}
-
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers.update(SECURITY_HEADERS)
-        if request.endpoint == "static":
-            response.headers["Cache-Control"] = "max-age=300"
-        return response
-
-    @app.before_request
-    def _check_csrf() -> None:
-        if request.method == "POST":
-            sent = request.form.get("csrf_token", "")
-            expected = session.get("csrf", "")
-            if not expected or not hmac.compare_digest(sent, expected):
-                abort(400, "This form has expired. Please reload the page and try again.")
-
-    @app.errorhandler(400)
-    def _bad_request(error: Exception) -> tuple[str, int]:
-        message = getattr(error, "description", "Bad request")
-        return render_template("error.html", message=message), 400
-
-    @app.get("/healthz")
-    def healthz() -> str:
-        return "ok"
-
-    @app.get("/")
-    def index() -> str | Response:
-        if session.get("annotator"):
-            return redirect(url_for("rate"))
-        return render_template("login.html", n_items=len(store.items))
-
-    @app.post("/login")
-    def login() -> str | Response | tuple[str, int]:
-        try:
-            name = clean_name(request.form.get("name", ""))
-        except UsageError as exc:
-            return render_template("login.html", n_items=len(store.items), error=exc.message), 400
-        store.add_annotator(name)
-        session.clear()
-        session["annotator"] = name
-        session["csrf"] = secrets.token_urlsafe(32)  # a fresh token per login
-        return redirect(url_for("rate"))
-
-    @app.post("/logout")
-    def logout() -> Response:
-        session.clear()
-        return redirect(url_for("index"))
-
-    @app.get("/rate")
-    def rate() -> str | Response:
-        annotator = session.get("annotator")
-        if not annotator:
-            return redirect(url_for("index"))
-        item, n_done = store.next_item(annotator)
-        total = len(store.items)
-        if item is None:
-            return render_template("done.html", total=total)
-        context = {"item": item, "position": n_done + 1, "total": total}
-        if store.mode == "single":
-            return render_template("rate_single.html", **context)
-        swapped = is_swapped(annotator, item.item_id)
-        left, right = (item.response_b, item.response_a) if swapped else (item.response_a, item.response_b)
-        return render_template("rate_pairwise.html", left=left, right=right, **context)
-
-    @app.post("/rate")
-    def submit() -> Response:
-        annotator = session.get("annotator")
-        if not annotator:
-            return redirect(url_for("index"))
-        form = request.form
-        try:
-            score = _parse_score(form.get("score")) if store.mode == "single" else None
-            choice = form.get("choice") if store.mode == "pairwise" else None
-            store.save_rating(
-                annotator,
-                form.get("item_id", ""),
-                score=score,
-                choice=choice,
-                comment=form.get("comment", ""),
-            )
-        except UsageError as exc:
-            abort(400, exc.message[:1].upper() + exc.message[1:] + ".")
-        return redirect(url_for("rate"))
-
+    app.extensions["assay_human_store"] = store
+    app.context_processor(_inject)
+    app.before_request(_check_csrf)
+    app.after_request(_headers)
+    app.register_error_handler(400, _bad_request)
+    app.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
+    app.add_url_rule("/", view_func=index, methods=["GET"])
+    app.add_url_rule("/login", view_func=login, methods=["POST"])
+    app.add_url_rule("/logout", view_func=logout, methods=["POST"])
+    app.add_url_rule("/rate", view_func=rate, methods=["GET"])
+    app.add_url_rule("/rate", endpoint="submit", view_func=submit, methods=["POST"])
     return app
+
+
+def _store() -> Store:
+    store: Store = current_app.extensions["assay_human_store"]
+    return store
+
+
+# ------------------------------------------------------------------------------------------- request hooks
+
+
+def _inject() -> dict[str, object]:
+    return {"csrf_token": _csrf_token(), "mode": _store().mode, "annotator": session.get("annotator")}
+
+
+def _check_csrf() -> None:
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        expected = session.get("csrf", "")
+        if not expected or not hmac.compare_digest(sent, expected):
+            abort(400, "This form has expired. Please reload the page and try again.")
+
+
+def _headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    if request.endpoint == "static":
+        response.headers["Cache-Control"] = "max-age=300"
+    return response
+
+
+def _bad_request(error: Exception) -> tuple[str, int]:
+    message = getattr(error, "description", "Bad request")
+    return render_template("error.html", message=message), 400
+
+
+# ------------------------------------------------------------------------------------------------- views
+
+
+def healthz() -> str:
+    """Liveness probe for scripts and tests."""
+    return "ok"
+
+
+def index() -> str | Response:
+    """The login form, or the current item for a logged-in annotator."""
+    if session.get("annotator"):
+        return redirect(url_for("rate"))
+    return render_template("login.html", n_items=len(_store().items))
+
+
+def login() -> str | Response | tuple[str, int]:
+    """Start a session under the given name (no password: a local tool)."""
+    store = _store()
+    try:
+        name = clean_name(request.form.get("name", ""))
+    except UsageError as exc:
+        return render_template("login.html", n_items=len(store.items), error=exc.message), 400
+    store.add_annotator(name)
+    session.clear()
+    session["annotator"] = name
+    session["csrf"] = secrets.token_urlsafe(32)  # a fresh token per login
+    return redirect(url_for("rate"))
+
+
+def logout() -> Response:
+    """End the session."""
+    session.clear()
+    return redirect(url_for("index"))
+
+
+def rate() -> str | Response:
+    """The annotator's next unrated item (pairwise: sides as this annotator sees them), or "all done"."""
+    annotator = session.get("annotator")
+    if not annotator:
+        return redirect(url_for("index"))
+    store = _store()
+    item, n_done = store.next_item(annotator)
+    total = len(store.items)
+    if item is None:
+        return render_template("done.html", total=total)
+    context = {"item": item, "position": n_done + 1, "total": total}
+    if store.mode == "single":
+        return render_template("rate_single.html", **context)
+    swapped = is_swapped(annotator, item.item_id)
+    left, right = (item.response_b, item.response_a) if swapped else (item.response_a, item.response_b)
+    return render_template("rate_pairwise.html", left=left, right=right, **context)
+
+
+def submit() -> Response:
+    """Store one rating (committed before the redirect), then show the next item."""
+    annotator = session.get("annotator")
+    if not annotator:
+        return redirect(url_for("index"))
+    store, form = _store(), request.form
+    try:
+        score = _parse_score(form.get("score")) if store.mode == "single" else None
+        choice = form.get("choice") if store.mode == "pairwise" else None
+        comment = form.get("comment", "")
+        store.save_rating(annotator, form.get("item_id", ""), score=score, choice=choice, comment=comment)
+    except UsageError as exc:
+        abort(400, exc.message[:1].upper() + exc.message[1:] + ".")
+    return redirect(url_for("rate"))
 
 
 def _csrf_token() -> str:
