@@ -80,6 +80,8 @@ def test_unknown_metric_suggests_close_names() -> None:
     with pytest.raises(UsageError) as info:
         get_metric("exact_mach")
     assert info.value.hint is not None and "'exact_match'" in info.value.hint
+    with pytest.raises(UsageError, match="several metrics"):
+        get_metric("ast")
 
 
 def test_expand_groups_in_order_without_repeats() -> None:

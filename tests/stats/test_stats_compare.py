@@ -160,6 +160,7 @@ def test_cli_compare_table_markdown_and_errors(tmp_path: Path) -> None:
     )
     [row] = json.loads(as_json.stdout)
     assert row["p_value"] == pytest.approx(2 * 0.5**30) and row["verdict"] == "A better"
+    assert (row["win_rate"], row["tie_rate"], row["loss_rate"]) == (0.75, 0.25, 0.0)
     write_run(runs, "other", {"t": _binary([1, 0], prefix="zz/")})
     bad = _assay("compare", "20261123-120000-aaaaaa", "runs/other", cwd=tmp_path)
     assert bad.returncode == 2 and "share no sample ids" in bad.stderr

@@ -100,6 +100,11 @@ GROUPS: dict[str, tuple[str, ...]] = {"ast": ("ast_parses", "ast_equal", "ast_si
 
 def get_metric(name: str) -> MetricSpec:
     """The metric registered as `name`; UsageError with a 'did you mean' hint otherwise."""
+    if name in GROUPS:
+        members = ", ".join(GROUPS[name])
+        raise UsageError(
+            f"{name!r} names several metrics ({members})", hint="look each one up by its own name"
+        )
     try:
         return METRICS[name]
     except KeyError:

@@ -45,8 +45,27 @@ class Comparison:
     losses: int
     verdict: Verdict  # decided on the adjusted p-value and the metric's direction
 
+    @property
+    def win_rate(self) -> float:
+        """Share of paired samples where A scored higher."""
+        return self.wins / self.n if self.n else math.nan
+
+    @property
+    def tie_rate(self) -> float:
+        return self.ties / self.n if self.n else math.nan
+
+    @property
+    def loss_rate(self) -> float:
+        return self.losses / self.n if self.n else math.nan
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields plus win/tie/loss rates, as plain JSON values."""
+        return {
+            **asdict(self),
+            "win_rate": self.win_rate,
+            "tie_rate": self.tie_rate,
+            "loss_rate": self.loss_rate,
+        }
 
 
 @dataclass(frozen=True, slots=True)
