@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.runfactory import write_run
+from tests.leaderboard.runfactory import write_run
 
 ASSAY = [sys.executable, "-m", "assay.cli.main"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from assay.report.site import build_site
-from leaderboard.runfactory import write_run
+from tests.leaderboard.runfactory import write_run
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from assay.errors import UsageError
 from assay.report.collect import Side, build_diffs, consecutive_pairs, diff_task, explicit_pairs, find_runs
 from assay.report.site import build_site
-from leaderboard.runfactory import mc_samples, write_run
+from tests.leaderboard.runfactory import mc_samples, write_run
 
 RUN1, RUN2, RUN3 = "20261101-120000-aaaaaa", "20261102-120000-bbbbbb", "20261103-120000-cccccc"
 

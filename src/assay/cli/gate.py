@@ -1,0 +1,127 @@
+"""`assay gate`: fail CI (exit 1) only on a regression both significant after Holm and larger than a delta."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from assay.cli.common import console, parse_kv
+from assay.errors import UsageError
+
+_STYLE = {"regression": "bold red", "improvement": "green", "worse, within min delta": "yellow"}
+_SHORT = {"worse, within min delta": "worse ≤ δ", "no significant difference": "n.s."}  # fits 80 columns
+
+
+def _tasks(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _sides(candidate: str, baseline: str, tasks: list[str], opts: dict[str, Any]) -> tuple[Any, Any]:
+    from assay.gate import resolve
+
+    output = Path(opts["output"])
+    # resolve the baseline first: a wrong baseline must not cost a whole evaluation of the candidate
+    if baseline.startswith("models:/"):
+        base = resolve.baseline_from_registry(baseline, output, opts["tracking_uri"])
+    else:
+        base = resolve.run_side(baseline, output, "given as a run")
+    if resolve.looks_like_run(candidate, output):
+        return resolve.run_side(candidate, output, "given as a run"), base
+    spec = resolve.candidate_spec(candidate, parse_kv(opts.pop("model_args")), opts["tracking_uri"])
+    if not tasks:
+        raise UsageError(
+            "--tasks is needed to evaluate a model candidate", hint="e.g. --tasks arc_easy,hellaswag"
+        )
+    fields = {k: v for k, v in opts.items() if k != "tracking_uri"}
+    return resolve.evaluate_candidate(spec, {**fields, "tasks": tuple(tasks)}), base
+
+
+def _print(result: Any) -> None:
+    from assay.gate.decide import status
+
+    table = Table(title="candidate vs baseline (paired, Holm-corrected)")
+    for col in ("task", "metric", "n", "baseline", "candidate", "Δ", "p (Holm)", "status"):
+        table.add_column(col, justify="left" if col in {"task", "metric", "status"} else "right")
+    for c in result.comparisons:
+        st = status(c, result.min_delta)
+        table.add_row(
+            c.task, c.metric, str(c.n), f"{c.mean_b:.4f}", f"{c.mean_a:.4f}", f"{c.difference:+.4f}",
+            f"{c.p_adjusted:.3g}", f"[{_STYLE.get(st, 'dim')}]{_SHORT.get(st, st)}[/]",
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        "[dim]n.s. = no significant difference after Holm; the Markdown summary has CIs and raw p[/]"
+    )
+    console.print(f"[{'bold red' if result.exit_code else 'bold green'}]{result.verdict}[/]")
+
+
+def gate(
+    candidate: str = typer.Option(
+        ...,
+        "--candidate",
+        help="Run id/folder, or a model to evaluate now: alias, checkpoint folder, or models:/Name@alias.",
+    ),  # fmt: skip
+    baseline: str = typer.Option(
+        ..., "--baseline", help="Run id/folder, or models:/Name@alias (its evaluating run)."
+    ),
+    tasks: list[str] = typer.Option([], "--tasks", "-t", help="Tasks, groups or globs (comma-separated)."),
+    limit: int | None = typer.Option(None, "--limit", help="First N rows of each task (use the baseline's)."),
+    data_dir: str | None = typer.Option(
+        None, "--data-dir", help="Local benchmark data folder (or ASSAY_DATA_DIR)."
+    ),
+    min_delta: float = typer.Option(0.0, "--min-delta", min=0.0, help="Ignore drops no larger than this."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Family-wise significance level (Holm)."),
+    summary: Path | None = typer.Option(None, "--summary", help="Write the Markdown summary here."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the decision and comparisons as JSON."),
+    model_args: str | None = typer.Option(None, "--model-args", help="key=value,... for a model candidate."),
+    num_fewshot: int | None = typer.Option(
+        None, "--num-fewshot", help="Few-shot examples (default: the task's)."
+    ),
+    batch_size: str = typer.Option("8", "--batch-size", help="Rows per forward pass, or 'auto'."),
+    seed: int = typer.Option(1234, "--seed", help="Seed for sampling in generative tasks."),
+    output: Path = typer.Option(Path("runs"), "--output", "-o", help="Runs folder (lookup and new runs)."),
+    leaderboard: Path = typer.Option(Path("data/leaderboard.csv"), "--leaderboard", help="Leaderboard CSV."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the response cache."),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow URI for models:/ references."
+    ),
+) -> None:
+    """Compare a candidate with a baseline on the same samples; exit 1 only on a real regression."""
+    from assay.gate.decide import decide
+    from assay.gate.resolve import expand_tasks, pick_model
+    from assay.gate.summary import markdown, write_json, write_summary
+    from assay.stats.compare import compare_runs
+
+    if not 0.0 < alpha < 1.0:
+        raise UsageError(f"--alpha must be between 0 and 1, got {alpha}")
+    task_list = _tasks(tasks)
+    opts: dict[str, Any] = dict(
+        limit=limit, data_dir=data_dir, num_fewshot=num_fewshot, batch_size=batch_size, seed=seed,
+        output=str(output), leaderboard=str(leaderboard), use_cache=not no_cache, tracking_uri=tracking_uri,
+        model_args=model_args,
+    )  # fmt: skip
+    cand, base = _sides(candidate, baseline, task_list, opts)
+    model_a, model_b = pick_model(cand), pick_model(base)
+    comparisons = compare_runs(
+        cand.run_dir, base.run_dir, tasks=expand_tasks(task_list, cand, model_a),
+        model_a=model_a, model_b=model_b, alpha=alpha, runs_dir=output,
+    )  # fmt: skip
+    result = decide(comparisons, min_delta=min_delta, alpha=alpha)
+    _print(result)
+    text = markdown(result, cand, base)
+    if summary:
+        write_summary(summary, text)
+        console.print(f"wrote {summary}")
+    if json_out:
+        write_json(json_out, result, cand, base)
+    # sys.exit, not typer.Exit: in non-standalone mode click turns Exit into a return value, losing the code
+    sys.exit(result.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `gate` command."""
+    app.command("gate")(gate)

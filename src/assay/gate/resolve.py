@@ -1,0 +1,176 @@
+"""What the gate compares: the candidate (a run, or a model to evaluate now) and the baseline (a run, or a
+registered model version whose evaluating run is found locally or downloaded from MLflow).
+
+    candidate  run id | run folder            -> used as is
+               alias | checkpoint path | models:/Name@alias | backend name   -> evaluated by the runner
+    baseline   run id | run folder            -> used as is
+               models:/Name@alias | models:/Name/3   -> the run tagged `assay.run_id` on that version
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assay.config import ModelSpec, RunConfig
+from assay.errors import TrackingError, UsageError, did_you_mean
+from assay.runs.layout import RUN_ID_RE, load_summary, samples_path
+
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.gguf")
+
+
+@dataclass(frozen=True)
+class Side:
+    """A finished run folder and the model in it that the gate compares (None: the run's only model)."""
+
+    run_dir: Path
+    model: str | None
+    origin: str  # how it was found, for the summary ("run folder", "evaluated now", "models:/X@champion")
+
+
+def _is_run_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "summary.json").exists()
+
+
+def _is_checkpoint(path: Path) -> bool:
+    if path.is_file():
+        return path.suffix == ".gguf"
+    return path.is_dir() and (path / "config.json").exists() and any(any(path.glob(p)) for p in WEIGHT_FILES)
+
+
+def looks_like_run(text: str, output: Path) -> bool:
+    """A run id under `output` or a folder holding summary.json (an HF folder also has a config.json)."""
+    path = Path(text)
+    return _is_run_folder(path) or bool(RUN_ID_RE.match(text) and _is_run_folder(output / text))
+
+
+def run_side(text: str, output: Path, origin: str, model: str | None = None) -> Side:
+    """A finished run given by id or folder (load_summary says so when it did not finish)."""
+    summary = load_summary(text, output)
+    return Side(Path(summary["_dir"]), model, origin)
+
+
+def candidate_spec(text: str, model_args: dict[str, Any], tracking_uri: str | None) -> ModelSpec:
+    """The ModelSpec of a candidate given as alias, backend, registry URI or checkpoint path."""
+    from assay.models.registry import known_models
+
+    if text.startswith("models:/"):
+        return ModelSpec(
+            model=text, args={**model_args, **({"tracking_uri": tracking_uri} if tracking_uri else {})}
+        )
+    if text in known_models():
+        return ModelSpec(model=text, args=model_args)
+    path = Path(text).expanduser()
+    if _is_checkpoint(path):
+        args = {"dtype": "float32", **model_args}
+        if path.is_file():  # a GGUF file: transformers loads it from its folder by name
+            args.update(pretrained=str(path.parent.resolve()), gguf_file=path.name)
+        else:
+            args["pretrained"] = str(path.resolve())
+        return ModelSpec(name=text.rstrip("/"), model="hf", args=args)
+    raise UsageError(
+        f"candidate {text!r} is neither a run (id or folder with summary.json) nor a model",
+        hint=did_you_mean(text, known_models())
+        or "give a run, an alias, models:/Name@alias, or a checkpoint folder (config.json + weights)",
+    )
+
+
+def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any]) -> Side:
+    """Run the benchmark set on the candidate model with the runner; its run folder is the candidate side."""
+    from pydantic import ValidationError
+
+    from assay.runner import run_evaluation
+
+    try:
+        config = RunConfig(models=(spec,), **config_fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    record, run_dir = run_evaluation(config)
+    return Side(run_dir, record.models[0].name, f"evaluated now ({spec.model})")
+
+
+def _download_run(client: Any, mlflow_run_id: str, dest: Path) -> Path:
+    """Fetch an assay run folder (summary, metrics, samples) from the artifacts of an MLflow run."""
+    from mlflow.artifacts import download_artifacts
+
+    folder = Path(
+        download_artifacts(run_id=mlflow_run_id, dst_path=str(dest), tracking_uri=client.tracking_uri)
+    )
+    if not (folder / "summary.json").exists():
+        raise TrackingError(f"MLflow run {mlflow_run_id} holds no assay summary.json among its artifacts")
+    return folder
+
+
+def baseline_from_registry(uri: str, output: Path, tracking_uri: str | None) -> Side:
+    """The run that evaluated a registered version: local under `output` if present, else its MLflow copy."""
+    from assay.tracking.registry import get_version, parse_registry_uri
+    from assay.tracking.store import get_client
+
+    name, version, alias = parse_registry_uri(uri)
+    client, _ = get_client(tracking_uri)
+    mv = get_version(client, name, version, alias)
+    tags = dict(mv.tags or {})
+    run_id = tags.get("assay.run_id")
+    if not run_id:
+        raise UsageError(
+            f"{uri} (version {mv.version}) records no evaluation run, so there is nothing to compare against",
+            hint="register it with its run (assay registry register ... --run RUN), or pass --baseline RUN",
+        )
+    if _is_run_folder(output / run_id):
+        return Side(output / run_id, None, f"{uri} (version {mv.version}, run {run_id})")
+    if not mv.run_id:
+        raise TrackingError(
+            f"run {run_id} of {uri} is not under {output} and the version names no MLflow run"
+        )
+    dest = Path(tempfile.mkdtemp(prefix="assay-gate-baseline-"))
+    folder = _download_run(client, mv.run_id, dest)
+    return Side(folder, None, f"{uri} (version {mv.version}, run {run_id}, from MLflow)")
+
+
+def _models_with_samples(side: Side) -> list[str]:
+    summary = load_summary(side.run_dir)
+    out = []
+    for m in summary.get("models", []):
+        results = [r for r in summary.get("results", []) if r["model"] == m["name"] and not r.get("is_group")]
+        if results and all(samples_path(side.run_dir, m["name"], r["task"]).exists() for r in results):
+            out.append(m["name"])
+    return out
+
+
+def pick_model(side: Side) -> str | None:
+    """The side's model: as given, else the one model with samples in the folder (None: stats decides)."""
+    if side.model:
+        return side.model
+    models = _models_with_samples(side)
+    return models[0] if len(models) == 1 else None
+
+
+def expand_tasks(requested: Sequence[str], side: Side, model: str | None) -> list[str] | None:
+    """Requested names, groups and globs -> the per-sample tasks of the candidate's run (None: all)."""
+    if not requested:
+        return None
+    summary = load_summary(side.run_dir)
+    results = [r for r in summary.get("results", []) if model is None or r["model"] == model]
+    plain = sorted({r["task"] for r in results if not r.get("is_group")})
+    groups = {r["task"]: list(r.get("subtasks") or ()) for r in results if r.get("is_group")}
+    out: list[str] = []
+    for name in requested:
+        if name in groups:
+            matched = [t for t in groups[name] if t in plain]
+        elif any(c in name for c in "*?["):
+            matched = fnmatch.filter(plain, name)
+        else:
+            matched = [name] if name in plain else []
+        if not matched:
+            raise UsageError(
+                f"task {name!r} is not in the candidate's run",
+                hint=did_you_mean(name, plain + list(groups))
+                or f"its tasks: {', '.join(plain + list(groups))}",
+            )
+        out += [t for t in matched if t not in out]
+    return out
