@@ -21,8 +21,10 @@ import textwrap
 from functools import lru_cache
 
 _SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-# expression contexts (Load/Store/Del) double the tree without saying anything the parent does not
+# expression contexts (Load/Store/Del) double the tree without saying anything the parent does not;
+# operators (Add, And, Not, Lt, ...) become part of their parent's label, so a changed operator is one relabel
 _SKIP = (ast.expr_context,)
+_FOLDED = (ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 
 
 def parse(code: str) -> ast.Module | None:
@@ -147,15 +149,21 @@ def _label(node: ast.AST) -> str:
     """A node's label: its type plus its scalar fields (names, constants, operator flags)."""
     parts = [type(node).__name__]
     for name, value in ast.iter_fields(node):
-        is_nodes = isinstance(value, list) and bool(value) and isinstance(value[0], ast.AST)
-        if isinstance(value, ast.AST) or is_nodes or value is None or value == []:
-            continue  # child nodes are nodes of their own; absent fields say nothing
-        parts.append(f"{name}={value!r}")
+        if isinstance(value, _FOLDED):
+            parts.append(f"{name}={type(value).__name__}")
+        elif isinstance(value, list) and value and isinstance(value[0], _FOLDED):
+            parts.append(f"{name}={[type(v).__name__ for v in value]}")
+        elif isinstance(value, ast.AST) or (
+            isinstance(value, list) and value and isinstance(value[0], ast.AST)
+        ):
+            continue  # child nodes are nodes of their own
+        elif value is not None and value != []:  # absent fields say nothing
+            parts.append(f"{name}={value!r}")
     return " ".join(parts)
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
-    return [c for c in ast.iter_child_nodes(node) if not isinstance(c, _SKIP)]
+    return [c for c in ast.iter_child_nodes(node) if not isinstance(c, _SKIP + _FOLDED)]
 
 
 def _tree_arrays(root: ast.AST) -> tuple[list[str], list[int]]:
@@ -198,28 +206,49 @@ def tree_edit_distance(a: ast.AST, b: ast.AST) -> int:
 def _forest_distance(
     i: int, j: int, la: list[str], lma: list[int], lb: list[str], lmb: list[int], td: list[list[int]]
 ) -> None:
-    """Fill td for every pair of subtrees on the leftmost paths of keyroots i and j."""
+    """Fill td for every pair of subtrees on the leftmost paths of keyroots i and j.
+
+    The textbook double loop, unrolled by row kind (on i's leftmost path or not) with the column facts
+    precomputed: this is the hot loop of every AST comparison.
+    """
     li, lj = lma[i], lmb[j]
     rows, cols = i - li + 2, j - lj + 2
     fd = [[0] * cols for _ in range(rows)]
-    for x in range(1, rows):
-        fd[x][0] = x
-    for y in range(1, cols):
-        fd[0][y] = y
+    fd[0] = list(range(cols))
+    q_of = [0] + [lmb[lj + y - 1] - lj for y in range(1, cols)]  # forest offset of column y's leftmost leaf
+    labels_b = [""] + lb[lj : j + 1]
     for x in range(1, rows):
         i1 = li + x - 1
-        lm_i1 = lma[i1]
-        fdx, fdx_1 = fd[x], fd[x - 1]
-        for y in range(1, cols):
-            j1 = lj + y - 1
-            if lm_i1 == li and lmb[j1] == lj:
-                cost = 0 if la[i1] == lb[j1] else 1
-                best = min(fdx_1[y] + 1, fdx[y - 1] + 1, fdx_1[y - 1] + cost)
-                fdx[y] = best
-                td[i1][j1] = best
-            else:
-                p, q = lm_i1 - li, lmb[j1] - lj
-                fdx[y] = min(fdx_1[y] + 1, fdx[y - 1] + 1, fd[p][q] + td[i1][j1])
+        fdx, up = fd[x], fd[x - 1]
+        fdx[0] = left = x
+        tdi = td[i1]
+        if lma[i1] == li:  # row on i's leftmost path: whole-tree distances are born here
+            label = la[i1]
+            for y in range(1, cols):
+                j1 = lj + y - 1
+                best = up[y] + 1
+                if left + 1 < best:
+                    best = left + 1
+                if q_of[y] == 0:
+                    diag = up[y - 1] + (label != labels_b[y])
+                    if diag < best:
+                        best = diag
+                    tdi[j1] = best
+                else:
+                    sub = q_of[y] + tdi[j1]  # fd[0][q] == q: the forest before it, all inserted
+                    if sub < best:
+                        best = sub
+                fdx[y] = left = best
+        else:
+            fdp = fd[lma[i1] - li]
+            for y in range(1, cols):
+                best = up[y] + 1
+                if left + 1 < best:
+                    best = left + 1
+                sub = fdp[q_of[y]] + tdi[lj + y - 1]
+                if sub < best:
+                    best = sub
+                fdx[y] = left = best
 
 
 def tree_size(tree: ast.AST) -> int:
@@ -231,7 +260,15 @@ def ast_similarity(prediction: str, reference: str) -> float | None:
     """TSED in [0, 1]: max(0, 1 - TED / max(|T_pred|, |T_ref|)) on normalized trees.
 
     0.0 when the prediction does not parse; None (unscored) when the reference does not parse.
+    Time grows faster than the product of the two tree sizes: about 15 ms per pair for HumanEval solutions
+    (36 nodes median after normalization, 133 at most), several seconds at 600 nodes. Repeated pairs are
+    answered from a cache.
     """
+    return _similarity(prediction, reference)
+
+
+@lru_cache(maxsize=1024)
+def _similarity(prediction: str, reference: str) -> float | None:
     ref = normalized_tree(reference)
     if ref is None:
         return None
