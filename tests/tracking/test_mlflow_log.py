@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assay.tracking.mlflow_log import log_run, log_runs
-from tracking.runfolders import write_run
+from tests.tracking.runfolders import write_run
 
 
 def test_log_run_records_params_metrics_tags_artifacts_and_datasets(tmp_path: Path, store: str) -> None:

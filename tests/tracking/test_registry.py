@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from assay.config import ModelSpec
 from assay.errors import TrackingError, UsageError
 from assay.tracking import registry
-from tracking.runfolders import write_run
+from tests.tracking.runfolders import write_run
 
 
 def make_checkpoint(root: Path, seed: int = 0) -> Path:
@@ -72,28 +71,25 @@ def test_changed_files_and_bad_names_are_refused(tmp_path: Path, store: str) -> 
         registry.resolve_registry_uri(ModelSpec(model="models:/TinyChat/1"))
 
 
-@pytest.mark.integration
 def test_cli_register_promote_list_show(tmp_path: Path, store: str) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
     ckpt = make_checkpoint(tmp_path / "ckpt")
     run_dir = write_run(tmp_path / "runs", n=10, accuracy=0.6)
+    runner = CliRunner()
 
-    def assay(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "assay.cli.main", "registry", *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_wide_env())
+    def assay(*args: str) -> Result:
+        return runner.invoke(app, ["registry", *args], env={"COLUMNS": "250"})
 
     done = assay("register", "InstructionFollower", "--model", str(ckpt), "--run", str(run_dir))
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     assert "registered InstructionFollower version 1" in done.stdout
-    assert assay("promote", "InstructionFollower", "1", "--alias", "champion").returncode == 0
+    assert assay("promote", "InstructionFollower", "1", "--alias", "champion").exit_code == 0
     listed = assay("list")
     assert "InstructionFollower" in listed.stdout and "@champion -> v1" in listed.stdout
     shown = assay("show", "InstructionFollower")
     assert "arc_easy/acc=0.6" in shown.stdout and run_dir.name in shown.stdout
     bad = assay("register", "instruction_follower", "--model", str(ckpt))
-    assert bad.returncode == 2 and "InstructionFollower" in bad.stderr and "Traceback" not in bad.stderr
-
-
-def _wide_env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "COLUMNS": "250"}
+    assert isinstance(bad.exception, UsageError) and "InstructionFollower" in str(bad.exception)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from assay.tracking.server import free_port
-from tracking.runfolders import write_run
+from tests.tracking.runfolders import write_run
 
 pytestmark = pytest.mark.integration
 ASSAY = [sys.executable, "-m", "assay.cli.main"]
@@ -141,3 +141,25 @@ def test_mlflow_ui_shows_the_run_in_headless_chromium(served: tuple[str, Path, s
         finally:
             browser.close()
     assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_registry_workflow_against_the_server(served: tuple[str, Path, str], tmp_path: Path) -> None:
+    from assay.config import ModelSpec
+    from assay.tracking import registry
+    from tests.tracking.test_registry import make_checkpoint
+
+    url, _, _ = served
+    ckpt = make_checkpoint(tmp_path / "ckpt")
+    run_dir = write_run(tmp_path / "runs", run_id="20261123-120000-cccccc", n=10, accuracy=0.8)
+    v1 = registry.register_model("ServedFollower", str(ckpt), run=run_dir, tracking_uri=url)
+    registry.promote("ServedFollower", v1.version, "champion", tracking_uri=url)
+    # read back through the REST API, not through the client that wrote it
+    mv = _api(url, "registered-models/alias", name="ServedFollower", alias="champion")["model_version"]
+    tags = {t["key"]: t["value"] for t in mv["tags"]}
+    assert tags["bench.arc_easy/acc"] == "0.8" and tags["assay.run_id"] == run_dir.name
+    assert mv["source"] == f"runs:/{mv['run_id']}/model_card/ServedFollower"
+    spec = registry.resolve_registry_uri(
+        ModelSpec(model="models:/ServedFollower@champion", args={"tracking_uri": url})
+    )
+    assert spec.model == "hf" and spec.args == {"pretrained": str(ckpt)}
+    assert ("ServedFollower", 1, {"champion": "1"}) in registry.list_models(url)
