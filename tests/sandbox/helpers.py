@@ -8,7 +8,9 @@ import pytest
 
 from assay.sandbox import Check, Job, Limits, ProcessSandbox
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="full isolation needs root (namespaces, uid switch)")
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="full isolation needs root (namespaces, uid switch)"
+)
 
 
 def processes_of(uids: range) -> list[int]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from assay.sandbox import Check, Job, Limits, ProcessSandbox
+
 from .helpers import job, needs_root, processes_of, sandbox_uids
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), needs_root]
@@ -72,7 +73,11 @@ def test_redefining_check_and_patching_builtins_does_nothing(sandbox, capfd):
     o = run_one(sandbox, program)
     assert_no_pass_and_clean(sandbox, o, capfd)
     # the judge's own check still applies; a check written as check(candidate) is unaffected too
-    hv = Check(setup="def check(candidate):\n    assert candidate(3) == 9\n", tests=("check(solve)",), remote=("solve",))
+    hv = Check(
+        setup="def check(candidate):\n    assert candidate(3) == 9\n",
+        tests=("check(solve)",),
+        remote=("solve",),
+    )
     o2 = sandbox.run_batch([Job(program=textwrap.dedent(program), check=hv, limits=Limits(cpu_seconds=2))])[0]
     assert not o2.passed
 
@@ -124,7 +129,9 @@ def test_forged_replies_on_the_pipe_are_not_a_pass(sandbox, capfd):
     for fd in range(3, 64):
         try:
             if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                os.write(fd, frame({"ok": True}) + frame({"v": True}) * 50 + b"passed\\n" + frame({"passed": True}))
+                forged = frame({"ok": True}) + frame({"v": True}) * 50 + b"passed\\n"
+                forged += frame({"passed": True})
+                os.write(fd, forged)
         except OSError:
             pass
     print('{"passed": true, "result": "passed"}  FAKE')
@@ -157,7 +164,9 @@ def test_infinite_loop_times_out_on_cpu(sandbox, capfd):
 
 
 def test_sleeping_program_times_out_on_wall(sandbox, capfd):
-    o = run_one(sandbox, "import time\ntime.sleep(60)\ndef solve(x): return x * x\n", cpu_seconds=1, wall_seconds=1)
+    o = run_one(
+        sandbox, "import time\ntime.sleep(60)\ndef solve(x): return x * x\n", cpu_seconds=1, wall_seconds=1
+    )
     assert_no_pass_and_clean(sandbox, o, capfd)
     assert o.status == "timeout" and o.wall_seconds < 20
 
@@ -221,7 +230,7 @@ def test_flood_of_output_is_captured_and_capped(sandbox, capfd):
 
 @pytest.fixture
 def canary_dir() -> Iterator[Path]:
-    """A world-writable folder with a world-writable file, inside the repo (visible, read-only, in the sandbox)."""
+    """A world-writable folder and file in the repo: visible, but read-only, inside the sandbox."""
     path = Path(tempfile.mkdtemp(prefix=".canary-", dir=Path(__file__).parent))
     os.chmod(path, 0o777)
     canary = path / "canary.txt"
@@ -354,7 +363,9 @@ def test_secrets_privileges_and_hidden_paths(monkeypatch, canary_dir):
     """
     check = Check(setup="SECRET = 'HIDDEN-TEST-MARKER'\n", tests=SQUARE_TESTS, remote=("solve",))
     with ProcessSandbox(workers=1, hide=[str(canary_dir)]) as box:
-        o = box.run_batch([Job(program=textwrap.dedent(program), check=check, limits=Limits(cpu_seconds=2))])[0]
+        o = box.run_batch([Job(program=textwrap.dedent(program), check=check, limits=Limits(cpu_seconds=2))])[
+            0
+        ]
     assert o.passed, o
     facts = json.loads(o.stdout)
     everything = json.dumps(facts)

