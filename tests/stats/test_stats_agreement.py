@@ -51,6 +51,8 @@ def test_krippendorff_binary_two_observers() -> None:
     assert krippendorff_alpha([["x", "y", "x"], ["x", "y", "x"]]) == 1.0
     with pytest.raises(UsageError):
         krippendorff_alpha([[1, N], [N, 2]])
+    with pytest.raises(UsageError):
+        krippendorff_alpha([[1, 2], [1]])
 
 
 def test_fleiss_kappa_wikipedia_example_and_statsmodels() -> None:

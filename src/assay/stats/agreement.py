@@ -109,6 +109,8 @@ def _delta(level: Level, values: np.ndarray, marginals: np.ndarray) -> np.ndarra
 
 def krippendorff_alpha(data: Sequence[Sequence[float | str | None]], *, level: Level = "nominal") -> float:
     """Krippendorff's alpha of a raters x items matrix (None = missing); items with < 2 values don't count."""
+    if len({len(row) for row in data}) > 1:
+        raise UsageError("Krippendorff's alpha needs one row per rater of equal length (None where missing)")
     columns = list(zip(*data, strict=True)) if data else []
     units = [[v for v in col if v is not None] for col in columns]
     units = [u for u in units if len(u) >= 2]
