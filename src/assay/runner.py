@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -75,7 +76,8 @@ def _open_model(spec: ModelSpec, config: RunConfig, readers: list[ResponseStore]
             args.setdefault("device", config.device)
     inner = load_model(ModelSpec(name=name, model=backend, args=args))
     # the journal is always written; the user cache only when caching is on
-    model = CachedModel(inner, readers=readers, writers=readers)
+    # requests per committed chunk: what a kill can lose at most (ASSAY_CHUNK_SIZE tunes it)
+    model = CachedModel(inner, readers=readers, writers=readers, chunk_size=int(os.environ.get("ASSAY_CHUNK_SIZE", "128")))
     info = ModelInfo(name=name, backend=backend, args=args, fingerprint=inner.fingerprint,
                      version=str(getattr(inner, "version", "")))  # fmt: skip
     return model, info

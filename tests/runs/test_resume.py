@@ -1,0 +1,82 @@
+"""A run killed with SIGKILL and resumed ends identical to an uninterrupted run, recomputing only what was lost.
+
+Integration: real SmolLM2-135M, real ARC-Easy rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assay_cmd
+
+pytestmark = pytest.mark.integration
+
+ARGS = ["--model", "smollm2-135m", "--tasks", "arc_easy", "--limit", "24", "--batch-size", "4", "--quiet"]
+TOTAL = 24 * 4  # four choices per ARC-Easy question here (the first 24 rows all have four)
+
+
+def _journal_rows(run_dir: Path) -> int:
+    db = run_dir / "responses.sqlite"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return int(con.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _env(tmp: Path, cache: str) -> dict[str, str]:
+    return {**os.environ, "ASSAY_CACHE": str(tmp / cache), "ASSAY_CHUNK_SIZE": "16"}
+
+
+def _samples(run_dir: Path) -> list[dict]:
+    return [json.loads(x) for x in (run_dir / "samples" / "smollm2-135m_arc_easy.jsonl").read_text().splitlines()]
+
+
+def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "runs"
+    common = [*ARGS, "--data-dir", str(data_dir), "--output", str(out), "--leaderboard", str(tmp_path / "lb.csv")]
+    proc = subprocess.Popen(assay_cmd("run", *common), env=_env(tmp_path, "cache-a"), cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 600
+    run_dir = None
+    while time.time() < deadline:
+        dirs = list(out.glob("*")) if out.exists() else []
+        if dirs and _journal_rows(dirs[0]) >= 32:
+            run_dir = dirs[0]
+            break
+        assert proc.poll() is None, "the run finished before it could be killed"
+        time.sleep(0.2)
+    assert run_dir is not None, "no progress within the deadline"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = _journal_rows(run_dir)
+    assert 32 <= done_before < TOTAL and done_before % 16 == 0  # whole chunks only
+    assert not (run_dir / "summary.json").exists()
+
+    resumed = subprocess.run(assay_cmd("run", "--resume", str(run_dir), "--quiet"), env=_env(tmp_path, "cache-a"),
+                             cwd=tmp_path, capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    stats = summary["stats"]["smollm2-135m"]
+    assert stats["requests_computed"] == TOTAL - done_before
+    assert stats["requests_cached"] == done_before
+
+    ref_out = tmp_path / "ref"
+    ref_args = [*ARGS, "--data-dir", str(data_dir), "--output", str(ref_out), "--leaderboard", str(tmp_path / "lb2.csv")]
+    ref = subprocess.run(assay_cmd("run", *ref_args), env=_env(tmp_path, "cache-b"), cwd=tmp_path,
+                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert ref.returncode == 0, ref.stderr
+    ref_dir = next(ref_out.glob("*"))
+    assert json.loads((ref_dir / "summary.json").read_text())["stats"]["smollm2-135m"]["requests_computed"] == TOTAL
+    assert _samples(run_dir) == _samples(ref_dir)  # identical loglikelihoods, predictions, scores
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((ref_dir / "metrics.json").read_text())
