@@ -155,6 +155,38 @@ def _compare_task(
     return shared, available, raw
 
 
+def _with_holm(raw: list[tuple[Any, ...]], a: _Side, b: _Side, alpha: float) -> list[Comparison]:
+    """Comparison records with Holm-adjusted p-values across the whole family, and their verdicts."""
+    adjusted = holm([r[4].p_value for r in raw])
+    return [
+        Comparison(
+            task=task,
+            metric=metric,
+            model_a=a.model,
+            model_b=b.model,
+            run_a=a.run_id,
+            run_b=b.run_id,
+            higher_is_better=hib,
+            test=res.test,
+            n=res.n,
+            unpaired=unpaired,
+            mean_a=res.mean_a,
+            mean_b=res.mean_b,
+            difference=res.difference,
+            ci_low=res.ci_low,
+            ci_high=res.ci_high,
+            confidence=res.confidence,
+            p_value=res.p_value,
+            p_adjusted=p_adj,
+            wins=res.wins,
+            ties=res.ties,
+            losses=res.losses,
+            verdict=verdict(res.difference, p_adj, alpha, hib),
+        )
+        for (task, metric, hib, unpaired, res), p_adj in zip(raw, adjusted, strict=True)
+    ]
+
+
 def compare_runs(
     run_a: str | Path,
     run_b: str | Path,
@@ -195,34 +227,7 @@ def compare_runs(
             hint="compare runs of the same tasks on the same data (sample ids hash each row's content)",
         )
     _pick(metrics, sorted(seen_metrics), "metric")  # a requested metric found in no task is a typo
-    adjusted = holm([r[4].p_value for r in raw])
-    return [
-        Comparison(
-            task=task,
-            metric=metric,
-            model_a=a.model,
-            model_b=b.model,
-            run_a=a.run_id,
-            run_b=b.run_id,
-            higher_is_better=hib,
-            test=res.test,
-            n=res.n,
-            unpaired=unpaired,
-            mean_a=res.mean_a,
-            mean_b=res.mean_b,
-            difference=res.difference,
-            ci_low=res.ci_low,
-            ci_high=res.ci_high,
-            confidence=res.confidence,
-            p_value=res.p_value,
-            p_adjusted=p_adj,
-            wins=res.wins,
-            ties=res.ties,
-            losses=res.losses,
-            verdict=verdict(res.difference, p_adj, alpha, hib),
-        )  # fmt: skip
-        for (task, metric, hib, unpaired, res), p_adj in zip(raw, adjusted, strict=True)
-    ]
+    return _with_holm(raw, a, b, alpha)
 
 
 def _fmt(x: float, digits: int = 4) -> str:
