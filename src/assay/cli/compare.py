@@ -50,7 +50,7 @@ def compare(
     test: str = typer.Option(
         "auto",
         "--test",
-        help="auto (McNemar exact for 0/1 scores, else bootstrap), bootstrap or permutation.",
+        help="auto (McNemar exact for 0/1 scores, else bootstrap), mcnemar, bootstrap or permutation.",
     ),
     confidence: float = typer.Option(0.95, "--confidence", help="Level of the difference's interval."),
     resamples: int = typer.Option(10_000, "--resamples", help="Bootstrap / permutation resamples."),
