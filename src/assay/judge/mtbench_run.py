@@ -22,7 +22,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from assay.config import ModelSpec
 from assay.errors import UsageError
-from assay.judge.cache import CachedModel, GenerationCache
 from assay.judge.judge import Judge, JudgeConfig
 from assay.judge.mtbench import (
     DATASET,
@@ -47,11 +46,13 @@ from assay.judge.runinfo import environment, git_sha, model_info
 from assay.leaderboard.store import append_rows, rows_from_summary
 from assay.models.aliases import cache_root
 from assay.models.base import Model
+from assay.models.cache import CachedModel, ResponseStore
 from assay.models.registry import load_model
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, TaskResult
 from assay.runs.layout import new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
 
 PLOT_NAME = "mtbench_categories.png"
+CACHE_FILE = "responses.sqlite"  # the user cache under ASSAY_CACHE, shared with `assay run`
 
 
 class MTBenchConfig(BaseModel):
@@ -110,34 +111,36 @@ def _phase(bar: Progress, label: str, total: int) -> Any:
 
 
 class _Models:
-    """Loads each distinct ModelSpec once (a model that is also its own judge is loaded one time)."""
+    """Loads each distinct ModelSpec once (a model that is also its own judge is loaded one time).
+
+    With the cache on, every model is wrapped in the model layer's response cache, so answers and
+    judgments computed once (also by an interrupted run) are never recomputed.
+    """
 
     def __init__(self, use_cache: bool) -> None:
         self.loaded: dict[str, Model] = {}
-        self.cache = GenerationCache(cache_root() / "judge" / "generations.sqlite") if use_cache else None
+        self.store = ResponseStore(cache_root() / CACHE_FILE) if use_cache else None
 
     def get(self, spec: ModelSpec) -> Model:
         key = spec.model_dump_json()
         if key not in self.loaded:
             model = load_model(spec)
-            self.loaded[key] = CachedModel(model, self.cache) if self.cache is not None else model
+            self.loaded[key] = CachedModel(model, [self.store], [self.store]) if self.store else model
         return self.loaded[key]
 
     def stats(self) -> dict[str, int]:
-        cached = [m for m in self.loaded.values() if isinstance(m, CachedModel)]
-        return {
-            "requests_cached": sum(m.hits for m in cached),
-            "requests_computed": sum(m.misses for m in cached),
-        }
+        out = {"requests_total": 0, "requests_cached": 0, "requests_computed": 0}
+        for model in self.loaded.values():
+            if isinstance(model, CachedModel):
+                for name in out:
+                    out[name] += int(model.stats.get(name, 0))
+        return out
 
     def close(self) -> None:
         for model in self.loaded.values():
-            if isinstance(model, CachedModel):
-                model.inner.close()
-            else:
-                model.close()
-        if self.cache is not None:
-            self.cache.close()
+            (model.inner if isinstance(model, CachedModel) else model).close()
+        if self.store is not None:
+            self.store.close()
 
 
 def run_mtbench(config: MTBenchConfig) -> tuple[RunRecord, Path]:

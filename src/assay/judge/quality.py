@@ -108,8 +108,8 @@ def agreement(judge_rows: Sequence[Row], human_rows: Sequence[Row]) -> Agreement
             "no item has both a judge verdict and a human label", hint="item_id values must match"
         )
     if mode == "single":
-        judge_values = [round(float(judged[i]["score"])) for i in both]
-        human_values = [round(float(humans[i])) for i in both]
+        judge_values = [_round(float(judged[i]["score"])) for i in both]
+        human_values = [_round(float(humans[i])) for i in both]
         extra = _single_extra(judge_values, human_values, [judged[i] for i in both])
     else:
         judge_values = [str(judged[i]["winner"]) for i in both]  # type: ignore[misc]
@@ -124,6 +124,11 @@ def agreement(judge_rows: Sequence[Row], human_rows: Sequence[Row]) -> Agreement
         kappa=cohen_kappa(judge_values, human_values),
         extra=extra,
     )
+
+
+def _round(x: float) -> int:
+    """Half up, not Python's half-to-even: a mean human score of 6.5 is a 7."""
+    return math.floor(x + 0.5)
 
 
 def _single_extra(judge: list[int], human: list[int], rows: list[Row]) -> dict[str, float]:
