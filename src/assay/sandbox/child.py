@@ -102,40 +102,43 @@ class _Server:
             return len(obj)
         raise ValueError(f"unknown op {op!r}")
 
-    def reply_value(self, value: Any) -> None:
+    def value_reply(self, value: Any) -> dict[str, Any]:
         try:
-            data = encode(value, self.make_ref)
+            return {"v": encode(value, self.make_ref)}
         except (WireError, RecursionError):
-            data = self.make_ref(value)
-        self.chan.send({"v": data})
+            return {"v": self.make_ref(value)}
 
-    def reply_error(self, exc: BaseException) -> None:
+    @staticmethod
+    def error_reply(exc: BaseException) -> dict[str, Any]:
         base = next((c for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c), Exception)
         try:
             text = str(exc)[:2000]
         except BaseException:  # a hostile __str__
             text = "<unprintable>"
-        self.chan.send({"e": [type(exc).__name__[:100], base.__name__, text]})
+        return {"e": [type(exc).__name__[:100], base.__name__, text]}
 
-    def run(self, program: str) -> None:
+    def answer(self, msg: dict[str, Any]) -> dict[str, Any]:
+        try:
+            value = self.handle(msg)
+        except BaseException as exc:
+            _flush()
+            return self.error_reply(exc)
+        _flush()
+        return self.value_reply(value)
+
+    def run(self, program: str, batch: list[list[Any]]) -> None:
+        """Run the program, answer the prefetched calls in the same reply, then serve live requests."""
         try:
             exec(compile(program, "<program>", "exec"), self.globals)  # noqa: S102 - this is the sandbox
         except BaseException as exc:
             _flush()
-            self.reply_error(exc)
+            self.chan.send(self.error_reply(exc))
             return
         _flush()
-        self.chan.send({"ok": True})
+        answers = [self.answer({"op": "call", "f": f, "a": a, "k": k}) for f, a, k in batch]
+        self.chan.send({"ok": True, "batch": answers})
         while True:
-            msg = self.chan.recv()
-            try:
-                value = self.handle(msg)
-            except BaseException as exc:
-                _flush()
-                self.reply_error(exc)
-                continue
-            _flush()
-            self.reply_value(value)
+            self.chan.send(self.answer(self.chan.recv()))
 
 
 def _flush() -> None:
@@ -150,8 +153,8 @@ def child_main(sock: socket.socket, conf: Confinement) -> None:
     try:
         confine(sock, conf)
         chan = Channel(sock)
-        program = chan.recv()["src"]
-        _Server(chan).run(program)
+        first = chan.recv()
+        _Server(chan).run(first["src"], first.get("batch", []))
     except (Closed, BrokenPipeError, ConnectionResetError):
         pass
     except BaseException:

@@ -25,6 +25,7 @@ from typing import Any
 
 from assay.sandbox import isolation
 from assay.sandbox.jobs import Check, Job, Outcome, TestResult
+from assay.sandbox.prefetch import literal_calls
 from assay.sandbox.remote import RemoteFunction, SandboxGone, Session, rebuild_exception
 from assay.sandbox.wire import Closed, WireError
 
@@ -78,6 +79,7 @@ class Judge:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.compiled: dict[tuple[str, str], Any] = {}
+        self.plans: dict[str, list[tuple[str, Any, Any]]] = {}
         self.ctrl, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.zygote = subprocess.Popen(
             [sys.executable, "-m", "assay.sandbox", "zygote", str(zygote_end.fileno()), json.dumps(config)],
@@ -145,10 +147,26 @@ class Judge:
             stderr=report["stderr"],
         )
 
+    def plan(self, check: Check, session: Session) -> list[tuple[str, Any, Any]]:
+        """The check's literal calls, encoded for the wire (cached per check key)."""
+        cached = self.plans.get(check.key) if check.key else None
+        if cached is None:
+            cached = []
+            for name, args, kwargs in literal_calls(check):
+                try:
+                    encoded = {k: session.encode_args(v) for k, v in kwargs.items()}
+                    cached.append((name, session.encode_args(args), encoded))
+                except (TypeError, WireError):
+                    continue
+            if check.key:
+                self.plans[check.key] = cached
+        return cached
+
     def verdict(self, job: Job, session: Session) -> tuple[Any, str, tuple[TestResult, ...]]:
-        """Load the program, then run the check. Returns (status, reason, per-test results)."""
+        """Load the program with the prefetched calls, then run the check. Returns (status, reason, tests)."""
+        calls = self.plan(job.check, session)
         try:
-            session.chan.send({"src": job.program})
+            session.chan.send({"src": job.program, "batch": [list(c) for c in calls]})
             reply = session.chan.recv()
         except (Closed, ConnectionError, TimeoutError, WireError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else "program exited"
@@ -157,9 +175,11 @@ class Judge:
         if type(reply) is dict and type(reply.get("e")) is list and len(reply["e"]) == 3:
             name, base, message = (str(x) for x in reply["e"])
             return "failed", str(rebuild_exception(name[:100], base, message[:2000])), ()
-        if reply != {"ok": True}:
+        batch = reply.get("batch") if type(reply) is dict and reply.get("ok") is True else None
+        if type(batch) is not list or len(batch) != len(calls) or len(reply) != 2:
             session.kill("protocol violation")
             return "failed", "protocol violation", ()
+        session.preload(calls, batch)
         return self.run_check(job.check, session)
 
     def run_check(self, check: Check, session: Session) -> tuple[Any, str, tuple[TestResult, ...]]:
