@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 from types import ModuleType
 
@@ -14,15 +13,12 @@ from assay.records import Sample
 from assay.tasks.hooks_truthfulqa import METRICS, process_docs, score, score_answer
 from assay.tasks.registry import all_tasks
 from assay.tasks.scoring import ScoringContext
-
-DATA = Path(os.environ.get("ASSAY_DATA_DIR", Path(__file__).parents[2] / ".." / "shared" / "data"))
-ROWS = DATA / "truthfulqa" / "truthful_qa" / "generation" / "validation.jsonl"
+from tests.conftest import data_dir_or_skip
 
 
 def _rows(n: int) -> list[dict]:
-    if not ROWS.exists():
-        pytest.skip(f"benchmark data not found at {ROWS} (set ASSAY_DATA_DIR)")
-    with ROWS.open(encoding="utf-8") as f:
+    rows = data_dir_or_skip() / "truthfulqa" / "truthful_qa" / "generation" / "validation.jsonl"
+    with rows.open(encoding="utf-8") as f:
         return [json.loads(next(f)) for _ in range(n)]
 
 
