@@ -61,7 +61,7 @@ def write_run(
         environment=environment or {"python": "3.11.9", "packages": {"torch": "2.13.0", "assay": "0.1.0"}},
         git_sha="0123456789abcdef0123456789abcdef01234567",
         wall_seconds=12.5,
-        stats={"requests_total": 4 * n, "requests_computed": 4 * n, "requests_cached": 0},
+        stats={model: {"requests_total": 4 * n, "requests_computed": 4 * n, "requests_cached": 0}},
     )
     write_json_atomic(run_dir / "config.json", config)
     write_json_atomic(run_dir / "summary.json", record.to_json())

@@ -90,7 +90,7 @@ def _run_gate(name: str, version: str, tasks: list[str], extra: list[str], uri: 
     done = subprocess.run(command + extra, env={**os.environ, "MLFLOW_TRACKING_URI": uri})
     if done.returncode == 1:
         console_err.print(f"[bold red]not promoted:[/] the gate found a regression of {name} v{version}")
-        raise typer.Exit(1)
+        sys.exit(1)  # not typer.Exit: the CLI runs click in non-standalone mode, which drops its code
     if done.returncode != 0:
         code = done.returncode
         raise TrackingError(f"the gate could not run (exit {code}); {name} v{version} not promoted")

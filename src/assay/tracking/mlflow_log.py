@@ -202,7 +202,12 @@ def _metrics(summary: JSON, results: list[JSON]) -> dict[str, float]:
             if mv.get("stderr") is not None:
                 out[f"{r['task']}/{metric}_stderr"] = float(mv["stderr"])
             out[f"{r['task']}/{metric}_n"] = float(mv.get("n", 0))
-    for key, value in (summary.get("stats") or {}).items():
+    stats = summary.get("stats") or {}
+    # the runner keeps stats per model ({model: {requests_computed: ...}}); older folders keep them flat
+    model = results[0]["model"] if results else ""
+    nested = stats.get(model)
+    per_model: Mapping[str, Any] = nested if isinstance(nested, Mapping) else stats
+    for key, value in per_model.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
             out[f"stats/{key}"] = float(value)
     if summary.get("wall_seconds"):
