@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -16,6 +17,7 @@ from typing import Any
 from assay import pipeline
 from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
+from assay.errors import AssayError
 from assay.leaderboard.store import append_rows, rows_from_summary
 from assay.metrics.aggregate import aggregate_scores, pooled_group
 from assay.models.aliases import cache_root
@@ -41,6 +43,27 @@ def run_evaluation(config: RunConfig, *, resume_dir: Path | None = None, show_pr
     run_dir = resume_dir or config.output_dir / new_run_id()
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "config.json", config.model_dump(mode="json"))
+    try:
+        return _run(config, selection, data_dir, run_dir, started, show_progress)
+    except AssayError:
+        if resume_dir is None and not _has_responses(run_dir):
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth resuming: leave nothing half-written
+        raise
+
+
+def _has_responses(run_dir: Path) -> bool:
+    journal = run_dir / "responses.sqlite"
+    if not journal.exists():
+        return False
+    store = ResponseStore(journal)
+    try:
+        return store.count() > 0
+    finally:
+        store.close()
+
+
+def _run(config: RunConfig, selection: Selection, data_dir: Path | None, run_dir: Path, started: float,
+         show_progress: bool) -> tuple[RunRecord, Path]:  # fmt: skip
     infos: list[ModelInfo] = []
     results: list[TaskResult] = []
     stats: dict[str, Any] = {}
