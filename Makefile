@@ -3,29 +3,43 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ASSAY := $(VENV)/bin/assay
 DATA_DIR ?= ../shared/data
+DEMO_OUT ?= demo-output
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: setup demo test lint clean
+.PHONY: setup setup-dev demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU build of torch (a plain `torch` would pull a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[hf,models,tracking,human]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[hf,models,tracking,human,dev]'
+	# llama.cpp compiles from source the first time (about 20 minutes on 2 cores; pip caches the wheel)
+	$(PY) -m pip install -q 'llama-cpp-python[server]>=0.3' || echo "warning: llama-cpp-python did not install; its tests will skip"
 	touch $@
 
 setup: $(VENV)/.installed
 
+setup-dev: $(VENV)/.installed-dev
+
 demo: setup
-	$(ASSAY) run --model smollm2-135m --tasks arc_easy,hellaswag,winogrande,piqa --limit 100 --data-dir $(DATA_DIR)
+	$(PY) examples/demo.py --data-dir $(DATA_DIR) --output $(DEMO_OUT)
 
-test: setup
-	$(PY) -m pytest -q
+test: setup-dev
+	$(PY) -m pytest -q --timeout=1200
 
-lint: setup
+lint: setup-dev
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
+bench: setup-dev
+	$(PY) bench/bench_mc.py --data-dir $(DATA_DIR)
+	$(PY) bench/bench_sandbox.py
+	$(PY) bench/bench_http.py
+
 clean:
-	rm -rf $(VENV) runs data mlflow.db mlartifacts
+	rm -rf $(VENV) runs data mlflow.db mlartifacts $(DEMO_OUT)
