@@ -3,44 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from assay.cli.main import main
+from tests.gate.conftest import Result
 from tests.leaderboard.runfactory import write_run
 
 BASE, CAND = "20261101-120000-aaaaaa", "20261102-120000-bbbbbb"
 PATTERN = [1, 1, 1, 0] * 25  # 100 samples, 75% right
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture()
-def gate(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., Result]:
-    """Run the real CLI entry point in-process (a fresh interpreter per call costs seconds of imports)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["assay", "gate", "--output", str(tmp_path / "runs"), *args])
-        monkeypatch.setenv("COLUMNS", "200")
-        with pytest.raises(SystemExit) as done:
-            main()
-        out = capsys.readouterr()
-        return Result(int(done.value.code or 0), out.out, out.err)
-
-    return run
 
 
 def lose(pattern: list[int], k: int) -> list[int]:

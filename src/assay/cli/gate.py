@@ -83,6 +83,9 @@ def gate(
     ),
     batch_size: str = typer.Option("8", "--batch-size", help="Rows per forward pass, or 'auto'."),
     seed: int = typer.Option(1234, "--seed", help="Seed for sampling in generative tasks."),
+    gen_kwargs: str | None = typer.Option(
+        None, "--gen-kwargs", help="Generation overrides: temperature=0.8,..."
+    ),
     output: Path = typer.Option(Path("runs"), "--output", "-o", help="Runs folder (lookup and new runs)."),
     leaderboard: Path = typer.Option(Path("data/leaderboard.csv"), "--leaderboard", help="Leaderboard CSV."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the response cache."),
@@ -102,7 +105,7 @@ def gate(
     opts: dict[str, Any] = dict(
         limit=limit, data_dir=data_dir, num_fewshot=num_fewshot, batch_size=batch_size, seed=seed,
         output=str(output), leaderboard=str(leaderboard), use_cache=not no_cache, tracking_uri=tracking_uri,
-        model_args=model_args,
+        model_args=model_args, gen_kwargs=parse_kv(gen_kwargs),
     )  # fmt: skip
     cand, base = _sides(candidate, baseline, task_list, opts)
     model_a, model_b = pick_model(cand), pick_model(base)
