@@ -12,15 +12,19 @@ Pool <-> judge messages are length-prefixed pickles (both sides trusted): a list
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from assay.sandbox import isolation
@@ -30,6 +34,7 @@ from assay.sandbox.remote import RemoteFunction, SandboxGone, Session, rebuild_e
 from assay.sandbox.wire import Closed, WireError
 
 _HEADER = struct.Struct(">Q")
+SLOW = 0.1  # seconds before a judge reports its program as slow, so the pool stops queueing behind it
 
 
 def clean_env() -> dict[str, str]:
@@ -65,6 +70,22 @@ def recv_obj(sock: socket.socket) -> Any:
 
     (size,) = _HEADER.unpack(exact(_HEADER.size))
     return pickle.loads(exact(size))
+
+
+def _first_reply(session: Session, limit: float, on_slow: Callable[[], None] | None) -> Any:
+    """The program's first answer; if it is slow in coming, tell the pool (it can then use another judge)."""
+    sock = session.chan.sock
+    if on_slow is None or limit <= SLOW:
+        return session.chan.recv()
+    sock.settimeout(SLOW)
+    try:
+        return session.chan.recv()
+    except TimeoutError:  # the channel keeps what it read so far
+        on_slow()
+        sock.settimeout(limit - SLOW)
+        return session.chan.recv()
+    finally:
+        sock.settimeout(limit)
 
 
 class _CheckTimeout(BaseException):
@@ -104,7 +125,8 @@ class Judge:
             cached = self.compiled[(key, source)] = compile(source, "<check>", "exec")
         return cached
 
-    def run(self, job: Job) -> Outcome:
+    def run(self, job: Job, on_slow: Callable[[], None] | None = None) -> Outcome:
+        """Run one job to its Outcome; `on_slow` is called once if the program takes longer than SLOW."""
         t0 = time.monotonic()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         lim = job.limits
@@ -123,7 +145,7 @@ class Judge:
         session = Session(mine)
         signal.setitimer(signal.ITIMER_REAL, lim.wall + 3.0)
         try:
-            verdict = self.verdict(job, session)
+            verdict = self.verdict(job, session, on_slow)
         except _CheckTimeout:
             session.kill("timed out")
             verdict = ("failed", "timed out", ())
@@ -162,12 +184,14 @@ class Judge:
                 self.plans[check.key] = cached
         return cached
 
-    def verdict(self, job: Job, session: Session) -> tuple[Any, str, tuple[TestResult, ...]]:
+    def verdict(
+        self, job: Job, session: Session, on_slow: Callable[[], None] | None = None
+    ) -> tuple[Any, str, tuple[TestResult, ...]]:
         """Load the program with the prefetched calls, then run the check. Returns (status, reason, tests)."""
         calls = self.plan(job.check, session)
         try:
             session.chan.send({"src": job.program, "batch": [list(c) for c in calls]})
-            reply = session.chan.recv()
+            reply = _first_reply(session, job.limits.wall + 2.0, on_slow)
         except (Closed, ConnectionError, TimeoutError, WireError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else "program exited"
             session.kill(reason)
@@ -228,13 +252,27 @@ def main() -> None:
     judge = Judge(config)
     send_obj(pool, judge.hello)
     try:
-        while True:
-            batch = recv_obj(pool)
-            if batch is None:
-                break
-            for index, job in batch:
-                send_obj(pool, (index, judge.run(job)))
+        serve(pool, judge)
     except EOFError:
         pass
     finally:
         judge.close()
+
+
+def serve(pool: socket.socket, judge: Judge) -> None:
+    """Pool messages: ("jobs", [(index, Job)]), ("cancel", [index]), None to stop. Replies: ("done", index,
+    Outcome) and ("slow", index) when a program is slow, so the pool can hand our queued jobs to others."""
+    queue: deque[tuple[int, Job]] = deque()
+    while True:
+        while not queue or select.select([pool], [], [], 0)[0]:
+            msg = recv_obj(pool)
+            if msg is None:
+                return
+            if msg[0] == "jobs":
+                queue.extend(msg[1])
+            elif msg[0] == "cancel":
+                dropped = set(msg[1])
+                queue = deque(item for item in queue if item[0] not in dropped)
+        index, job = queue.popleft()
+        outcome = judge.run(job, on_slow=functools.partial(send_obj, pool, ("slow", index)))
+        send_obj(pool, ("done", index, outcome))

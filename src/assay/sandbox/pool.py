@@ -17,7 +17,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assay.errors import SandboxError
 from assay.sandbox.jobs import Job, Outcome
@@ -46,7 +46,8 @@ def _default_hide() -> tuple[str, ...]:
 class _Worker:
     proc: subprocess.Popen[bytes]
     sock: socket.socket
-    pending: int = 0
+    pending: list[int] = field(default_factory=list)  # job indices sent and not done
+    stalled: bool = False  # its current program is slow: queue nothing behind it
     hello: dict | None = None
 
 
@@ -77,7 +78,8 @@ class ProcessSandbox:
         global _warned
         if self.workers:
             return
-        for i in range(self.n_workers):
+        # standby judges take over while a slow program (a loop, a sleep) occupies a regular one
+        for i in range(self.n_workers + max(1, self.n_workers // 2)):
             mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             proc = subprocess.Popen(
                 [sys.executable, "-m", "assay.sandbox", "judge", str(theirs.fileno())],
@@ -109,43 +111,68 @@ class ProcessSandbox:
             )
 
     def run_batch(self, jobs: Sequence[Job], progress: Callable[[int], None] | None = None) -> list[Outcome]:
-        """Run every job; returns outcomes in job order. `progress(n)` is called as jobs finish."""
+        """Run every job; returns outcomes in job order. `progress(n)` is called as jobs finish.
+
+        At most `workers` programs run at a time, plus one per program that has been slow for SLOW seconds:
+        a timeout does not stall the pool, and jobs queued behind a slow program move to another judge.
+        """
         self.start()
         results: list[Outcome | None] = [None] * len(jobs)
         queue = deque(range(len(jobs)))
         sel = selectors.DefaultSelector()
         for w in self.workers:
             sel.register(w.sock, selectors.EVENT_READ, w)
+        remaining = len(jobs)
         try:
-            for w in self.workers:
-                self._feed(w, jobs, queue)
-            remaining = len(jobs)
+            self._feed_all(jobs, queue)
             while remaining:
                 for key, _ in sel.select(timeout=1.0):
                     w = key.data
                     try:
-                        index, outcome = recv_obj(w.sock)
+                        msg = recv_obj(w.sock)
                     except (EOFError, OSError):
                         raise SandboxError(
                             "a sandbox worker died unexpectedly",
                             hint="rerun with ASSAY_SANDBOX_DEBUG=1 to see its error",
                         ) from None
-                    results[index] = outcome
-                    w.pending -= 1
-                    remaining -= 1
-                    if progress is not None:
-                        progress(1)
-                    if w.pending <= CHUNK * (INFLIGHT - 1):
-                        self._feed(w, jobs, queue)
+                    if msg[0] == "slow":
+                        self._unqueue(w, msg[1], queue)
+                    else:
+                        _tag, index, outcome = msg
+                        if index in w.pending:
+                            w.pending.remove(index)
+                        w.stalled = w.stalled and bool(w.pending)
+                        if results[index] is None:  # a job moved off a slow judge may finish twice
+                            results[index] = outcome
+                            remaining -= 1
+                            if progress is not None:
+                                progress(1)
+                    self._feed_all(jobs, queue)
         finally:
             sel.close()
         return [r for r in results if r is not None]
 
-    def _feed(self, w: _Worker, jobs: Sequence[Job], queue: deque[int]) -> None:
-        while queue and w.pending < CHUNK * INFLIGHT:
-            chunk = [queue.popleft() for _ in range(min(CHUNK, len(queue)))]
-            send_obj(w.sock, [(i, jobs[i]) for i in chunk])
-            w.pending += len(chunk)
+    def _unqueue(self, w: _Worker, slow_index: int, queue: deque[int]) -> None:
+        """`w` is stuck on a slow program: take back the jobs queued behind it."""
+        w.stalled = True
+        behind = [i for i in w.pending if i != slow_index]
+        w.pending = [slow_index]
+        if behind:
+            send_obj(w.sock, ("cancel", behind))
+            queue.extendleft(reversed(behind))
+
+    def _feed_all(self, jobs: Sequence[Job], queue: deque[int]) -> None:
+        busy = sum(1 for w in self.workers if w.pending and not w.stalled)
+        for w in self.workers:
+            if not queue:
+                return
+            if w.stalled or (not w.pending and busy >= self.n_workers):
+                continue
+            busy += 0 if w.pending else 1
+            while queue and len(w.pending) < CHUNK * INFLIGHT:
+                chunk = [queue.popleft() for _ in range(min(CHUNK, len(queue)))]
+                send_obj(w.sock, ("jobs", [(i, jobs[i]) for i in chunk]))
+                w.pending.extend(chunk)
 
     def close(self) -> None:
         """Stop the judges; their zygotes (and anything left in their namespaces) die with them."""
