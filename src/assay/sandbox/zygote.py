@@ -107,6 +107,11 @@ class Zygote:
                     self.degraded = "could not make the filesystem read-only"
             except OSError as exc:
                 self.degraded = f"namespaces unavailable ({exc.strerror or exc})"
+        if self.uid is not None and not _uid_mapped(self.uid):
+            self.uid = None
+            self.degraded = (
+                self.degraded or "cannot switch to an unprivileged uid (not mapped in this user namespace)"
+            )
         if not self.isolated:
             import tempfile
 
@@ -216,6 +221,16 @@ class Zygote:
                 job = None
             elif msg["op"] == "quit":
                 return
+
+
+def _uid_mapped(uid: int) -> bool:
+    """Whether `uid` exists in our user namespace (inside a user namespace often only root is mapped)."""
+    try:
+        with open("/proc/self/uid_map", encoding="ascii") as fh:
+            ranges = [tuple(int(x) for x in line.split()) for line in fh if line.strip()]
+    except OSError:
+        return True
+    return any(inside <= uid < inside + count for inside, _outside, count in ranges)
 
 
 def _read_capped(path: str, cap: int) -> str:
