@@ -105,7 +105,7 @@ def check_code(
     ),
 ) -> None:
     """Execute completions against hidden tests in the sandbox; write SAMPLES_results, print pass@k."""
-    from assay.code import load_problems, score_completions
+    from assay.code.score import executions, load_problems, score_completions
     from assay.data.sources import data_dir_from
     from assay.metrics.passk import pass_at_k_table
     from assay.sandbox import ProcessSandbox
@@ -120,7 +120,7 @@ def check_code(
     hide = [str(folder)] if folder else []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with ProcessSandbox(workers=workers, hide=hide) as box, Progress(*columns, console=console_err) as bar:
-        task = bar.add_task("executing", total=len(pairs))
+        task = bar.add_task("executing", total=executions(problem_set, pairs, timeout))
         outcomes = score_completions(
             problem_set, pairs, timeout=timeout, sandbox=box, progress=lambda n: bar.advance(task, n)
         )

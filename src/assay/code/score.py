@@ -57,6 +57,18 @@ def reference_limits(
     return limits
 
 
+def executions(
+    problems: Mapping[str, Problem], completions: Sequence[tuple[str, str]], timeout: float | None
+) -> int:
+    """How many programs score_completions will run (for a progress bar's total)."""
+    refs = (
+        0
+        if timeout is not None
+        else sum(problems[t].reference is not None for t in {t for t, _ in completions})
+    )
+    return len(completions) + refs
+
+
 def score_completions(
     problems: Mapping[str, Problem],
     completions: Sequence[tuple[str, str]],
@@ -69,7 +81,7 @@ def score_completions(
     """Run each (task_id, completion) against its problem's hidden tests; outcomes in input order.
 
     Pass a `sandbox` to reuse one across calls; otherwise a ProcessSandbox with `workers` is started
-    and closed.
+    and closed. `progress(n)` counts finished executions, the reference runs included (see `executions`).
     """
     unknown = sorted({t for t, _ in completions if t not in problems})
     if unknown:
@@ -79,7 +91,7 @@ def score_completions(
     try:
         used = [problems[t] for t in dict.fromkeys(t for t, _ in completions)]
         if timeout is None:
-            limits = reference_limits(used, box)
+            limits = reference_limits(used, box, progress)
         else:
             limits = {p.task_id: Limits.fixed(timeout) for p in used}
         jobs = [problems[t].job(c, limits[t]) for t, c in completions]
