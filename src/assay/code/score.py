@@ -77,17 +77,19 @@ def score_completions(
     timeout: float | None = None,
     sandbox: Sandbox | None = None,
     progress: Callable[[int], None] | None = None,
+    hide: Sequence[str] = (),
 ) -> list[Outcome]:
     """Run each (task_id, completion) against its problem's hidden tests; outcomes in input order.
 
     Pass a `sandbox` to reuse one across calls; otherwise a ProcessSandbox with `workers` is started
-    and closed. `progress(n)` counts finished executions, the reference runs included (see `executions`).
+    and closed, with `hide` (e.g. the data folder) invisible to programs. `progress(n)` counts finished
+    executions, the reference runs included (see `executions`).
     """
     unknown = sorted({t for t, _ in completions if t not in problems})
     if unknown:
         raise UsageError(f"{len(unknown)} task id(s) not in the problem set, e.g. {unknown[0]!r}")
     own = sandbox is None
-    box: Sandbox = sandbox if sandbox is not None else ProcessSandbox(workers=workers)
+    box: Sandbox = sandbox if sandbox is not None else ProcessSandbox(workers=workers, hide=hide)
     try:
         used = [problems[t] for t in dict.fromkeys(t for t, _ in completions)]
         if timeout is None:
