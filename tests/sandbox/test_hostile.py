@@ -376,3 +376,12 @@ def test_secrets_privileges_and_hidden_paths(monkeypatch, canary_dir):
     assert answer_key.exists() and facts[str(answer_key)] in {"FileNotFoundError", "PermissionError", ""}
     assert facts["uid"] != 0 and facts["setuid"] == "refused" and facts["remount"] != 0
     assert facts["marker_in_memory"] is False
+
+
+def test_binary_garbage_on_stdout_does_not_break_the_report(sandbox):
+    program = (
+        "import os\nos.write(1, bytes(range(32)) * 4000)\nos.write(2, b'\\xff\\xfe' * 20000)\n"
+        "def solve(x): return x * x\n"
+    )
+    o = sandbox.run_batch([job(program, SQUARE_TESTS, cpu_seconds=2, max_output_bytes=1 << 20)])[0]
+    assert o.passed and 0 < len(o.stdout) <= 16 * 1024 and o.stderr

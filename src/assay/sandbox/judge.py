@@ -34,6 +34,7 @@ from assay.sandbox.remote import RemoteFunction, SandboxGone, Session, rebuild_e
 from assay.sandbox.wire import Closed, WireError
 
 _HEADER = struct.Struct(">Q")
+MAX_OUTPUT = 16 * 1024  # bytes of stdout and of stderr kept per program, at most
 SLOW = 0.1  # seconds before a judge reports its program as slow, so the pool stops queueing behind it
 
 
@@ -137,7 +138,7 @@ class Judge:
             "memory_mb": lim.memory_mb,
             "max_processes": lim.max_processes,
             "max_file_mb": lim.max_file_mb,
-            "out_cap": lim.max_output_bytes,
+            "out_cap": min(lim.max_output_bytes, MAX_OUTPUT),  # the report travels as one datagram
         }
         socket.send_fds(self.ctrl, [json.dumps(spec).encode()], [theirs.fileno()])
         theirs.close()

@@ -217,7 +217,7 @@ class Zygote:
             if msg["op"] == "start" and fds:
                 job = self.start(msg, fds[0])
             elif msg["op"] == "end" and job is not None:
-                self.ctrl.send(json.dumps(self.finish(job)).encode())
+                self.ctrl.send(_report_bytes(self.finish(job)))
                 job = None
             elif msg["op"] == "quit":
                 return
@@ -231,6 +231,15 @@ def _uid_mapped(uid: int) -> bool:
     except OSError:
         return True
     return any(inside <= uid < inside + count for inside, _outside, count in ranges)
+
+
+def _report_bytes(report: dict[str, Any]) -> bytes:
+    """The end-of-job report as one datagram: escaped control characters could make it too big, so shrink."""
+    data = json.dumps(report, ensure_ascii=False).encode()
+    if len(data) > 150_000:
+        report = {**report, "stdout": report["stdout"][:2000], "stderr": report["stderr"][:2000]}
+        data = json.dumps(report, ensure_ascii=False).encode()
+    return data
 
 
 def _read_capped(path: str, cap: int) -> str:
