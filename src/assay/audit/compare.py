@@ -5,6 +5,8 @@ Causes, checked in this order for every differing sample:
     model changed      the model fingerprint differs
     packages changed   a package version or Python differs (environment in summary.json)
     machine differs    platform, CPU or thread counts differ: float results may move within the tolerance
+    cached answers     the recorded run took answers from the response cache, computed earlier in other
+                       batches: floats may move within the tolerance (the re-run recomputes everything)
     unexplained        none of the above: nondeterminism in the backend
 """
 
@@ -21,6 +23,8 @@ from assay.runs.layout import read_json, read_jsonl, samples_path
 JSON = dict[str, Any]
 MACHINE_KEYS = ("platform", "machine", "processor", "cpu_count", "torch_threads", "threads", "cuda")
 CROSS_MACHINE_TOLERANCE = 1e-3  # nats per loglikelihood, and metric units: float reorderings, not changes
+# a cached answer was computed in another batch (other padding, other kernel shapes): fp32 noise ~1e-6
+CACHED_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class AuditReport:
     samples_compared: int
     differences: tuple[Difference, ...]
     causes: tuple[str, ...] = field(default=())
+    max_float_diff: float = 0.0  # the largest loglikelihood difference seen, within tolerance or not
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def reproduced(self) -> bool:
@@ -63,10 +69,19 @@ def environment_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple
     return packages, machine
 
 
-def default_tolerance(old_env: Mapping[str, Any], new_env: Mapping[str, Any]) -> float:
-    """Exact on the same machine and software; CROSS_MACHINE_TOLERANCE otherwise."""
+def default_tolerance(old_env: Mapping[str, Any], new_env: Mapping[str, Any], cached: bool = False) -> float:
+    """0 (exact) on the same machine and software; CACHED_TOLERANCE when the record reused cached answers;
+    CROSS_MACHINE_TOLERANCE when machine or software differ."""
     packages, machine = environment_changes(old_env, new_env)
-    return 0.0 if not packages and not machine else CROSS_MACHINE_TOLERANCE
+    if packages or machine:
+        return CROSS_MACHINE_TOLERANCE
+    return CACHED_TOLERANCE if cached else 0.0
+
+
+def cached_models(summary: Mapping[str, Any]) -> set[str]:
+    """Models whose recorded answers came (partly) from the response cache, per the run's stats."""
+    stats = summary.get("stats") or {}
+    return {m for m, s in stats.items() if isinstance(s, Mapping) and int(s.get("requests_cached", 0)) > 0}
 
 
 def split_sample_id(sample_id: str) -> tuple[str, str]:
@@ -78,26 +93,27 @@ def split_sample_id(sample_id: str) -> tuple[str, str]:
 def compare_runs(original: Path, rerun: Path, tolerance: float | None = None) -> AuditReport:
     """Compare two runs of one config: models, datasets, environment, every sample and every metric."""
     old, new = read_json(original / "summary.json"), read_json(rerun / "summary.json")
-    packages, machine = environment_changes(old.get("environment") or {}, new.get("environment") or {})
-    tol = (
-        default_tolerance(old.get("environment") or {}, new.get("environment") or {})
-        if tolerance is None
-        else tolerance
-    )
+    old_env, new_env = old.get("environment") or {}, new.get("environment") or {}
+    packages, machine = environment_changes(old_env, new_env)
+    cached = cached_models(old)
+    tol = default_tolerance(old_env, new_env, bool(cached)) if tolerance is None else tolerance
     diffs: list[Difference] = []
     changed_models = _model_changes(old, new, diffs)
     changed_data = _dataset_changes(old, new, diffs)
     diffs += [Difference("environment", "packages", line) for line in packages]
     diffs += [Difference("environment", "machine", line) for line in machine]
-    context = _CauseContext(changed_models, changed_data, bool(packages), bool(machine))
-    compared = 0
+    context = _CauseContext(changed_models, changed_data, bool(packages), bool(machine), cached)
+    compared, worst = 0, [0.0]
     for result in old["results"]:
         if result.get("is_group"):
             continue
-        compared += _compare_samples(original, rerun, result["model"], result["task"], tol, context, diffs)
+        compared += _compare_samples(
+            original, rerun, result["model"], result["task"], tol, context, diffs, worst
+        )
     _compare_metrics(old, new, tol, context, diffs)
     causes = tuple(sorted({d.cause for d in diffs if d.cause}))
-    return AuditReport(str(original), str(rerun), tol, compared, tuple(diffs), causes)
+    notes = [f"the recorded answers of {m} came partly from the response cache" for m in sorted(cached)]
+    return AuditReport(str(original), str(rerun), tol, compared, tuple(diffs), causes, worst[0], tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ class _CauseContext:
     tasks_with_new_data: set[str]
     packages: bool
     machine: bool
+    cached: set[str]
 
     def cause(self, model: str, task: str, row_changed: bool = False) -> str:
         if row_changed:
@@ -118,6 +135,8 @@ class _CauseContext:
             return "package versions changed"
         if self.machine:
             return "different machine"
+        if model in self.cached:
+            return "recorded answers came from the response cache (other batches)"
         return "unexplained (nondeterministic backend?)"
 
 
@@ -152,6 +171,7 @@ def _compare_samples(
     tol: float,
     ctx: _CauseContext,
     diffs: list[Difference],
+    worst: list[float],
 ) -> int:
     old_rows = _rows_by_position(samples_path(original, model, task))
     new_rows = _rows_by_position(samples_path(rerun, model, task))
@@ -166,7 +186,7 @@ def _compare_samples(
     for position in sorted(set(old_rows) & set(new_rows)):
         a, b = old_rows[position], new_rows[position]
         row_changed = split_sample_id(a["sample_id"])[1] != split_sample_id(b["sample_id"])[1]
-        found = _sample_differences(a, b, tol)
+        found = _sample_differences(a, b, tol, worst)
         if row_changed:
             found.insert(0, f"row content changed (sample_id {a['sample_id']} -> {b['sample_id']})")
         if found:
@@ -181,13 +201,14 @@ def _rows_by_position(path: Path) -> dict[str, JSON]:
     return {split_sample_id(row["sample_id"])[0]: row for row in read_jsonl(path)}
 
 
-def _sample_differences(a: JSON, b: JSON, tol: float) -> list[str]:
+def _sample_differences(a: JSON, b: JSON, tol: float, worst_seen: list[float]) -> list[str]:
     found = []
     lls_a, lls_b = a.get("loglikelihoods") or [], b.get("loglikelihoods") or []
     if len(lls_a) != len(lls_b):
         found.append(f"{len(lls_a)} loglikelihoods -> {len(lls_b)}")
     elif lls_a:
         worst = max(abs(x - y) for x, y in zip(lls_a, lls_b, strict=True))
+        worst_seen[0] = max(worst_seen[0], worst)
         if worst > tol or any(math.isnan(x) != math.isnan(y) for x, y in zip(lls_a, lls_b, strict=True)):
             found.append(f"loglikelihood differs by up to {worst:.3g}")
     for key in ("prediction", "outputs", "target", "prompt", "choices"):

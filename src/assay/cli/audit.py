@@ -65,7 +65,12 @@ def _evaluation(run: str, output: Path, data_dir: str | None, tolerance: float |
         f"re-ran {report.original} into {result.rerun_dir}: {result.requests_computed} requests computed, "
         f"{result.requests_cached} from cache, {result.forward_passes} forward passes"
     )
-    console.print(f"compared {report.samples_compared} samples, tolerance {report.tolerance:g}")
+    console.print(
+        f"compared {report.samples_compared} samples, tolerance {report.tolerance:g}, "
+        f"largest loglikelihood difference {report.max_float_diff:.3g}"
+    )
+    for note in report.notes:
+        console.print(f"note: {note}; the re-run recomputed everything")
     if report.differences:
         table = Table(title="differences")
         for col in ("kind", "where", "detail", "likely cause"):
