@@ -10,7 +10,6 @@ registered model version whose evaluating run is found locally or downloaded fro
 from __future__ import annotations
 
 import fnmatch
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,15 +94,25 @@ def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any]) -> Side:
 
 
 def _download_run(client: Any, mlflow_run_id: str, dest: Path) -> Path:
-    """Fetch an assay run folder (summary, metrics, samples) from the artifacts of an MLflow run."""
+    """Fetch an assay run folder (summary, metrics, samples) from the artifacts of an MLflow run into `dest`.
+
+    The download goes to a temporary sibling that is renamed at the end: a half download is never reused.
+    """
+    import shutil
+
     from mlflow.artifacts import download_artifacts
 
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
     folder = Path(
-        download_artifacts(run_id=mlflow_run_id, dst_path=str(dest), tracking_uri=client.tracking_uri)
+        download_artifacts(run_id=mlflow_run_id, dst_path=str(tmp), tracking_uri=client.tracking_uri)
     )
     if not (folder / "summary.json").exists():
         raise TrackingError(f"MLflow run {mlflow_run_id} holds no assay summary.json among its artifacts")
-    return folder
+    folder.rename(dest)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return dest
 
 
 def baseline_from_registry(uri: str, output: Path, tracking_uri: str | None) -> Side:
@@ -127,8 +136,9 @@ def baseline_from_registry(uri: str, output: Path, tracking_uri: str | None) -> 
         raise TrackingError(
             f"run {run_id} of {uri} is not under {output} and the version names no MLflow run"
         )
-    dest = Path(tempfile.mkdtemp(prefix="assay-gate-baseline-"))
-    folder = _download_run(client, mv.run_id, dest)
+    # kept beside the runs (a hidden folder, so run listings skip it) and reused by the next gate
+    dest = output / ".mlflow-baselines" / mv.run_id
+    folder = dest if _is_run_folder(dest) else _download_run(client, mv.run_id, dest)
     return Side(folder, None, f"{uri} (version {mv.version}, run {run_id}, from MLflow)")
 
 
