@@ -55,6 +55,7 @@ class Flip:
     after: Any  # prediction on side B
     value_a: float
     value_b: float
+    choices: tuple[str, ...] = ()  # multiple choice: the texts the indices above refer to
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,16 @@ def diff_task(
         va_all.append(va)
         vb_all.append(vb)
         if va != vb:
-            flip = Flip(str(ra["sample_id"]), str(ra.get("prompt", "")), ra.get("target"),
-                        ra.get("prediction"), rb.get("prediction"), va, vb)  # fmt: skip
+            flip = Flip(
+                sample_id=str(ra["sample_id"]),
+                prompt=str(ra.get("prompt", "")),
+                target=ra.get("target"),
+                before=ra.get("prediction"),
+                after=rb.get("prediction"),
+                value_a=va,
+                value_b=vb,
+                choices=tuple(ra.get("choices") or ()),
+            )
             (gained if vb > va else lost).append(flip)
     if not va_all:
         return None

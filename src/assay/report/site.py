@@ -61,11 +61,18 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _answer(value: Any, choices: Sequence[str] | None = None) -> str:
+    """A multiple-choice index shown with its text ("2: mitochondria"); anything else shortened."""
+    if isinstance(value, int) and not isinstance(value, bool) and choices and 0 <= value < len(choices):
+        return _short(f"{value}: {choices[value]}")
+    return _short(value)
+
+
 def _env() -> Environment:
     env = Environment(
         loader=PackageLoader("assay.report", "templates"), autoescape=select_autoescape(["html"])
     )
-    env.globals.update(fmt=_fmt, short=_short)
+    env.globals.update(fmt=_fmt, short=_short, answer=_answer)
     return env
 
 
