@@ -98,10 +98,12 @@ def _on_alarm(_signum: int, _frame: Any) -> None:
 
 
 class Judge:
+    """Owns one zygote; runs jobs one at a time and computes their verdicts."""
+
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.compiled: dict[tuple[str, str], Any] = {}
-        self.plans: dict[str, list[tuple[str, Any, Any]]] = {}
+        self.plans: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, Any, Any]]] = {}
         self.ctrl, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.zygote = subprocess.Popen(
             [sys.executable, "-m", "assay.sandbox", "zygote", str(zygote_end.fileno()), json.dumps(config)],
@@ -172,7 +174,8 @@ class Judge:
 
     def plan(self, check: Check, session: Session) -> list[tuple[str, Any, Any]]:
         """The check's literal calls, encoded for the wire (cached per check key)."""
-        cached = self.plans.get(check.key) if check.key else None
+        plan_key = (check.key, check.setup, check.tests)
+        cached = self.plans.get(plan_key) if check.key else None
         if cached is None:
             cached = []
             for name, args, kwargs in literal_calls(check):
@@ -182,7 +185,7 @@ class Judge:
                 except (TypeError, WireError):
                     continue
             if check.key:
-                self.plans[check.key] = cached
+                self.plans[plan_key] = cached
         return cached
 
     def verdict(
