@@ -174,6 +174,11 @@ class _OpenAIBackend:
             )
         return self._fingerprint
 
+    @property
+    def preferred_chunk_size(self) -> int:
+        """A hint for callers that hand requests over in chunks: enough to keep every replica's slots busy."""
+        return 4 * self.pool.concurrency * len(self.pool.base_urls)
+
     # ---------------------------------------------------------------------------------------- generation
 
     def generate(
