@@ -79,6 +79,17 @@ def audit_run(
     run_dir = resolve_run(run, runs_output)
     base = workdir or Path(tempfile.mkdtemp(prefix="assay-audit-"))
     config = audit_config(run_dir, base, data_dir)
+    _forget_loaded_data()
     record, rerun_dir = run_evaluation(config, show_progress=show_progress)
     report = compare_runs(run_dir, rerun_dir, tolerance)
     return AuditResult(report, rerun_dir, dict(record.stats))
+
+
+def _forget_loaded_data() -> None:
+    """The data loader memoizes files by path within a process; an audit must read them as they are now."""
+    from assay.data import sources
+
+    for name in ("_read_jsonl", "_read_csv"):
+        cache_clear = getattr(getattr(sources, name, None), "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
