@@ -42,3 +42,23 @@ class ScriptedModel:
 
     def close(self) -> None:
         pass
+
+
+def run_cli(args: list[str], capsys: object) -> tuple[int, str, str]:
+    """Run `assay ARGS` in this process (as the console script does); returns (exit code, stdout, stderr)."""
+    import sys
+
+    import pytest
+
+    from assay.cli.main import main
+
+    saved = sys.argv
+    sys.argv = ["assay", *args]
+    try:
+        with pytest.raises(SystemExit) as info:
+            main()
+            raise SystemExit(0)
+    finally:
+        sys.argv = saved
+    captured = capsys.readouterr()  # type: ignore[attr-defined]
+    return int(info.value.code or 0), captured.out, captured.err

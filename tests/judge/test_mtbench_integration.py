@@ -94,3 +94,28 @@ def test_mtbench_single_with_smollm_as_judge(tmp_path: Path, data_dir: Path, iso
     again, _ = run_mtbench(_config(tmp_path, data_dir))
     assert again.stats["requests_computed"] == 0 and again.stats["requests_cached"] > 0
     assert again.metric_map() == record.metric_map()
+
+
+def test_mtbench_pairwise_in_both_orders(tmp_path: Path, data_dir: Path, isolated_cache: Path) -> None:
+    # the baseline is the same weights under another name: its answers come from the shared cache
+    twin = ModelSpec(model="smollm2-135m", name="twin")
+    config = _config(tmp_path, data_dir, mode="pairwise", baseline=twin, question_ids=(101,), retries=0,
+                     judge_max_tokens=24)  # fmt: skip
+    record, run_dir = run_mtbench(config)
+    assert config.task == "mtbench_vs_twin" and record.results[0].task == "mtbench_vs_twin"
+    assert [m.name for m in record.models] == ["smollm2-135m", "twin"]
+    [row] = read_jsonl(samples_path(run_dir, "smollm2-135m", "mtbench_vs_twin"))
+    assert row["extras"]["baseline_outputs"] == row["outputs"]  # same weights, greedy reasoning answers
+    assert record.stats["requests_cached"] >= 2  # the twin's two answers
+    judgments = read_jsonl(run_dir / "judgments.jsonl")
+    assert [j["prompt_name"] for j in judgments] == ["pair-math-v1", "pair-math-v1-multi-turn"]
+    for j, turn in zip(judgments, ("win_turn1", "win_turn2"), strict=True):
+        assert j["forward"]["attempts"] == 1 and j["backward"]["attempts"] == 1
+        if j["winner"] is None:
+            assert row["scores"][turn] is None and "unparseable" in row["score_details"][turn]
+        else:
+            assert row["scores"][turn] == {"a": 1.0, "tie": 0.5, "b": 0.0}[j["winner"]]
+            assert j["consistent"] == (j["first_order"] == j["second_order"])
+    metrics = record.results[0].metrics
+    assert metrics["unscored_rate"].value == sum(j["winner"] is None for j in judgments) / 2
+    assert record.stats["judge_attempts"] == 4

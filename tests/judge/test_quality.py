@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,8 @@ import pytest
 
 from assay.errors import DataError, UsageError
 from assay.judge.quality import agreement, human_labels, read_rows
+
+from .helpers import run_cli
 
 
 def _pair_judge() -> list[dict[str, Any]]:
@@ -101,19 +101,15 @@ def test_read_rows_names_the_bad_line(tmp_path: Path) -> None:
         read_rows(path)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "assay.cli.main", "judge", *args], capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
-
-
-def test_cli_agreement_json_and_error_exit(tmp_path: Path) -> None:
+def test_cli_agreement_json_and_error_exit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     judge = _write(tmp_path / "judge.jsonl", _pair_judge())
     human = _write(tmp_path / "human.jsonl", _pair_human())
-    done = _cli("agreement", str(judge), "--human", str(human), "--json")
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    code, out, err = run_cli(["judge", "agreement", str(judge), "--human", str(human), "--json"], capsys)
+    assert code == 0, err
+    report = json.loads(out)
     assert report["kappa"] == pytest.approx(0.5) and report["n_items"] == 3
     wrong = _write(tmp_path / "single.jsonl", _single_human())
-    failed = _cli("agreement", str(judge), "--human", str(wrong))
-    assert failed.returncode == 2
-    assert failed.stderr.count("\n") <= 2 and "error:" in failed.stderr and "Traceback" not in failed.stderr
+    code, _, err = run_cli(["judge", "agreement", str(judge), "--human", str(wrong)], capsys)
+    assert code == 2
+    assert err.startswith("error: the judgments are pairwise but the human labels are single")
+    assert "Traceback" not in err

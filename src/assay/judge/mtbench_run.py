@@ -189,7 +189,7 @@ def run_mtbench(config: MTBenchConfig) -> tuple[RunRecord, Path]:
         stats = {
             **models.stats(),
             "judgments": len(out[2]),
-            "judge_attempts": sum(r.get("attempts", 0) or 0 for r in out[2]),
+            "judge_attempts": sum(_attempts(r) for r in out[2]),
         }
     finally:
         models.close()
@@ -311,6 +311,13 @@ def _write(
     if config.leaderboard:
         append_rows(rows_from_summary(summary), Path(config.leaderboard))
     return record, final
+
+
+def _attempts(row: dict[str, Any]) -> int:
+    """Judge generations behind one judgments row (a pair counts both orders)."""
+    if "forward" in row:
+        return int(row["forward"]["attempts"]) + int(row["backward"]["attempts"])
+    return int(row["attempts"])
 
 
 def _info(info: ModelInfo) -> dict[str, Any]:
