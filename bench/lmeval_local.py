@@ -38,7 +38,9 @@ class LocalTask:
 TASKS: dict[str, LocalTask] = {
     "arc_easy": LocalTask("arc/arc_easy.yaml", "allenai/ai2_arc/ARC-Easy/test.jsonl", "test"),
     "arc_challenge": LocalTask("arc/arc_challenge.yaml", "allenai/ai2_arc/ARC-Challenge/test.jsonl", "test"),
-    "hellaswag": LocalTask("hellaswag/hellaswag.yaml", "Rowan/hellaswag/default/validation.jsonl", "validation"),
+    "hellaswag": LocalTask(
+        "hellaswag/hellaswag.yaml", "Rowan/hellaswag/default/validation.jsonl", "validation"
+    ),
     "winogrande": LocalTask(
         "winogrande/default.yaml", "allenai/winogrande/winogrande_xl/validation.jsonl", "validation"
     ),
@@ -121,3 +123,60 @@ def lmeval_tasks(tasks: Sequence[str], data_dir: Path) -> Iterator[Path]:
         for task in tasks:
             write_task_yaml(task, data_dir, folder)
         yield folder
+
+
+def _instrument(counters: dict[str, float]) -> None:
+    """Time lm-eval's HF loglikelihood phase and count the tokens it forwards; what it does is unchanged."""
+    import time
+
+    from lm_eval.models.huggingface import HFLM
+
+    loglikelihood, tokens_fn, model_call = HFLM.loglikelihood, HFLM._loglikelihood_tokens, HFLM._model_call
+
+    def timed(self: Any, requests: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return loglikelihood(self, requests, *args, **kwargs)
+        finally:
+            counters["seconds_loglikelihood"] += time.perf_counter() - started
+
+    def counted(self: Any, requests: Any, *args: Any, **kwargs: Any) -> Any:
+        # lm-eval forwards (context + continuation)[:-1] per request, once per distinct such input
+        # (its one-token-continuation grouping), left-truncated to max_length
+        inputs = {tuple(ctx + cont[:-1]) for _, ctx, cont in requests}
+        counters["forward_tokens"] += sum(min(len(i), self.max_length) for i in inputs)
+        counters["requests"] += len(requests)
+        return tokens_fn(self, requests, *args, **kwargs)
+
+    def call(self: Any, inps: Any, *args: Any, **kwargs: Any) -> Any:
+        counters["padded_tokens"] += int(inps.numel())
+        counters["forward_passes"] += 1
+        return model_call(self, inps, *args, **kwargs)
+
+    HFLM.loglikelihood = timed  # type: ignore[method-assign]
+    HFLM._loglikelihood_tokens = counted  # type: ignore[method-assign]
+    HFLM._model_call = call  # type: ignore[method-assign]
+
+
+def _timed_cli(argv: list[str]) -> int:
+    """`python lmeval_local.py STATS.json <lm_eval CLI args>`: lm_eval's own CLI, instrumented."""
+    import atexit
+    import sys
+
+    from lm_eval.__main__ import cli_evaluate
+
+    stats_file = Path(argv[0])
+    counters: dict[str, float] = dict.fromkeys(
+        ("seconds_loglikelihood", "forward_tokens", "padded_tokens", "forward_passes", "requests"), 0
+    )
+    _instrument(counters)
+    atexit.register(lambda: stats_file.write_text(json.dumps(counters), encoding="utf-8"))
+    sys.argv = ["lm_eval", *argv[1:]]
+    cli_evaluate()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_timed_cli(sys.argv[1:]))

@@ -1,7 +1,8 @@
 """Per-sample parity of assay's multiple-choice scoring with lm-evaluation-harness (hf backend).
 
-    python bench/parity_lmeval.py [--limit 100] [--tasks arc_easy,hellaswag,winogrande,mmlu_high_school_geography]
-                                  [--batch-size 8] [--data-dir ../shared/data] [--model-dir DIR] [--json FILE]
+    python bench/parity_lmeval.py [--limit 100] [--batch-size 8]
+        [--tasks arc_easy,hellaswag,winogrande,mmlu_high_school_geography]
+        [--data-dir ../shared/data] [--model-dir DIR] [--json FILE]
 
 Both tools score the same model folder (default: the one `assay models path smollm2-135m` prints) on the
 same rows: the first N of each task, read by lm-eval from the same local files through the YAMLs of
@@ -62,11 +63,12 @@ class TaskParity:
 def run_assay(model_dir: Path, tasks: Sequence[str], limit: int, batch_size: int, data_dir: Path,
               out: Path) -> dict[str, dict[int, SampleView]]:  # fmt: skip
     """Score with assay's runner (no response cache); samples keyed by task and row index."""
+    dtype = "float32"  # as lm-eval is asked below
     from assay.config import ModelSpec, RunConfig
     from assay.runner import run_evaluation
 
     config = RunConfig(
-        models=(ModelSpec(name="parity", model="hf", args={"pretrained": str(model_dir), "dtype": "float32"}),),
+        models=(ModelSpec(name="parity", model="hf", args={"pretrained": str(model_dir), "dtype": dtype}),),
         tasks=tuple(tasks), limit=limit, num_fewshot=0, batch_size=batch_size, data_dir=str(data_dir),
         output=str(out / "runs"), leaderboard=str(out / "leaderboard.csv"), use_cache=False,
     )  # fmt: skip
@@ -119,7 +121,9 @@ def compare(task: str, ours: dict[int, SampleView], ref: dict[int, SampleView]) 
         a, b = ours[index], ref[index]
         if len(a.lls) != len(b.lls):
             out.shape_mismatches += 1
-            out.examples.append(f"row {index}: {len(a.lls)} vs {len(b.lls)} choices\n  assay  {a.text}\n  lm-eval {b.text}")
+            out.examples.append(
+                f"row {index}: {len(a.lls)} vs {len(b.lls)} choices\n  assay  {a.text}\n  lm-eval {b.text}"
+            )
             continue
         diff = max(abs(x - y) for x, y in zip(a.lls, b.lls, strict=True))
         out.max_abs_diff = max(out.max_abs_diff, diff)
@@ -154,8 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--data-dir", default=os.environ.get("ASSAY_DATA_DIR", "../shared/data"))
-    parser.add_argument("--model-dir", default=None, help="HF model folder (default: the smollm2-135m alias's)")
-    parser.add_argument("--tolerance", type=float, default=1e-3, help="max |loglikelihood difference| in nats")
+    parser.add_argument(
+        "--model-dir", default=None, help="HF model folder (default: the smollm2-135m alias's)"
+    )
+    parser.add_argument(
+        "--tolerance", type=float, default=1e-3, help="max |loglikelihood difference| in nats"
+    )
     parser.add_argument("--json", default=None, help="also write the per-task results to this file")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -176,14 +184,16 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"assay {t_assay:.0f} s, lm-eval {t_lmeval:.0f} s (in-process, including loading)")  # fmt: skip
     print(f"{'task':32} {'rows':>9} {'max|dLL|':>10} {'metric mismatches':>18} {'acc assay/lm-eval':>18}")
     for r in results:
+        bad = r.metric_mismatches + r.shape_mismatches
         print(f"{r.task:32} {r.n_assay:>4}/{r.n_lmeval:<4} {r.max_abs_diff:>10.2e} "
-              f"{r.metric_mismatches + r.shape_mismatches:>18} {r.acc_assay:>8.3f}/{r.acc_lmeval:.3f}")  # fmt: skip
+              f"{bad:>18} {r.acc_assay:>8.3f}/{r.acc_lmeval:.3f}")  # fmt: skip
         for line in r.examples[:5]:
             print("   ", line)
     ok = all(r.passed(args.tolerance) for r in results)
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2), encoding="utf-8")
-    print(("PASS" if ok else "FAIL") + f": per-sample loglikelihoods within {args.tolerance:g} nats and the same "
+    verdict = "PASS" if ok else "FAIL"
+    print(f"{verdict}: per-sample loglikelihoods within {args.tolerance:g} nats and the same "
           f"acc/acc_norm on every row of {', '.join(tasks)}")  # fmt: skip
     return 0 if ok else 1
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,7 +91,11 @@ class CachedModel:
         self.readers = list(readers)
         self.writers = list(writers)
         self.chunk_size = chunk_size
-        self.stats = {"requests_total": 0, "requests_cached": 0, "requests_computed": 0}
+        # seconds_*: time inside the backend's loglikelihood/generate calls (the scoring phase alone)
+        self.stats: dict[str, int | float] = {
+            "requests_total": 0, "requests_cached": 0, "requests_computed": 0,
+            "seconds_loglikelihood": 0.0, "seconds_generate": 0.0,
+        }  # fmt: skip
 
     @property
     def fingerprint(self) -> str:
@@ -100,7 +105,7 @@ class CachedModel:
         return stable_hash({"model": self.inner.fingerprint, "req": req.key()}, 40)
 
     def _run(self, requests: Sequence[Req], compute: Callable[[list[Req], Progress | None], list[Any]],
-             progress: Progress | None, chunk_size: int) -> list[Any]:  # fmt: skip
+             progress: Progress | None, chunk_size: int, timer: str) -> list[Any]:  # fmt: skip
         keys = [self._key(r) for r in requests]
         known: dict[str, Any] = {}
         for store in self.readers:
@@ -117,7 +122,9 @@ class CachedModel:
             progress(sum(1 for k in keys if k in known))
         for start in range(0, len(pending_keys), chunk_size):
             chunk = pending_keys[start : start + chunk_size]
+            started = time.perf_counter()
             results = compute([requests[first_index[k]] for k in chunk], progress)
+            self.stats[timer] = round(self.stats[timer] + time.perf_counter() - started, 3)
             items = list(zip(chunk, results, strict=True))
             for store in self.writers:
                 store.put_many(items)
@@ -132,12 +139,14 @@ class CachedModel:
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
-        return self._run(requests, self.inner.loglikelihood, progress, self.chunk_size)
+        chunk = self.chunk_size
+        return self._run(requests, self.inner.loglikelihood, progress, chunk, "seconds_loglikelihood")
 
     def generate(
         self, requests: Sequence[GenerationRequest], progress: Progress | None = None
     ) -> list[GenerationResponse]:
-        return self._run(requests, self.inner.generate, progress, max(1, self.chunk_size // 8))
+        chunk = max(1, self.chunk_size // 8)
+        return self._run(requests, self.inner.generate, progress, chunk, "seconds_generate")
 
     def close(self) -> None:
         self.inner.close()

@@ -85,7 +85,7 @@ class HFModel:
         self.name = name
         self.device = device or "cpu"
         self.batch_size = batch_size
-        self.stats = {"forward_tokens": 0, "forward_passes": 0}
+        self.stats = {"forward_tokens": 0, "forward_passes": 0, "padded_tokens": 0}
         kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
         if gguf_file:
             kwargs["gguf_file"] = gguf_file
@@ -142,7 +142,9 @@ class HFModel:
             if progress:
                 progress(done)
 
-        self.stats["forward_tokens"] += score_rows(self.model, rows, batch, self.pad_id, self.device, on_batch)
+        self.stats["forward_tokens"] += score_rows(
+            self.model, rows, batch, self.pad_id, self.device, on_batch, counters=self.stats
+        )
         assert all(r is not None for r in out)
         return [r for r in out if r is not None]
 

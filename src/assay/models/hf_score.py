@@ -103,16 +103,20 @@ def _batch_tensors(rows: Sequence[PackedRow], pad_id: int, dtype: torch.dtype) -
             idx = torch.arange(n, width)
             allowed[b, idx, idx] = True
     mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
-    return {"input_ids": ids, "position_ids": pos, "attention_mask": mask[:, None, :, :]}
+    # logits are needed only from each row's last context token on: skip the vocabulary projection before it
+    keep_n = max(r.length - len(r.context) + 1 for r in rows)
+    keep = torch.stack([
+        (len(r.context) - 1 + torch.arange(keep_n)).clamp(max=r.length - 1) for r in rows
+    ])  # fmt: skip
+    return {"input_ids": ids, "position_ids": pos, "attention_mask": mask[:, None, :, :], "logits_to_keep": keep}
 
 
 def _row_results(row: PackedRow, logits: torch.Tensor) -> list[tuple[int, LoglikelihoodResponse]]:
-    """Each member's continuation log-probabilities (log-softmax only at the positions needed)."""
+    """Each member's continuation log-probabilities; logits column c holds position len(context) - 1 + c."""
     out = []
-    last_ctx = len(row.context) - 1
-    offset = len(row.context)
+    offset = 1
     for index, cont in row.members:
-        positions = [last_ctx] + list(range(offset, offset + len(cont) - 1))
+        positions = [0] + list(range(offset, offset + len(cont) - 1))
         offset += len(cont) - 1
         rows = torch.log_softmax(logits[positions].float(), dim=-1)  # (len(cont), vocab)
         targets = torch.tensor(cont)
@@ -129,8 +133,12 @@ def score_rows(
     pad_id: int,
     device: str,
     on_batch: Callable[[list[tuple[int, LoglikelihoodResponse]], int], None],
+    counters: dict[str, int] | None = None,
 ) -> int:
-    """Forward the rows in length-sorted batches; report results per batch. Returns tokens forwarded."""
+    """Forward the rows in length-sorted batches; report results per batch. Returns tokens forwarded.
+
+    `counters`, if given, gets "padded_tokens" (batch width x rows, what the model really computed) added.
+    """
     order = sorted(range(len(rows)), key=lambda i: -rows[i].length)
     dtype = next(model.parameters()).dtype
     tokens = 0
@@ -144,5 +152,7 @@ def score_rows(
         for b, row in enumerate(batch):
             results.extend(_row_results(row, logits[b]))
         tokens += sum(r.length for r in batch)
+        if counters is not None:
+            counters["padded_tokens"] = counters.get("padded_tokens", 0) + int(tensors["input_ids"].numel())
         on_batch(results, sum(len(r.members) for r in batch))
     return tokens
