@@ -57,6 +57,9 @@ def mtbench_cmd(
         "data/leaderboard.csv", "--leaderboard", help="Leaderboard CSV ('' = none)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse or store generations."),
+    track: bool = typer.Option(False, "--track", help="Log the run folder to MLflow."),
+    tracking_uri: str = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+    experiment: str = typer.Option(None, "--experiment", help="MLflow experiment name."),
 ) -> None:
     """Answer MT-Bench questions (two turns) and grade them with a judge; writes a run folder."""
     from assay.judge.mtbench_run import PLOT_NAME, MTBenchConfig, run_mtbench
@@ -80,6 +83,9 @@ def mtbench_cmd(
             output=output,
             leaderboard=leaderboard or None,
             use_cache=not no_cache,
+            track=track,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
         )
     except ValidationError as exc:
         first = exc.errors()[0]

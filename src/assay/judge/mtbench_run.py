@@ -42,14 +42,15 @@ from assay.judge.mtbench_results import (
 from assay.judge.plot import plot_categories
 from assay.judge.prompts import load_fastchat_prompts
 from assay.judge.rows import pair_row, single_row
-from assay.judge.runinfo import environment, git_sha, model_info
+from assay.judge.runinfo import model_info
 from assay.leaderboard.store import append_rows, rows_from_summary
 from assay.models.aliases import cache_root
 from assay.models.base import Model
 from assay.models.cache import CachedModel, ResponseStore
 from assay.models.registry import load_model
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, TaskResult
-from assay.runs.layout import new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
+from assay.runs import environment
+from assay.runs.layout import new_run_id, safe_name, samples_path, write_json_atomic, write_jsonl_atomic
 
 PLOT_NAME = "mtbench_categories.png"
 CACHE_FILE = "responses.sqlite"  # the user cache under ASSAY_CACHE, shared with `assay run`
@@ -75,6 +76,9 @@ class MTBenchConfig(BaseModel):
     output: str = "runs"
     leaderboard: str | None = "data/leaderboard.csv"
     use_cache: bool = True
+    track: bool = False  # log the finished run folder to MLflow
+    tracking_uri: str | None = None
+    experiment: str | None = None
 
     @model_validator(mode="after")
     def _pairwise_needs_baseline(self) -> MTBenchConfig:
@@ -87,7 +91,7 @@ class MTBenchConfig(BaseModel):
         if self.mode == "single":
             return "mtbench"
         assert self.baseline is not None
-        return f"mtbench_vs_{self.baseline.name or self.baseline.model}"
+        return f"mtbench_vs_{safe_name(self.baseline.name or self.baseline.model)}"
 
 
 @contextmanager
@@ -182,7 +186,7 @@ def run_mtbench(config: MTBenchConfig) -> tuple[RunRecord, Path]:
                     progress=_phase(bar, f"answers {base.name}", 2 * len(questions)),
                 )
                 out = _judge_pairs(
-                    model.name, base.name, judge, questions, answers, base_answers, prompts, bar
+                    config, model.name, base.name, judge, questions, answers, base_answers, prompts, bar
                 )
         infos = [model_info(config.model, m) for m in [model, *([] if config.baseline is None else [base])]]
         judge_info = model_info(config.judge, judge.model)
@@ -222,6 +226,7 @@ def _judge_single(
 
 
 def _judge_pairs(
+    config: MTBenchConfig,
     name: str,
     base: str,
     judge: Judge,
@@ -243,7 +248,6 @@ def _judge_pairs(
         for p in pairs
     ]
     metrics = pair_metrics(questions, pairs)
-    task = f"mtbench_vs_{base}"
     series = {
         f"{name} vs {base}": {
             q.category: (
@@ -252,7 +256,8 @@ def _judge_pairs(
             for q in questions
         }
     }
-    return pair_results(name, base, questions, answers, base_answers, pairs, task), metrics, rows, series
+    results = pair_results(name, base, questions, answers, base_answers, pairs, config.task)
+    return results, metrics, rows, series
 
 
 def _write(
@@ -284,8 +289,8 @@ def _write(
         config={**config.model_dump(mode="json"), "judge_info": _info(judge_info)},
         models=tuple(infos),
         results=(result,),
-        environment=environment(),
-        git_sha=git_sha(),
+        environment=environment.capture(),
+        git_sha=environment.git_sha(),
         wall_seconds=round(wall, 3),
         stats=stats,
     )
@@ -310,6 +315,10 @@ def _write(
         raise
     if config.leaderboard:
         append_rows(rows_from_summary(summary), Path(config.leaderboard))
+    if config.track:
+        from assay.tracking.mlflow_log import log_run
+
+        log_run(final, config.tracking_uri, config.experiment)
     return record, final
 
 
