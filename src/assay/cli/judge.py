@@ -115,23 +115,34 @@ def items_cmd(
     max_tokens: int = typer.Option(512, "--judge-max-tokens", help="Judge output length cap."),
     retries: int = typer.Option(2, "--retries", help="Extra attempts for malformed output."),
     data_dir: str = typer.Option(None, "--data-dir", help="Data folder (pairwise uses FastChat's pair-v2)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse or store judgments."),
 ) -> None:
     """Judge every item of an ITEMS.jsonl file; the rows join the human app's export on item_id."""
-    from assay.human.items import check_mode
+    from rich.progress import Progress
+
+    from assay.human.items import check_mode, load_items
     from assay.judge.items import judge_items
     from assay.judge.judge import Judge, JudgeConfig
+    from assay.judge.mtbench_run import CACHE_FILE
+    from assay.models.aliases import cache_root
+    from assay.models.base import Model
+    from assay.models.cache import CachedModel, ResponseStore
     from assay.models.registry import load_model
     from assay.runs.layout import write_jsonl_atomic
 
     checked = check_mode(mode)
-    model = load_model(_spec(judge, judge_args))
+    load_items(items, checked)  # a bad items file fails before a model is loaded
+    model: Model = load_model(_spec(judge, judge_args))
+    if not no_cache:
+        store = ResponseStore(cache_root() / CACHE_FILE)
+        model = CachedModel(model, [store], [store])
     try:
-        rows = judge_items(
-            items,
-            checked,
-            Judge(model, JudgeConfig(max_tokens=max_tokens, retries=retries)),
-            data_dir=data_dir,
-        )
+        with Progress(transient=True) as bar:
+            task = bar.add_task("judging", total=None)
+            grader = Judge(model, JudgeConfig(max_tokens=max_tokens, retries=retries))
+            rows = judge_items(
+                items, checked, grader, data_dir=data_dir, progress=lambda n: bar.advance(task, n)
+            )
     finally:
         model.close()
     write_jsonl_atomic(output, rows)
