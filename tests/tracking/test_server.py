@@ -18,8 +18,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from platformdirs import user_cache_dir
 
 from assay.tracking.server import free_port
+from tests.conftest import SHARED_DATA
 from tests.tracking.runfolders import write_run
 
 pytestmark = pytest.mark.integration
@@ -31,9 +33,24 @@ def _assay(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
-    """A store with one run logged embedded (as `assay run --track` does), then `assay tracking serve`."""
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where `assay run --track` evaluated smollm2-135m on 2 ARC-Easy rows (embedded store)."""
     work = tmp_path_factory.mktemp("served")
+    if not SHARED_DATA.is_dir():
+        return work  # the real-run test skips; the other server tests still run
+    env = {**os.environ, "ASSAY_CACHE": str(work / "cache"), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env.setdefault("ASSAY_MODELS_DIR", str(Path(user_cache_dir("assay")) / "models"))
+    args = ["run", "--model", "smollm2-135m", "--tasks", "arc_easy", "--limit", "2", "--track", "-q",
+            "--data-dir", str(SHARED_DATA), "--output", "runs", "--leaderboard", "lb.csv"]  # fmt: skip
+    done = subprocess.run([*ASSAY, *args], cwd=work, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return work
+
+
+@pytest.fixture(scope="module")
+def served(real_run: Path) -> Iterator[tuple[str, Path, str]]:
+    """The store of `real_run` plus one more run logged after the fact, then `assay tracking serve` on it."""
+    work = real_run
     run_dir = write_run(work / "runs", run_id="20261123-100000-aaaaaa", n=12, accuracy=0.5)
     logged = _assay("tracking", "log", str(run_dir), cwd=work)
     assert logged.returncode == 0, logged.stderr
@@ -71,6 +88,33 @@ def _api(url: str, endpoint: str, **params: str) -> dict:
     response = httpx.get(f"{url}/api/2.0/mlflow/{endpoint}", params=params, timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+def _search(url: str, experiment_id: str, assay_run: str) -> list[dict]:
+    body = {"experiment_ids": [experiment_id], "filter": f"tags.`assay.run_id` = '{assay_run}'"}
+    response = httpx.post(f"{url}/api/2.0/mlflow/runs/search", json=body, timeout=30)
+    response.raise_for_status()
+    return list(response.json().get("runs", []))
+
+
+def test_assay_run_track_then_serve_shows_the_run(served: tuple[str, Path, str]) -> None:
+    url, work, _ = served
+    real = sorted(p for p in (work / "runs").iterdir() if p.name != "20261123-100000-aaaaaa")
+    if not real:
+        pytest.skip(f"benchmark data folder {SHARED_DATA} is absent: no real run was made")
+    summary = json.loads((real[0] / "summary.json").read_text())
+    exp = _api(url, "experiments/get-by-name", experiment_name="ARC-Easy-SmolLM2")["experiment"]
+    (run,) = _search(url, exp["experiment_id"], real[0].name)
+    assert run["info"]["run_name"] == "smollm2-135m-instruct-q4"
+    metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    assert metrics["arc_easy/acc"] == pytest.approx(summary["results"][0]["metrics"]["acc"]["value"])
+    assert metrics["arc_easy/acc_n"] == 2 and "stats/requests_total" in metrics
+    (dataset,) = run["inputs"]["dataset_inputs"]
+    assert dataset["dataset"]["digest"] == summary["results"][0]["dataset_sha256"][:32]
+    files = [
+        f["path"] for f in _api(url, "artifacts/list", run_id=run["info"]["run_id"], path="samples")["files"]
+    ]
+    assert files == ["samples/smollm2-135m_arc_easy.jsonl"]
 
 
 def test_run_logged_embedded_is_served(served: tuple[str, Path, str]) -> None:
@@ -123,8 +167,11 @@ def test_mlflow_ui_shows_the_run_in_headless_chromium(served: tuple[str, Path, s
     playwright = pytest.importorskip(
         "playwright.sync_api", reason="needs playwright (pip install playwright)"
     )
-    url, _, run_id = served
+    url, work, run_id = served
     exp_id = _api(url, "runs/get", run_id=run_id)["run"]["info"]["experiment_id"]
+    real = sorted(p.name for p in (work / "runs").iterdir() if p.name != "20261123-100000-aaaaaa")
+    if real:  # show the run `assay run --track` made
+        run_id = _search(url, exp_id, real[0])[0]["info"]["run_id"]
     shot = Path(os.environ.get("ASSAY_SCREENSHOT", tmp_path / "mlflow-ui.png"))
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
