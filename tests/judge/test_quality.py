@@ -113,3 +113,15 @@ def test_cli_agreement_json_and_error_exit(tmp_path: Path, capsys: pytest.Captur
     assert code == 2
     assert err.startswith("error: the judgments are pairwise but the human labels are single")
     assert "Traceback" not in err
+
+
+def test_bias_without_human_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    judge = _write(tmp_path / "judge.jsonl", _pair_judge())
+    code, out, err = run_cli(["judge", "bias", str(judge), "--json"], capsys)
+    assert code == 0, err
+    figures = json.loads(out)
+    assert figures["position_bias_rate"] == pytest.approx(1 / 3)
+    assert figures["judge_longer_wins_rate"] == 1.0
+    single = _write(tmp_path / "single.jsonl", _single_judge())
+    code, out, _ = run_cli(["judge", "bias", str(single), "--json"], capsys)
+    assert json.loads(out)["length_score_spearman"] == pytest.approx(1.0)

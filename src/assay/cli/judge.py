@@ -180,6 +180,30 @@ def agreement_cmd(
         )
 
 
+@judge_app.command("bias")
+def bias_cmd(
+    judgments: Path = typer.Argument(
+        ..., help="Judgments JSONL (from `assay judge mtbench` or `judge items`)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """A judge's position bias (pairwise, from the two orders) and length bias, without human labels."""
+    from assay.judge.quality import judge_bias, read_rows
+
+    figures = judge_bias(read_rows(judgments))
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2))
+        return
+    table = Table(title=f"judge bias ({judgments.name})")
+    table.add_column("figure")
+    table.add_column("value")
+    for name, value in figures.items():
+        table.add_row(name, f"{value:.3f}")
+    console.print(table)
+    if not figures:
+        console_err.print("too few scored judgments to measure a bias")
+
+
 def register(app: typer.Typer) -> None:
     """Add the `judge` command group to the assay CLI."""
     app.add_typer(judge_app, name="judge")

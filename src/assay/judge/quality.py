@@ -107,14 +107,22 @@ def agreement(judge_rows: Sequence[Row], human_rows: Sequence[Row]) -> Agreement
         raise UsageError(
             "no item has both a judge verdict and a human label", hint="item_id values must match"
         )
+    judge_values: list[Any]
+    human_values: list[Any]
     if mode == "single":
         judge_values = [_round(float(judged[i]["score"])) for i in both]
         human_values = [_round(float(humans[i])) for i in both]
-        extra = _single_extra(judge_values, human_values, [judged[i] for i in both])
+        extra = _single_extra(judge_values, human_values)
     else:
-        judge_values = [str(judged[i]["winner"]) for i in both]  # type: ignore[misc]
-        human_values = [str(humans[i]) for i in both]  # type: ignore[misc]
-        extra = _pair_extra(list(judge_rows), [judged[i] for i in both], human_values)  # type: ignore[arg-type]
+        judge_values = [str(judged[i]["winner"]) for i in both]
+        human_values = [str(humans[i]) for i in both]
+        extra = {}
+        rows = [judged[i] for i in both]
+        if all("len_a" in r and "len_b" in r for r in rows):
+            # the humans' preference for longer answers on the same items, next to the judge's
+            lengths = [float(r["len_a"]) for r in rows], [float(r["len_b"]) for r in rows]
+            extra["human_longer_wins_rate"] = longer_wins_rate(*lengths, human_values)
+    extra |= judge_bias(judge_rows)
     return AgreementReport(
         mode=mode,
         n_items=len(both),
@@ -131,7 +139,7 @@ def _round(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-def _single_extra(judge: list[int], human: list[int], rows: list[Row]) -> dict[str, float]:
+def _single_extra(judge: list[int], human: list[int]) -> dict[str, float]:
     extra = {
         "kappa_quadratic": cohen_kappa(judge, human, weights="quadratic"),
         "within_1": sum(abs(a - b) <= 1 for a, b in zip(judge, human, strict=True)) / len(judge),
@@ -139,16 +147,26 @@ def _single_extra(judge: list[int], human: list[int], rows: list[Row]) -> dict[s
     }
     if len(judge) >= 3 and len(set(judge)) > 1 and len(set(human)) > 1:
         extra["spearman"] = float(sps.spearmanr(judge, human)[0])
-    lengths = [float(r.get("answer_length", math.nan)) for r in rows]
-    if len(rows) >= 3 and not any(math.isnan(x) for x in lengths):
-        corr = length_bias(lengths, [float(r["score"]) for r in rows])
-        extra |= {"length_score_spearman": corr.r, "length_score_p": corr.p_value}
     return extra
 
 
-def _pair_extra(all_rows: list[Row], rows: list[Row], human: list[str]) -> dict[str, float]:
+def judge_bias(rows: Sequence[Row]) -> dict[str, float]:
+    """A judge's biases from its own rows, no human labels needed.
+
+    single: Spearman correlation of answer length with score (`length_score_spearman`, with its p-value);
+    pairwise: how often the verdict changed with the order (`position_bias_rate`), the share of pairs where
+    the first or the second position won both times, and how often the longer answer won a decided pair.
+    """
     extra: dict[str, float] = {}
-    ordered = [r for r in all_rows if r.get("first_order") is not None and r.get("second_order") is not None]
+    if _mode(rows, "the judgments") == "single":
+        scored = [r for r in rows if r.get("score") is not None and r.get("answer_length") is not None]
+        if len(scored) >= 3:
+            corr = length_bias(
+                [float(r["answer_length"]) for r in scored], [float(r["score"]) for r in scored]
+            )
+            extra |= {"length_score_spearman": corr.r, "length_score_p": corr.p_value}
+        return extra
+    ordered = [r for r in rows if r.get("first_order") is not None and r.get("second_order") is not None]
     if ordered:
         bias = position_bias([r["first_order"] for r in ordered], [r["second_order"] for r in ordered])
         extra |= {
@@ -156,9 +174,8 @@ def _pair_extra(all_rows: list[Row], rows: list[Row], human: list[str]) -> dict[
             "first_position_rate": bias.first_position_rate,
             "second_position_rate": bias.second_position_rate,
         }
-    if all("len_a" in r and "len_b" in r for r in rows):
-        len_a, len_b = [float(r["len_a"]) for r in rows], [float(r["len_b"]) for r in rows]
-        # the judge's preference for longer answers, next to the humans' on the same items
-        extra["judge_longer_wins_rate"] = longer_wins_rate(len_a, len_b, [str(r["winner"]) for r in rows])
-        extra["human_longer_wins_rate"] = longer_wins_rate(len_a, len_b, human)
+    decided = [r for r in rows if r.get("winner") is not None and "len_a" in r and "len_b" in r]
+    if decided:
+        lengths = [float(r["len_a"]) for r in decided], [float(r["len_b"]) for r in decided]
+        extra["judge_longer_wins_rate"] = longer_wins_rate(*lengths, [str(r["winner"]) for r in decided])
     return extra
