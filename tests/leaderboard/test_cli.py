@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.leaderboard.conftest import CliResult
 from tests.leaderboard.runfactory import write_run
-
-ASSAY = [sys.executable, "-m", "assay.cli.main"]
-
-
-def assay(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}  # wide enough that rich does not fold the names asserted on
-    return subprocess.run([*ASSAY, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
 @pytest.fixture()
@@ -60,51 +52,51 @@ def _cells(stdout: str, name: str) -> list[str]:
     return [c.strip() for c in line.strip("│").split("│")]
 
 
-def test_show_latest_sorted_by_column(workdir: Path) -> None:
-    res = assay("leaderboard", "show", "--latest", "--sort", "arc_easy", "--desc", cwd=workdir)
+def test_show_latest_sorted_by_column(workdir: Path, cli: Callable[..., CliResult]) -> None:
+    res = cli("leaderboard", "show", "--latest", "--sort", "arc_easy", "--desc", cwd=workdir)
     assert res.returncode == 0, res.stderr
     assert _order(res.stdout, ["model-a", "model-b"]) == ["model-a", "model-b"]  # 0.75 (latest) > 0.50
     assert _cells(res.stdout, "model-a")[2:] == ["0.7500", "0.2500", "0.5000"]  # arc_easy, hellaswag, mean
-    res = assay("leaderboard", "show", "--latest", "--sort", "hellaswag", "--desc", cwd=workdir)
+    res = cli("leaderboard", "show", "--latest", "--sort", "hellaswag", "--desc", cwd=workdir)
     assert _order(res.stdout, ["model-a", "model-b"]) == ["model-b", "model-a"]
 
 
-def test_show_per_run_and_long(workdir: Path) -> None:
-    res = assay("leaderboard", "show", "--sort", "eval_date", cwd=workdir)
+def test_show_per_run_and_long(workdir: Path, cli: Callable[..., CliResult]) -> None:
+    res = cli("leaderboard", "show", "--sort", "eval_date", cwd=workdir)
     runs = ["20261101-120000-aaaaaa", "20261102-120000-bbbbbb", "20261103-120000-cccccc"]
     assert _order(res.stdout, runs) == runs
-    res = assay("leaderboard", "show", "--long", "--task", "hellaswag", "--metric", "acc", cwd=workdir)
+    res = cli("leaderboard", "show", "--long", "--task", "hellaswag", "--metric", "acc", cwd=workdir)
     assert res.returncode == 0 and res.stdout.count("hellaswag") == 2 and "arc_easy" not in res.stdout
 
 
-def test_torn_rows_are_reported(workdir: Path) -> None:
+def test_torn_rows_are_reported(workdir: Path, cli: Callable[..., CliResult]) -> None:
     with (workdir / "data" / "leaderboard.csv").open("a") as fh:
         fh.write("model-z,half a row\n")
-    res = assay("leaderboard", "show", cwd=workdir)
+    res = cli("leaderboard", "show", cwd=workdir)
     assert res.returncode == 0
     assert "not valid leaderboard rows" in res.stderr and "model-z,half a row" in res.stderr
 
 
-def test_usage_errors_are_one_line(workdir: Path) -> None:
-    res = assay("leaderboard", "show", "--task", "arc_eazy", cwd=workdir)
+def test_usage_errors_are_one_line(workdir: Path, cli: Callable[..., CliResult]) -> None:
+    res = cli("leaderboard", "show", "--task", "arc_eazy", cwd=workdir)
     assert res.returncode == 2 and "did you mean 'arc_easy'" in res.stderr and "Traceback" not in res.stderr
-    res = assay("leaderboard", "history", "model-c", cwd=workdir)
+    res = cli("leaderboard", "history", "model-c", cwd=workdir)
     assert res.returncode == 2 and "model-a" in res.stderr
-    res = assay("leaderboard", "show", "--leaderboard", "nowhere.csv", cwd=workdir)
+    res = cli("leaderboard", "show", "--leaderboard", "nowhere.csv", cwd=workdir)
     assert res.returncode == 2 and "no leaderboard" in res.stderr
 
 
-def test_history_lists_runs_in_time_order(workdir: Path) -> None:
-    res = assay("leaderboard", "history", "model-a", "--task", "arc_easy", "--metric", "acc", cwd=workdir)
+def test_history_lists_runs_in_time_order(workdir: Path, cli: Callable[..., CliResult]) -> None:
+    res = cli("leaderboard", "history", "model-a", "--task", "arc_easy", "--metric", "acc", cwd=workdir)
     assert res.returncode == 0, res.stderr
     assert _order(res.stdout, ["20261101", "20261103"]) == ["20261101", "20261103"]
     assert "0.2500" in res.stdout and "0.7500" in res.stdout
 
 
-def test_plot_writes_pngs(workdir: Path) -> None:
+def test_plot_writes_pngs(workdir: Path, cli: Callable[..., CliResult]) -> None:
     import matplotlib.image
 
-    res = assay("leaderboard", "plot", "--output", "plots", cwd=workdir)
+    res = cli("leaderboard", "plot", "--output", "plots", cwd=workdir)
     assert res.returncode == 0, res.stderr
     names = sorted(p.name for p in (workdir / "plots").iterdir())
     assert names == [

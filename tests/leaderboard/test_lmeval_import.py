@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from assay.errors import DataError
 from assay.leaderboard.lmeval_import import read_lmeval_file, rows_from_lmeval
 from assay.leaderboard.store import append_rows, read_rows
+from tests.leaderboard.conftest import CliResult
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -71,41 +73,27 @@ def test_bad_files(tmp_path: Path) -> None:
         read_lmeval_file(bad)
 
 
-def test_cli_import_appends_and_bad_file_appends_nothing(tmp_path: Path) -> None:
-    lb = tmp_path / "lb.csv"
-    assay = [sys.executable, "-m", "assay.cli.main"]
-    ok = subprocess.run(
-        [
-            *assay,
-            "leaderboard",
-            "import",
-            str(FIXTURES / "lm_eval_results_tiny_group.json"),
-            "--leaderboard",
-            str(lb),
-        ],
-        capture_output=True,
-        text=True,
+def test_cli_import_appends_and_bad_file_appends_nothing(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    lb = str(tmp_path / "lb.csv")
+    ok = cli(
+        "leaderboard",
+        "import",
+        str(FIXTURES / "lm_eval_results_tiny_group.json"),
+        "--leaderboard",
+        lb,
+        cwd=tmp_path,
     )
     assert ok.returncode == 0, ok.stderr
-    rows, problems = read_rows(lb)
+    rows, problems = read_rows(Path(lb))
     assert len(rows) == 5 and problems == []  # group acc + 2 subtasks x (acc, acc_norm)
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
-    res = subprocess.run(
-        [
-            *assay,
-            "leaderboard",
-            "import",
-            str(FIXTURES / "lm_eval_results_tiny_mc.json"),
-            str(bad),
-            "--leaderboard",
-            str(lb),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    good = str(FIXTURES / "lm_eval_results_tiny_mc.json")
+    res = cli("leaderboard", "import", good, str(bad), "--leaderboard", lb, cwd=tmp_path)
     assert res.returncode == 2 and "bad.json" in res.stderr and "Traceback" not in res.stderr
-    assert len(read_rows(lb)[0]) == 5  # the good file before the bad one was not appended either
+    assert len(read_rows(Path(lb))[0]) == 5  # the good file before the bad one was not appended either
 
 
 def _model_dir() -> Path | None:

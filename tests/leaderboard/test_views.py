@@ -118,3 +118,20 @@ def test_history_is_chronological(rows: list[LeaderboardRow]) -> None:
 def test_sort_long_numeric(rows: list[LeaderboardRow]) -> None:
     scores = [r.score for r in views.sort_long(rows, "score", desc=True)]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_collapse_subtasks_keeps_groups_and_lone_tasks() -> None:
+    rows = [
+        row("m", "mmlu", 0.4, "d", "r"),
+        row("m", "mmlu_anatomy", 0.3, "d", "r"),
+        row("m", "mmlu_college_physics", 0.5, "d", "r"),
+        row("m", "arc_easy", 0.6, "d", "r"),
+        row("other", "mmlu_anatomy", 0.2, "d", "r2"),  # no mmlu row for this model: kept
+    ]
+    kept, hidden = views.collapse_subtasks(rows)
+    assert [(r.model, r.benchmark) for r in kept] == [
+        ("m", "mmlu"),
+        ("m", "arc_easy"),
+        ("other", "mmlu_anatomy"),
+    ]
+    assert hidden == ["mmlu_anatomy", "mmlu_college_physics"]

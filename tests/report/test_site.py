@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from assay.errors import UsageError
 from assay.report.collect import Side, build_diffs, consecutive_pairs, diff_task, explicit_pairs, find_runs
 from assay.report.site import build_site
+from tests.leaderboard.conftest import CliResult
 from tests.leaderboard.runfactory import mc_samples, write_run
 
 RUN1, RUN2, RUN3 = "20261101-120000-aaaaaa", "20261102-120000-bbbbbb", "20261103-120000-cccccc"
@@ -112,23 +112,19 @@ def test_output_folder_safety(workdir: Path) -> None:
     assert not [p for p in workdir.iterdir() if p.name.startswith(".site.")]  # no temp folder left behind
 
 
-def test_report_from_runs_alone_and_nothing_to_report(workdir: Path, tmp_path: Path) -> None:
+def test_report_from_runs_alone_and_nothing_to_report(
+    workdir: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
     index = build_site(workdir / "site", workdir / "nowhere.csv", workdir / "runs")
     assert "the summaries of 3 run(s)" in index.read_text()
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assay.cli.main",
-            "report",
-            "--output",
-            str(tmp_path / "s2"),
-            "--leaderboard",
-            str(tmp_path / "no.csv"),
-            "--runs",
-            str(tmp_path / "none"),
-        ],
-        capture_output=True,
-        text=True,
+    res = cli(
+        "report",
+        "--output",
+        str(tmp_path / "s2"),
+        "--leaderboard",
+        str(tmp_path / "no.csv"),
+        "--runs",
+        str(tmp_path / "none"),
+        cwd=tmp_path,
     )
     assert res.returncode == 2 and "nothing to report" in res.stderr and not (tmp_path / "s2").exists()

@@ -77,6 +77,7 @@ def show(
     model: list[str] = typer.Option([], "--model", help="Only these models."),
     only_latest: bool = typer.Option(False, "--latest", help="Only each model's latest score per benchmark."),
     long: bool = typer.Option(False, "--long", help="One line per model x benchmark x metric."),
+    subtasks: bool = typer.Option(False, "--subtasks", help="Wide form: also show subtasks of groups."),
 ) -> None:
     """Print the leaderboard: one row per model (per run unless --latest), a column per benchmark."""
     from assay.leaderboard import views
@@ -89,6 +90,9 @@ def show(
             _long_table(views.sort_long(rows, sort, desc=desc), f"{leaderboard} ({len(rows)} rows)")
         )
         return
+    hidden: list[str] = []
+    if not subtasks and not task:
+        rows, hidden = views.collapse_subtasks(rows)
     table = views.sort_wide(views.wide(rows, metrics=metric, by_run=not only_latest), sort, desc=desc)
     out = Table(title=f"{leaderboard}" + (" (latest per model)" if only_latest else " (one row per run)"))
     out.add_column("model")
@@ -107,6 +111,8 @@ def show(
         lead = [r.model] + ([r.run_id] if not only_latest else []) + [_date(r.eval_date)]
         out.add_row(*lead, *cells, _fmt(r.mean))
     console.print(out)
+    if hidden:
+        console.print(f"[dim]{len(hidden)} subtask column(s) of groups hidden; --subtasks shows them[/]")
 
 
 def history(

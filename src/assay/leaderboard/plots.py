@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.leaderboard.store import LeaderboardRow
-from assay.leaderboard.views import latest, primary_metrics, wide
+from assay.leaderboard.views import collapse_subtasks, latest, primary_metrics, wide
 
 
 def _pyplot() -> Any:
@@ -152,7 +152,8 @@ def plot_bars(rows: Sequence[LeaderboardRow], out_dir: Path) -> Path | None:
 
 
 def plot_all(rows: Sequence[LeaderboardRow], out_dir: Path) -> list[Path]:
-    """Every plot: history per benchmark, then the heatmap and the bar chart."""
+    """Every plot: history per benchmark, then the heatmap and the bar chart (groups, not their subtasks)."""
+    rows, _ = collapse_subtasks(rows)
     paths = plot_history(rows, out_dir)
     for extra in (plot_heatmap(rows, out_dir), plot_bars(rows, out_dir)):
         if extra is not None:

@@ -198,3 +198,22 @@ def history(rows: Sequence[LeaderboardRow], model: str) -> list[LeaderboardRow]:
         )
     mine = [r for r in rows if r.model == model]
     return sorted(mine, key=lambda r: (r.eval_date, r.run_id, r.benchmark, r.metric))
+
+
+def collapse_subtasks(rows: Sequence[LeaderboardRow]) -> tuple[list[LeaderboardRow], list[str]]:
+    """Drop `<group>_<name>` benchmarks of a model when its `<group>` row is there (mmlu_* under mmlu).
+
+    The wide table would otherwise get a column per subtask (57 for MMLU). Returns the rows kept and the
+    benchmark names hidden, so the caller can say what it left out.
+    """
+    present = {(r.model, r.benchmark) for r in rows}
+    hidden: set[str] = set()
+    kept = []
+    for row in rows:
+        parts = row.benchmark.split("_")
+        groups = ("_".join(parts[:i]) for i in range(1, len(parts)))
+        if any((row.model, g) in present for g in groups):
+            hidden.add(row.benchmark)
+        else:
+            kept.append(row)
+    return kept, sorted(hidden)

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from assay.errors import UsageError
 from assay.leaderboard.store import LeaderboardRow, Problem, read_rows, rows_from_summary
-from assay.leaderboard.views import latest, primary_metrics, wide
+from assay.leaderboard.views import collapse_subtasks, latest, primary_metrics, wide
 from assay.report.collect import (
     RunDiff,
     RunInfo,
@@ -117,7 +117,8 @@ def _counts(diff: RunDiff, attr: str) -> int:
 def _render_index(
     env: Environment, inputs: ReportInputs, diffs: list[RunDiff], charts: list[tuple[str, str]]
 ) -> str:
-    shown = latest(inputs.rows)
+    grouped, hidden = collapse_subtasks(inputs.rows)
+    shown = latest(grouped)
     table = wide(shown, by_run=False)
     table_rows = sorted(table.rows, key=lambda r: -(r.mean or 0.0))  # best first until the user sorts
     metrics = sorted(set(primary_metrics(shown).values()))
@@ -126,7 +127,8 @@ def _render_index(
         root="",
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         source=inputs.source,
-        metric_note="metric: " + ", ".join(metrics) if metrics else "no metrics",
+        metric_note=("metric: " + ", ".join(metrics) if metrics else "no metrics")
+        + (f"; {len(hidden)} subtasks of groups are in the full list below" if hidden else ""),
         problems=inputs.problems,
         table=type(table)(columns=table.columns, rows=tuple(table_rows)),
         charts=charts,
