@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from assay.errors import UsageError
 from assay.judge.judge import Judge, JudgeConfig, JudgeInput, swap_fields
 from assay.judge.prompts import JudgePrompt, rubric_prompt
 from assay.models.cache import CachedModel, ResponseStore
@@ -105,8 +106,6 @@ def test_swap_fields_swaps_every_turn() -> None:
 
 
 def test_compare_refuses_a_single_prompt() -> None:
-    from assay.errors import UsageError
-
     with pytest.raises(UsageError):
         Judge(ScriptedModel(lambda r: "")).compare([_single("x", "4")])
 
@@ -122,3 +121,20 @@ def test_cached_judge_does_not_ask_twice(tmp_path: Path) -> None:
     other = ScriptedModel(lambda r: '{"score": 2}', name="other")
     assert Judge(CachedModel(other, [store], [store])).grade([_single("a", "4")])[0].value == 2.0
     assert len(other.requests) == 1  # another judge's fingerprint is another cache entry
+
+
+def test_reference_guided_rubric_shows_the_reference() -> None:
+    prompt = rubric_prompt(reference=True)
+    assert prompt.needs_reference and prompt.fields == {"question", "answer", "reference"}
+    text = prompt.render({"question": "2+2?", "answer": "5", "reference": "4"})
+    assert "[The Start of Reference Answer]\n4\n" in text and '{"score": <integer from 1 to 10>' in text
+    with pytest.raises(UsageError, match="needs reference"):
+        prompt.render({"question": "2+2?", "answer": "5"})
+
+
+def test_without_chat_the_judge_sends_one_plain_prompt() -> None:
+    model = ScriptedModel(lambda r: '{"score": 4}')
+    [j] = Judge(model, JudgeConfig(chat=False)).grade([_single("x", "4")])
+    [req] = model.requests
+    assert j.value == 4.0 and not req.chat and not req.messages
+    assert req.prompt.startswith(rubric_prompt().system + "\n\n[Instruction]")
