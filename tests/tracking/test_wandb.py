@@ -25,3 +25,22 @@ def test_offline_run_holds_metrics_tags_and_params(tmp_path: Path, monkeypatch: 
     assert logged["summary"]["assay.run_id"] == run_dir.name
     assert logged["config"]["model"] == "smollm2-135m" and logged["config"]["seed"] == "1234"
     assert (folder / "files" / "metrics.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_tracker_wandb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.chdir(tmp_path)
+    run_dir = write_run(tmp_path / "runs")
+    result = CliRunner().invoke(
+        app, ["tracking", "log", str(run_dir), "--tracker", "wandb"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "W&B (offline)" in result.output
+    (folder,) = (tmp_path / "wandb").glob("offline-run-*")
+    assert folder.name in result.output
+    bad = CliRunner().invoke(app, ["tracking", "log", str(run_dir), "--tracker", "neptune"])
+    assert bad.exception is not None and "unknown tracker" in str(bad.exception)
