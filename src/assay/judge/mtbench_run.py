@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -192,17 +193,22 @@ def run_mtbench(config: MTBenchConfig) -> tuple[RunRecord, Path]:
         judge_info = model_info(config.judge, judge.model)
         stats = {
             **models.stats(),
-            "judgments": len(out[2]),
-            "judge_attempts": sum(_attempts(r) for r in out[2]),
+            "judgments": len(out.rows),
+            "judge_attempts": sum(_attempts(r) for r in out.rows),
         }
     finally:
         models.close()
-    return _write(config, questions, infos, judge_info, out, stats, time.monotonic() - started)
+    return write_run(config, questions, infos, judge_info, out, stats, time.monotonic() - started)
 
 
-Judged = tuple[
-    list[SampleResult], dict[str, MetricValue], list[dict[str, Any]], dict[str, dict[str, float | None]]
-]
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What judging produced: the sample rows, the metrics, the judgments rows and the plot's series."""
+
+    samples: list[SampleResult]
+    metrics: dict[str, MetricValue]
+    rows: list[dict[str, Any]]
+    series: dict[str, dict[str, float | None]]
 
 
 def _judge_single(
@@ -222,7 +228,9 @@ def _judge_single(
     rows = [single_row(j, model=name, answer=answer_of[j.item_id]) for j in judgments]
     metrics = single_metrics(questions, judgments)
     series = category_turn_means(questions, judgments)
-    return single_results(name, questions, answers, judgments, task=config.task), metrics, rows, series
+    return Judged(
+        single_results(name, questions, answers, judgments, task=config.task), metrics, rows, series
+    )
 
 
 def _judge_pairs(
@@ -257,10 +265,10 @@ def _judge_pairs(
         }
     }
     results = pair_results(name, base, questions, answers, base_answers, pairs, config.task)
-    return results, metrics, rows, series
+    return Judged(results, metrics, rows, series)
 
 
-def _write(
+def write_run(
     config: MTBenchConfig,
     questions: list[Question],
     infos: list[ModelInfo],
@@ -269,7 +277,8 @@ def _write(
     stats: dict[str, Any],
     wall: float,
 ) -> tuple[RunRecord, Path]:
-    samples, metrics, rows, series = out
+    """Write the run folder atomically (built aside, then renamed) and append the leaderboard rows."""
+    samples, metrics, rows, series = out.samples, out.metrics, out.rows, out.series
     run_id = new_run_id()
     final = Path(config.output) / run_id
     tmp = Path(config.output) / f".{run_id}.partial"
