@@ -50,6 +50,7 @@ _MOUNT_FLAGS = {
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 
@@ -71,6 +72,11 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
         return None if s is None else s.encode()
 
     _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def umount_lazy(target: str) -> None:
+    """umount2(target, MNT_DETACH)."""
+    _check(_libc.umount2(target.encode(), 2), f"umount {target}")
 
 
 def prctl(option: int, arg: int = 0) -> None:
@@ -104,6 +110,40 @@ class FsPlan:
     work_root: str = "/tmp"  # becomes a fresh tmpfs: the only writable place
     tmpfs_size_mb: int = 256
     hide: tuple[str, ...] = ()  # directories/files covered by an empty read-only mount (answer keys, data)
+    expose: tuple[str, ...] = ()  # directories programs must read (the Python installation) wherever they are
+
+
+def _blocked_ancestor(path: str) -> str | None:
+    """The topmost ancestor of `path` that others cannot traverse (e.g. /root, mode 0700), if any."""
+    parts = os.path.abspath(path).strip("/").split("/")
+    for i in range(1, len(parts)):
+        ancestor = "/" + "/".join(parts[:i])
+        if not os.stat(ancestor).st_mode & 0o001:
+            return ancestor
+    return None
+
+
+def expose_paths(paths: tuple[str, ...], staging_root: str) -> None:
+    """Keep `paths` readable by an unprivileged uid when an ancestor is not traversable: cover that ancestor
+    with an empty tmpfs and bind only those paths back (the rest of it stays hidden)."""
+    blocked: dict[str, list[str]] = {}
+    for path in paths:
+        ancestor = _blocked_ancestor(path) if os.path.isdir(path) else None
+        if ancestor is not None and not path.startswith(staging_root + "/"):
+            blocked.setdefault(ancestor, []).append(os.path.abspath(path))
+    for i, (ancestor, inside) in enumerate(blocked.items()):
+        staged = []
+        for j, path in enumerate(sorted(set(inside))):
+            stage = os.path.join(staging_root, f".expose-{i}-{j}")
+            os.mkdir(stage)
+            mount(path, stage, None, MS_BIND | MS_REC)
+            staged.append((stage, path))
+        mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+        for stage, path in staged:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            mount(stage, path, None, MS_BIND | MS_REC)
+            umount_lazy(stage)
+            os.rmdir(stage)
 
 
 def build_private_filesystem(plan: FsPlan) -> list[str]:
@@ -118,6 +158,7 @@ def build_private_filesystem(plan: FsPlan) -> list[str]:
         elif os.path.exists(path):
             mount("/dev/null", path, None, MS_BIND)
     mount("tmpfs", plan.work_root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan.tmpfs_size_mb}m,mode=0755")
+    expose_paths(plan.expose, plan.work_root)
     failed: list[str] = []
     for point, keep in mount_points():
         if point == plan.work_root:

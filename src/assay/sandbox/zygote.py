@@ -12,6 +12,7 @@ Control messages (SOCK_SEQPACKET, JSON) from the judge: `start` (with the job's 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -98,8 +99,13 @@ class Zygote:
                     | isolation.CLONE_NEWIPC
                     | isolation.CLONE_NEWUTS
                 )
+                import site
+
                 plan = isolation.FsPlan(
-                    tmpfs_size_mb=self.config["tmpfs_mb"], hide=tuple(self.config["hide"])
+                    tmpfs_size_mb=self.config["tmpfs_mb"],
+                    hide=tuple(self.config["hide"]),
+                    # programs import from the standard library and site-packages, wherever they live
+                    expose=(sys.base_prefix, sys.prefix, *site.getsitepackages()),
                 )
                 failed = isolation.build_private_filesystem(plan)
                 self.isolated = "/" not in failed
@@ -174,7 +180,9 @@ class Zygote:
             file_bytes=spec["max_file_mb"] << 20,
         )
         conf = Confinement(work_dir=work_dir, uid=self.uid, limits=limits)
-        pid = os.fork()
+        pid = _raw_fork()
+        if pid < 0:
+            raise OSError(ctypes.get_errno(), "fork failed")
         if pid == 0:
             child_main(socket.socket(fileno=fd), conf)
         os.close(fd)
@@ -231,6 +239,16 @@ def _uid_mapped(uid: int) -> bool:
     except OSError:
         return True
     return any(inside <= uid < inside + count for inside, _outside, count in ranges)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _raw_fork() -> int:
+    """fork(2) without CPython's after-fork work (thread-state rebuild, at-fork hooks), which writes to
+    hundreds of pages inherited copy-on-write. Safe here because the zygote is single-threaded and never
+    forks while importing; the child reseeds `random` itself (see child.confine)."""
+    return int(_libc.fork())
 
 
 def _report_bytes(report: dict[str, Any]) -> bytes:
