@@ -94,24 +94,34 @@ def gate(
     ),
 ) -> None:
     """Compare a candidate with a baseline on the same samples; exit 1 only on a real regression."""
-    from assay.gate.decide import decide
-    from assay.gate.resolve import expand_tasks, pick_model
-    from assay.gate.summary import markdown, write_json, write_summary
-    from assay.stats.compare import compare_runs
-
     if not 0.0 < alpha < 1.0:
         raise UsageError(f"--alpha must be between 0 and 1, got {alpha}")
-    task_list = _tasks(tasks)
     opts: dict[str, Any] = dict(
         limit=limit, data_dir=data_dir, num_fewshot=num_fewshot, batch_size=batch_size, seed=seed,
         output=str(output), leaderboard=str(leaderboard), use_cache=not no_cache, tracking_uri=tracking_uri,
         model_args=model_args, gen_kwargs=parse_kv(gen_kwargs),
     )  # fmt: skip
+    code = _execute(candidate, baseline, _tasks(tasks), opts, alpha=alpha, min_delta=min_delta,
+                    summary=summary, json_out=json_out)  # fmt: skip
+    # sys.exit, not typer.Exit: in non-standalone mode click turns Exit into a return value, losing the code
+    sys.exit(code)
+
+
+def _execute(
+    candidate: str, baseline: str, task_list: list[str], opts: dict[str, Any], *,
+    alpha: float, min_delta: float, summary: Path | None, json_out: Path | None,
+) -> int:  # fmt: skip
+    """Resolve both sides, compare them, print and write the verdict; return the exit code."""
+    from assay.gate.decide import decide
+    from assay.gate.resolve import expand_tasks, pick_model
+    from assay.gate.summary import markdown, write_json, write_summary
+    from assay.stats.compare import compare_runs
+
     cand, base = _sides(candidate, baseline, task_list, opts)
     model_a, model_b = pick_model(cand), pick_model(base)
     comparisons = compare_runs(
         cand.run_dir, base.run_dir, tasks=expand_tasks(task_list, cand, model_a),
-        model_a=model_a, model_b=model_b, alpha=alpha, runs_dir=output,
+        model_a=model_a, model_b=model_b, alpha=alpha, runs_dir=Path(opts["output"]),
     )  # fmt: skip
     result = decide(comparisons, min_delta=min_delta, alpha=alpha)
     _print(result)
@@ -121,8 +131,7 @@ def gate(
         console.print(f"wrote {summary}")
     if json_out:
         write_json(json_out, result, cand, base)
-    # sys.exit, not typer.Exit: in non-standalone mode click turns Exit into a return value, losing the code
-    sys.exit(result.exit_code)
+    return result.exit_code
 
 
 def register(app: typer.Typer) -> None:

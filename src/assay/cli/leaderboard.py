@@ -10,6 +10,7 @@ from rich.table import Table
 
 from assay.cli.common import console, console_err
 from assay.leaderboard.store import DEFAULT_LEADERBOARD, LeaderboardRow, Problem, append_rows, read_rows
+from assay.leaderboard.views import WideTable
 
 LEADERBOARD_OPT = typer.Option(DEFAULT_LEADERBOARD, "--leaderboard", "-l", help="The leaderboard CSV file.")
 
@@ -60,6 +61,23 @@ def _long_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
     return table
 
 
+def _wide_table(table: WideTable, source: str, *, with_runs: bool) -> Table:
+    out = Table(title=source + (" (one row per run)" if with_runs else " (latest per model)"))
+    out.add_column("model")
+    if with_runs:
+        out.add_column("run_id")
+    out.add_column("eval_date")
+    for col in table.columns:
+        metric = next(iter(r.cells[col].metric for r in table.rows if col in r.cells), "")
+        out.add_column(col if "/" in col else f"{col}\n[dim]{metric}[/]", justify="right")
+    out.add_column("mean", justify="right")
+    for r in table.rows:
+        cells = [_fmt(r.score(c)) for c in table.columns]
+        lead = [r.model] + ([r.run_id] if with_runs else []) + [_date(r.eval_date)]
+        out.add_row(*lead, *cells, _fmt(r.mean))
+    return out
+
+
 def show(
     leaderboard: Path = LEADERBOARD_OPT,
     sort: str | None = typer.Option(
@@ -94,23 +112,7 @@ def show(
     if not subtasks and not task:
         rows, hidden = views.collapse_subtasks(rows)
     table = views.sort_wide(views.wide(rows, metrics=metric, by_run=not only_latest), sort, desc=desc)
-    out = Table(title=f"{leaderboard}" + (" (latest per model)" if only_latest else " (one row per run)"))
-    out.add_column("model")
-    if not only_latest:
-        out.add_column("run_id")
-    out.add_column("eval_date")
-    metric_of = {
-        c: next(iter(r.cells[c].metric for r in table.rows if c in r.cells), "") for c in table.columns
-    }
-    for col in table.columns:
-        label = col if "/" in col else f"{col}\n[dim]{metric_of[col]}[/]"
-        out.add_column(label, justify="right")
-    out.add_column("mean", justify="right")
-    for r in table.rows:
-        cells = [_fmt(r.score(c)) for c in table.columns]
-        lead = [r.model] + ([r.run_id] if not only_latest else []) + [_date(r.eval_date)]
-        out.add_row(*lead, *cells, _fmt(r.mean))
-    console.print(out)
+    console.print(_wide_table(table, f"{leaderboard}", with_runs=not only_latest))
     if hidden:
         console.print(f"[dim]{len(hidden)} subtask column(s) of groups hidden; --subtasks shows them[/]")
 
