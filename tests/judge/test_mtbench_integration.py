@@ -119,3 +119,23 @@ def test_mtbench_pairwise_in_both_orders(tmp_path: Path, data_dir: Path, isolate
     metrics = record.results[0].metrics
     assert metrics["unscored_rate"].value == sum(j["winner"] is None for j in judgments) / 2
     assert record.stats["judge_attempts"] == 4
+
+
+def test_rubric_json_grading_with_a_real_judge(tmp_path: Path, isolated_cache: Path) -> None:
+    from assay.judge.items import judge_items
+    from assay.judge.judge import Judge, JudgeConfig
+    from assay.models.registry import load_model
+
+    items = tmp_path / "items.jsonl"
+    item = {"item_id": "c1", "prompt": "What is the capital of France?", "response": "Paris.", "model": "m"}
+    items.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    model = load_model(ModelSpec(model="smollm2-135m"))
+    try:
+        [row] = judge_items(items, "single", Judge(model, JudgeConfig(max_tokens=40, retries=1)))
+    finally:
+        model.close()
+    assert row["prompt_name"] == "rubric-json-v1" and row["outputs"][0].strip()
+    if row["score"] is None:
+        assert row["attempts"] == 2 and row["error"]
+    else:
+        assert 1.0 <= row["score"] <= 10.0 and '"score"' in row["outputs"][-1]
