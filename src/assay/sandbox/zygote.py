@@ -28,7 +28,7 @@ from typing import Any
 from assay.sandbox import isolation
 from assay.sandbox.child import Confinement, child_main
 
-TICK = 0.01  # how often a running program's CPU time is checked
+TICK = 0.05  # longest pause between checks of a running program's CPU time (a tenth of its limit if less)
 PRELOAD = [
     "math",
     "cmath",
@@ -213,7 +213,8 @@ class Zygote:
     def serve(self) -> None:
         job: _Job | None = None
         while True:
-            ready, _, _ = select.select([self.ctrl], [], [], TICK if job else None)
+            tick = min(TICK, max(0.005, job.cpu_limit / 10)) if job else None
+            ready, _, _ = select.select([self.ctrl], [], [], tick)
             if not ready:
                 if job is not None:
                     self.police(job)
