@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from assay.audit.rerun import audit_run
 from assay.config import ModelSpec, RunConfig
@@ -29,6 +30,7 @@ def small_data(tmp_path: Path, data_dir: Path) -> Path:
 
 
 def test_unchanged_run_reproduces_and_a_changed_row_is_named(tmp_path: Path, small_data: Path) -> None:
+    from assay.cli.main import app
     from assay.runner import run_evaluation
 
     config = RunConfig(
@@ -37,10 +39,11 @@ def test_unchanged_run_reproduces_and_a_changed_row_is_named(tmp_path: Path, sma
     )  # fmt: skip
     _, run_dir = run_evaluation(config, show_progress=False)
 
-    same = audit_run(run_dir, workdir=tmp_path / "audit1", show_progress=False)
-    assert same.report.reproduced and same.report.differences == ()
-    assert same.requests_computed == 4 * ROWS and same.requests_cached == 0  # recomputed, cache never read
-    assert same.forward_passes >= 1
+    # through the CLI: the recorded run reproduces, every request recomputed (the cache is never read)
+    result = CliRunner().invoke(app, ["audit", str(run_dir), "-q", "--workdir", str(tmp_path / "audit1")])
+    assert result.exit_code == 0, result.output
+    assert "reproduced" in result.output and f"{4 * ROWS} requests computed, 0 from cache" in result.output
+    assert "tolerance 0," in result.output  # same machine, fresh record: exact
 
     rows = (small_data / ARC).read_text(encoding="utf-8").splitlines()
     edited = json.loads(rows[2])
@@ -49,26 +52,15 @@ def test_unchanged_run_reproduces_and_a_changed_row_is_named(tmp_path: Path, sma
     (small_data / ARC).write_text("\n".join(rows) + "\n", encoding="utf-8")
 
     changed = audit_run(run_dir, workdir=tmp_path / "audit2", show_progress=False)
-    assert not changed.report.reproduced
+    assert not changed.report.reproduced and changed.requests_cached == 0
     samples = [d for d in changed.report.differences if d.kind == "sample"]
-    assert [d.where.split("/", 1)[1].rsplit("-", 1)[0] for d in samples] == ["arc_easy/test/2"]
-    assert samples[0].cause == "data changed" and "row content changed" in samples[0].detail
+    rows_changed = [d for d in samples if "row content changed" in d.detail]
+    assert [d.where.split("/", 1)[1].rsplit("-", 1)[0] for d in rows_changed] == ["arc_easy/test/2"]
+    assert rows_changed[0].cause == "data changed"
+    # other rows may move by float noise only (their batch changed), and are blamed on that
+    for other in (d for d in samples if d not in rows_changed):
+        assert other.cause == "data changed in other rows (batching)", other
+        assert other.detail.startswith("loglikelihood differs by up to") and ";" not in other.detail
     assert "data changed" in changed.report.causes
     # the audit leaves the user's leaderboard alone
     assert len((tmp_path / "lb.csv").read_text().splitlines()) == 1 + 2
-
-
-def test_audit_cli_says_reproduced(tmp_path: Path, small_data: Path) -> None:
-    from typer.testing import CliRunner
-
-    from assay.cli.main import app
-    from assay.runner import run_evaluation
-
-    config = RunConfig(
-        models=(ModelSpec(model="smollm2-135m"),), tasks=("arc_easy",), limit=2, data_dir=str(small_data),
-        output=str(tmp_path / "runs"), leaderboard=str(tmp_path / "lb.csv"),
-    )  # fmt: skip
-    _, run_dir = run_evaluation(config, show_progress=False)
-    result = CliRunner().invoke(app, ["audit", str(run_dir), "-q", "--workdir", str(tmp_path / "w")])
-    assert result.exit_code == 0, result.output
-    assert "reproduced" in result.output and "8 requests computed, 0 from cache" in result.output

@@ -1,7 +1,8 @@
 """Compare a recorded run with its re-run: every difference, and the likely cause of each.
 
 Causes, checked in this order for every differing sample:
-    data changed       the row's content hash in its sample_id differs (or the task's dataset_sha256)
+    data changed       the row's content hash in its sample_id differs (or the task's dataset_sha256; an
+                       unchanged row of a changed dataset can move by float noise, batched with other rows)
     model changed      the model fingerprint differs
     packages changed   a package version or Python differs (environment in summary.json)
     machine differs    platform, CPU or thread counts differ: float results may move within the tolerance
@@ -128,7 +129,8 @@ class _CauseContext:
         if row_changed:
             return "data changed"
         if task in self.tasks_with_new_data:
-            return "data changed"
+            # an unchanged row can still move by float noise: other rows changed its batch and padding
+            return "data changed in other rows (batching)"
         if model in self.models:
             return "model changed"
         if self.packages:
