@@ -12,6 +12,7 @@ Model args (as on the command line, `--model-args pretrained=PATH,dtype=float32`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,15 +33,19 @@ def _import_torch() -> Any:
         import torch
         import transformers  # noqa: F401
     except ImportError as exc:
-        raise DependencyError("the hf backend needs torch and transformers", hint="pip install 'assay[hf]'") from exc
+        hint = "pip install 'assay[hf]'"
+        raise DependencyError("the hf backend needs torch and transformers", hint=hint) from exc
     return torch
+
+
+_FINGERPRINTED = {".safetensors", ".bin", ".json", ".model", ".jinja", ".gguf", ".txt"}
 
 
 def fingerprint_folder(folder: Path, gguf_file: str | None = None) -> str:
     """sha256 over the weight, config and tokenizer files (name + content), cached by size and mtime."""
     names = sorted(
         p for p in folder.iterdir()
-        if p.is_file() and (p.suffix in {".safetensors", ".bin", ".json", ".model", ".jinja", ".gguf", ".txt"})
+        if p.is_file() and p.suffix in _FINGERPRINTED
         and (gguf_file is None or p.suffix != ".gguf" or p.name == gguf_file)
     )  # fmt: skip
     stamp = hashlib.sha256(
@@ -60,10 +65,8 @@ def fingerprint_folder(folder: Path, gguf_file: str | None = None) -> str:
             for block in iter(lambda: fh.read(1 << 22), b""):
                 h.update(block)
     value = "sha256:" + h.hexdigest()
-    try:
+    with contextlib.suppress(OSError):  # a read-only model folder just recomputes next time
         memo.write_text(json.dumps({"stamp": stamp, "fingerprint": value}))
-    except OSError:
-        pass  # a read-only model folder just recomputes next time
     return value
 
 
@@ -77,8 +80,9 @@ class HFModel:
                  revision: str | None = None, trust_remote_code: bool = False,
                  add_bos_token: bool | None = None, **unknown: Any) -> None:  # fmt: skip
         if unknown:
-            raise ModelError(f"unknown hf model argument(s): {', '.join(sorted(unknown))}",
-                             hint="known: pretrained, dtype, device, batch_size, max_length, gguf_file, revision")  # fmt: skip
+            known = "pretrained, dtype, device, batch_size, max_length, gguf_file, revision"
+            names = ", ".join(sorted(unknown))
+            raise ModelError(f"unknown hf model argument(s): {names}", hint=f"known: {known}")
         torch = _import_torch()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -93,17 +97,20 @@ class HFModel:
         if torch_dtype is None:
             raise ModelError(f"unknown dtype {dtype!r}", hint="use float32, bfloat16 or float16")
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(pretrained, **kwargs)
-            self.model = AutoModelForCausalLM.from_pretrained(pretrained, dtype=torch_dtype, **kwargs)
+            tokenizer_cls: Any = AutoTokenizer  # transformers' stubs are narrower than its dynamic classes
+            model_cls: Any = AutoModelForCausalLM
+            self.tokenizer: Any = tokenizer_cls.from_pretrained(pretrained, **kwargs)
+            self.model: Any = model_cls.from_pretrained(pretrained, dtype=torch_dtype, **kwargs)
         except OSError as exc:
-            raise ModelError(f"cannot load model {pretrained!r}: {str(exc).splitlines()[0]}",
-                             hint="give a local folder with config.json and weights, or a hub id") from exc  # fmt: skip
+            hint = "give a local folder with config.json and weights, or a hub id"
+            first_line = str(exc).splitlines()[0]
+            raise ModelError(f"cannot load model {pretrained!r}: {first_line}", hint=hint) from exc
         self.model.to(self.device).eval()
         if add_bos_token is not None:
             self.tokenizer.add_bos_token = add_bos_token
         self._add_special = add_bos_token
         cfg = self.model.config
-        self.max_length = max_length or getattr(cfg, "max_position_embeddings", 2048)
+        self.max_length: int = int(max_length or getattr(cfg, "max_position_embeddings", None) or 2048)
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.tokenizer.eos_token_id or 0
@@ -163,7 +170,7 @@ class HFModel:
         return generate(self, requests, progress)
 
     def close(self) -> None:
-        self.model = None
+        self.model = None  # frees the weights; the object is not used after close
 
 
 def default_threads() -> None:

@@ -4,7 +4,14 @@ lm-evaluation-harness forwards `context + continuation` once per choice. Here th
 context are packed into one row: the context once, then every choice's continuation (all but its last
 token), with a 4-D attention mask so each continuation sees the context and itself but not its siblings,
 and position ids that restart after the context. One forward pass gives every choice's log-probabilities,
-identical (up to float rounding) to scoring them one by one. Rows are sorted by length and batched.
+identical (up to float rounding) to scoring them one by one.
+
+Two more savings, neither changing what any token attends to:
+- a prefix shared by every row of a call (MMLU's subject line, a first-n few-shot block) is forwarded once
+  and its key/value cache is reused by every batch;
+- rows are bin-packed (first fit, longest first) into sequences as wide as the longest row, each row
+  attending only to itself, so a batch carries almost no padding; `batch_size` counts such sequences.
+Logits are computed only where a continuation token is predicted (`logits_to_keep`).
 
 Tokenization follows lm-evaluation-harness: trailing whitespace of the context moves to the continuation;
 the continuation's tokens are those of tokenize(context + continuation) after len(tokenize(context)).
@@ -19,6 +26,9 @@ from typing import Any
 import torch
 
 from assay.records import LoglikelihoodRequest, LoglikelihoodResponse
+
+KV = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) per layer
+MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix pass costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -71,59 +81,144 @@ def pack(encoded: Sequence[Encoded], max_length: int) -> list[PackedRow]:
     return rows
 
 
-def _row_layout(row: PackedRow) -> tuple[list[int], list[int], list[int]]:
-    """Input ids, position ids, and for each token the index of the segment it belongs to (-1 = context)."""
-    ids = list(row.context)
-    pos = list(range(len(row.context)))
-    seg = [-1] * len(row.context)
-    for k, (_, cont) in enumerate(row.members):
-        body = cont[:-1]
-        ids.extend(body)
-        pos.extend(range(len(row.context), len(row.context) + len(body)))
-        seg.extend([k] * len(body))
-    return ids, pos, seg
+def shared_prefix(rows: Sequence[PackedRow]) -> int:
+    """Length of the context prefix common to all rows, leaving each row at least its last context token."""
+    if len(rows) < 2:
+        return 0
+    first = rows[0].context
+    n = min(len(r.context) for r in rows) - 1
+    for r in rows[1:]:
+        k = 0
+        while k < n and r.context[k] == first[k]:
+            k += 1
+        n = k
+    return max(n, 0)
 
 
-def _batch_tensors(rows: Sequence[PackedRow], pad_id: int, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    width = max(r.length for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    pos = torch.zeros((len(rows), width), dtype=torch.long)
-    allowed = torch.zeros((len(rows), width, width), dtype=torch.bool)
-    for b, row in enumerate(rows):
-        r_ids, r_pos, r_seg = _row_layout(row)
-        n = len(r_ids)
-        ids[b, :n] = torch.tensor(r_ids)
-        pos[b, :n] = torch.tensor(r_pos)
-        seg = torch.tensor(r_seg)
+def bin_rows(rows: Sequence[PackedRow], prefix: int) -> list[list[PackedRow]]:
+    """First-fit-decreasing packing of rows (tokens after the prefix) into bins as wide as the longest."""
+    ordered = sorted(rows, key=lambda r: -r.length)
+    if not ordered:
+        return []
+    width = ordered[0].length - prefix
+    bins: list[list[PackedRow]] = []
+    room: list[int] = []
+    for row in ordered:
+        size = row.length - prefix
+        for i, free in enumerate(room):
+            if size <= free:
+                bins[i].append(row)
+                room[i] -= size
+                break
+        else:
+            bins.append([row])
+            room.append(width - size)
+    return bins
+
+
+def _bin_layout(
+    rows: Sequence[PackedRow], prefix: int
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """Token ids, position ids, row number and segment (-1 = context) per token, and positions to keep."""
+    ids: list[int] = []
+    pos: list[int] = []
+    row_of: list[int] = []
+    seg: list[int] = []
+    keep: list[int] = []
+    for r, row in enumerate(rows):
+        n_ctx = len(row.context)
+        keep.append(len(ids) + n_ctx - prefix - 1)  # the last context token predicts each first token
+        ids.extend(row.context[prefix:])
+        pos.extend(range(prefix, n_ctx))
+        row_of.extend([r] * (n_ctx - prefix))
+        seg.extend([-1] * (n_ctx - prefix))
+        for k, (_, cont) in enumerate(row.members):
+            body = cont[:-1]
+            keep.extend(range(len(ids), len(ids) + len(body)))
+            ids.extend(body)
+            pos.extend(range(n_ctx, n_ctx + len(body)))
+            row_of.extend([r] * len(body))
+            seg.extend([k] * len(body))
+    return ids, pos, row_of, seg, keep
+
+
+def _batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int,
+                   dtype: torch.dtype) -> dict[str, torch.Tensor]:  # fmt: skip
+    """Model inputs for a batch of bins; the mask also covers the `prefix` cached positions (all visible)."""
+    layouts = [_bin_layout(b, prefix) for b in bins]
+    width = max(len(lay[0]) for lay in layouts)
+    ids = torch.full((len(bins), width), pad_id, dtype=torch.long)
+    pos = torch.zeros((len(bins), width), dtype=torch.long)
+    allowed = torch.zeros((len(bins), width, prefix + width), dtype=torch.bool)
+    keep = torch.zeros((len(bins), width), dtype=torch.bool)
+    for b, (b_ids, b_pos, b_row, b_seg, b_keep) in enumerate(layouts):
+        n = len(b_ids)
+        ids[b, :n] = torch.tensor(b_ids)
+        pos[b, :n] = torch.tensor(b_pos)
+        row_t, seg_t = torch.tensor(b_row), torch.tensor(b_seg)
         causal = torch.ones((n, n), dtype=torch.bool).tril()
-        # a key is visible if it is context, or in the query's own segment (causally)
-        same = (seg[None, :] == -1) | (seg[None, :] == seg[:, None])
-        allowed[b, :n, :n] = causal & same
+        # a key is visible if it is in the query's row and is context or in the query's own segment
+        same = (row_t[None, :] == row_t[:, None]) & (
+            (seg_t[None, :] == -1) | (seg_t[None, :] == seg_t[:, None])
+        )
+        allowed[b, :n, :prefix] = True
+        allowed[b, :n, prefix : prefix + n] = causal & same
         if n < width:  # padding queries attend to themselves only, so softmax stays finite
             idx = torch.arange(n, width)
-            allowed[b, idx, idx] = True
+            allowed[b, idx, prefix + idx] = True
+        keep[b, torch.tensor(b_keep)] = True
     mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
-    # logits are needed only from each row's last context token on: skip the vocabulary projection before it
-    keep_n = max(r.length - len(r.context) + 1 for r in rows)
-    keep = torch.stack([
-        (len(r.context) - 1 + torch.arange(keep_n)).clamp(max=r.length - 1) for r in rows
-    ])  # fmt: skip
-    return {"input_ids": ids, "position_ids": pos, "attention_mask": mask[:, None, :, :], "logits_to_keep": keep}
+    return {
+        "input_ids": ids,
+        "position_ids": pos,
+        "attention_mask": mask[:, None, :, :],
+        "logits_to_keep": keep,
+    }
 
 
-def _row_results(row: PackedRow, logits: torch.Tensor) -> list[tuple[int, LoglikelihoodResponse]]:
-    """Each member's continuation log-probabilities; logits column c holds position len(context) - 1 + c."""
+def _row_results(row: PackedRow, logprobs: torch.Tensor) -> list[tuple[int, LoglikelihoodResponse]]:
+    """Each member's continuation log-probabilities; logprobs row 0 is the last context token, then bodies."""
     out = []
     offset = 1
     for index, cont in row.members:
         positions = [0] + list(range(offset, offset + len(cont) - 1))
         offset += len(cont) - 1
-        rows = torch.log_softmax(logits[positions].float(), dim=-1)  # (len(cont), vocab)
+        rows = logprobs[positions]  # (len(cont), vocab)
         targets = torch.tensor(cont)
         picked = rows.gather(1, targets[:, None]).squeeze(1)
         greedy = bool((rows.argmax(dim=-1) == targets).all())
-        out.append((index, LoglikelihoodResponse(logprob=float(picked.double().sum()), is_greedy=greedy, n_tokens=len(cont))))
+        response = LoglikelihoodResponse(
+            logprob=float(picked.double().sum()), is_greedy=greedy, n_tokens=len(cont)
+        )
+        out.append((index, response))
     return out
+
+
+def _prefix_cache(model: Any, tokens: Sequence[int], device: str) -> KV:
+    """Key/value tensors of every layer for the shared prefix, from one forward pass."""
+    ids = torch.tensor([list(tokens)], device=device)
+    with torch.inference_mode():
+        positions = torch.arange(len(tokens), device=device)[None]
+        out = model(input_ids=ids, position_ids=positions, use_cache=True, logits_to_keep=1)
+    return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+
+
+def _forward(model: Any, tensors: dict[str, torch.Tensor], cache: KV | None) -> torch.Tensor:
+    """Logits at the kept positions, flattened in row-major order: (kept positions, vocab)."""
+    kwargs: dict[str, Any] = {"use_cache": False}
+    if cache is not None:
+        from transformers import DynamicCache
+
+        n = tensors["input_ids"].shape[0]
+        # expand() shares the prefix's memory across the batch; the model's cat() makes the per-batch copy
+        kwargs = {"use_cache": True, "past_key_values": DynamicCache(
+            ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in cache]
+        )}  # fmt: skip
+    with torch.inference_mode():
+        logits = model(**tensors, **kwargs).logits
+    if logits.ndim == 3:  # a model that ignores a boolean logits_to_keep returns every position
+        logits = logits[tensors["logits_to_keep"]]
+    return logits
 
 
 def score_rows(
@@ -135,24 +230,34 @@ def score_rows(
     on_batch: Callable[[list[tuple[int, LoglikelihoodResponse]], int], None],
     counters: dict[str, int] | None = None,
 ) -> int:
-    """Forward the rows in length-sorted batches; report results per batch. Returns tokens forwarded.
+    """Forward the rows in bin-packed batches; report results per batch. Returns tokens forwarded.
 
-    `counters`, if given, gets "padded_tokens" (batch width x rows, what the model really computed) added.
+    `counters`, if given, gets "padded_tokens" (batch width x sequences, what the model really computed)
+    and "prefix_tokens" (the shared prefix, forwarded once) added.
     """
-    order = sorted(range(len(rows)), key=lambda i: -rows[i].length)
     dtype = next(model.parameters()).dtype
-    tokens = 0
-    for start in range(0, len(order), batch_size):
-        batch = [rows[i] for i in order[start : start + batch_size]]
-        tensors = {k: v.to(device) for k, v in _batch_tensors(batch, pad_id, dtype).items()}
-        with torch.inference_mode():
-            logits = model(**tensors, use_cache=False).logits
-        logits = logits.cpu()
+    prefix = shared_prefix(rows)
+    cache = None
+    if prefix >= MIN_SHARED_PREFIX:
+        cache = _prefix_cache(model, rows[0].context[:prefix], device)
+    else:
+        prefix = 0
+    bins = bin_rows(rows, prefix)
+    tokens = prefix
+    counts = counters if counters is not None else {}
+    counts["prefix_tokens"] = counts.get("prefix_tokens", 0) + prefix
+    counts["padded_tokens"] = counts.get("padded_tokens", 0) + prefix
+    for start in range(0, len(bins), batch_size):
+        batch = bins[start : start + batch_size]
+        tensors = {k: v.to(device) for k, v in _batch_tensors(batch, prefix, pad_id, dtype).items()}
+        logprobs = torch.log_softmax(_forward(model, tensors, cache).float().cpu(), dim=-1)
         results: list[tuple[int, LoglikelihoodResponse]] = []
-        for b, row in enumerate(batch):
-            results.extend(_row_results(row, logits[b]))
-        tokens += sum(r.length for r in batch)
-        if counters is not None:
-            counters["padded_tokens"] = counters.get("padded_tokens", 0) + int(tensors["input_ids"].numel())
-        on_batch(results, sum(len(r.members) for r in batch))
+        offset = 0
+        for row in (row for b in batch for row in b):
+            n_keep = row.length - len(row.context) + 1
+            results.extend(_row_results(row, logprobs[offset : offset + n_keep]))
+            offset += n_keep
+        tokens += sum(r.length - prefix for b in batch for r in b)
+        counts["padded_tokens"] += int(tensors["input_ids"].numel())
+        on_batch(results, sum(len(r.members) for b in batch for r in b))
     return tokens
