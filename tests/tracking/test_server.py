@@ -69,6 +69,8 @@ def served(real_run: Path) -> Iterator[tuple[str, Path, str]]:
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: serve stops its server and exits
         proc.wait(timeout=60)
+    printed = proc.stdout.read() if proc.stdout else ""
+    assert f"MLflow UI: {url}" in printed, printed
 
 
 def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:

@@ -12,11 +12,11 @@ from rich.table import Table
 from assay.cli.common import console
 from assay.errors import UsageError
 
-AUDIT_HELP = """Re-run a recorded evaluation from its run record (no cache); compare every sample and metric.
-
-    assay audit RUN                      exit 0 when reproduced, 1 when not
-    assay audit train -- COMMAND ...     run a training command twice with ASSAY_SEED and compare
-"""
+AUDIT_HELP = (
+    "Re-run a recorded evaluation from its run record (no cache) and compare every sample and metric: "
+    "exit 0 when reproduced, 1 when not. `assay audit train -- COMMAND ...` runs a training command twice "
+    "with ASSAY_SEED and compares its weights and loss curve."
+)
 
 
 def register(app: typer.Typer) -> None:
