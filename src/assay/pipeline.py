@@ -42,6 +42,9 @@ def generation_requests(
     """One request per sample with the task's decoding settings, CLI overrides applied."""
     settings = spec.generation.model_copy(update=dict(overrides))
     count = n or settings.n
+    if count > 1 and settings.temperature == 0 and "temperature" not in overrides:
+        # n identical greedy outputs would make pass@k meaningless: sample, as the Codex paper did for k > 1
+        settings = settings.model_copy(update={"temperature": 0.8, "top_p": 0.95})
     requests = []
     for s in samples:
         system = ((("system", settings.system),) if settings.system else ())

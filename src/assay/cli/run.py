@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
         resume: str | None = typer.Option(None, "--resume", help="Finish an interrupted run (run id or folder) with its saved config."),
         device: str | None = typer.Option(None, "--device", help="cpu or cuda (hf backend)."),
         gen_kwargs: str | None = typer.Option(None, "--gen-kwargs", help="Override generation settings: temperature=0.8,max_tokens=128,..."),
-        n: int | None = typer.Option(None, "--n", help="Generations per prompt (for pass@k)."),
+        n: int | None = typer.Option(None, "--n", help="Generations per prompt (for pass@k); with n > 1 a greedy task samples at temperature 0.8, top_p 0.95 unless --gen-kwargs sets a temperature."),
         track: bool = typer.Option(False, "--track", help="Log the run to MLflow."),
         tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: ./mlflow.db)."),
         experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment name (default: {Task}-{ModelFamily})."),

@@ -139,6 +139,8 @@ def fewshot_prefix(spec: TaskSpec, data: TaskData, index: int, n: int, rng: rand
     fixed = spec.metadata.get("fewshot_examples")
     if fixed:
         examples = list(fixed)[:n]
+    elif spec.fewshot_rows:
+        examples = [data.fewshot_rows[i] for i in spec.fewshot_rows][:n]
     elif spec.fewshot_sampler == "first_n":
         pool = [r for i, r in enumerate(data.fewshot_rows) if not (data.fewshot_is_eval_split and i == index)]
         examples = pool[:n]

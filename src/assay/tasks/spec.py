@@ -86,6 +86,7 @@ class TaskSpec(_Frozen):
     fewshot_delimiter: str = "\n\n"
     num_fewshot: int = 0
     fewshot_sampler: Literal["random", "first_n"] = "random"
+    fewshot_rows: tuple[int, ...] = ()  # fixed few-shot examples: these row indices of the few-shot split
     generation: GenerationSpec = GenerationSpec()
     filters: dict[str, tuple[dict[str, Any], ...]] = Field(default_factory=dict)  # named extraction pipelines
     metrics: tuple[MetricRef, ...] = (MetricRef(name="acc"),)

@@ -1,0 +1,53 @@
+"""The runner's scorer hook for code tasks: extract code, run it in the sandbox, report pass@k.
+
+A code task's YAML names `scorer: assay.code.hooks:score_code` and `metadata.problems` (humaneval, mbpp,
+example or a suite file); every sample's `doc["task_id"]` names its problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from assay.code.extract import extract_code
+from assay.code.score import load_problems, score_completions
+from assay.metrics.passk import pass_at_k
+from assay.records import Sample, Score
+from assay.tasks.scoring import ScoringContext
+from assay.tasks.spec import TaskSpec
+
+DEFAULT_KS = (1, 5, 10, 100)
+
+
+def _problem_id(spec: TaskSpec, sample: Sample) -> str:
+    prefix = str(spec.metadata.get("task_id_prefix", ""))
+    return f"{prefix}{sample.doc['task_id']}"
+
+
+def score_code(
+    spec: TaskSpec, samples: Sequence[Sample], outputs: Sequence[tuple[str, ...]], ctx: ScoringContext
+) -> list[tuple[Score, ...]]:
+    """pass@k for every k <= n (n = outputs per sample), plus the per-sample verdicts of the first output."""
+    source = str(spec.metadata.get("problems", "humaneval"))
+    if source.endswith(".jsonl") and spec.source and not Path(source).is_absolute():
+        source = str(Path(spec.source).parent / source)
+    problems = load_problems(source, Path(ctx.data_dir) if ctx.data_dir else None)
+    mode = "program" if spec.metadata.get("completion") == "program" else "body"
+    jobs: list[tuple[str, str]] = []
+    for sample, texts in zip(samples, outputs, strict=True):
+        pid = _problem_id(spec, sample)
+        jobs.extend((pid, extract_code(t, problems[pid].entry_point, mode)) for t in texts)
+    timeout = ctx.options.get("timeout")
+    outcomes = score_completions(problems, jobs, workers=int(ctx.options.get("workers", 2)),
+                                 timeout=float(timeout) if timeout else None)  # fmt: skip
+    results: list[tuple[Score, ...]] = []
+    offset = 0
+    for texts in outputs:
+        mine = outcomes[offset : offset + len(texts)]
+        offset += len(texts)
+        n, c = len(mine), sum(o.passed for o in mine)
+        ks = [k for k in spec.metadata.get("k", DEFAULT_KS) if k <= n]
+        scores = [Score(metric=f"pass@{k}", value=pass_at_k(n, c, k)) for k in ks]
+        scores.append(Score(metric="passed_first", value=float(mine[0].passed), detail=mine[0].result))
+        results.append(tuple(scores))
+    return results
