@@ -171,8 +171,9 @@ class Judge:
             for i, response in zip(pending, responses, strict=True):
                 text = response.texts[0] if response.texts else ""
                 outputs[i].append(text)
-                parsed[i] = parse(text, items[i].prompt.output_format)
-                if not parsed[i].ok:  # type: ignore[union-attr]
+                result = parse(text, items[i].prompt.output_format)
+                parsed[i] = result
+                if not result.ok:
                     still.append(i)
             pending = still
         return [_judgment(item, outputs[i], parsed[i]) for i, item in enumerate(items)]
