@@ -36,7 +36,7 @@ def local_split_path(data_dir: Path, dataset: str, config: str | None, split: st
 
 
 @lru_cache(maxsize=64)
-def _read_jsonl(path: Path) -> tuple[Row, ...]:
+def _read_jsonl(path: Path, stamp: tuple[int, int]) -> tuple[Row, ...]:
     rows = []
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
@@ -53,7 +53,7 @@ def _read_jsonl(path: Path) -> tuple[Row, ...]:
 
 
 @lru_cache(maxsize=16)
-def _read_csv(path: Path) -> tuple[Row, ...]:
+def _read_csv(path: Path, stamp: tuple[int, int]) -> tuple[Row, ...]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         rows = []
@@ -68,9 +68,11 @@ def read_file(path: Path) -> tuple[Row, ...]:
     """Rows of a .jsonl/.json-lines or .csv file (cached)."""
     if not path.exists():
         raise DataError(f"data file {path} does not exist")
+    stat = path.stat()
+    stamp = (stat.st_size, stat.st_mtime_ns)  # an edited file is read again
     if path.suffix.lower() == ".csv":
-        return _read_csv(path.resolve())
-    return _read_jsonl(path.resolve())
+        return _read_csv(path.resolve(), stamp)
+    return _read_jsonl(path.resolve(), stamp)
 
 
 def _from_hub(dataset: str, config: str | None, split: str) -> tuple[Row, ...]:

@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from assay.errors import UsageError
+
+
+def _sps():  # type: ignore[no-untyped-def]
+    """scipy.stats, imported on first use: it costs seconds, and every CLI start would pay for it."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +84,7 @@ def length_bias(
         raise UsageError("length bias needs at least 3 (length, score) pairs of equal count")
     if np.all(x == x[0]) or np.all(y == y[0]):
         return Correlation(method=method, r=math.nan, p_value=math.nan, n=int(x.size))
-    result = sps.spearmanr(x, y) if method == "spearman" else sps.pearsonr(x, y)
+    result = _sps().spearmanr(x, y) if method == "spearman" else _sps().pearsonr(x, y)
     return Correlation(method=method, r=float(result[0]), p_value=float(result[1]), n=int(x.size))
 
 

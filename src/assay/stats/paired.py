@@ -19,9 +19,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from assay.errors import UsageError
+
+
+def _sps():  # type: ignore[no-untyped-def]
+    """scipy.stats, imported on first use: it costs seconds, and every CLI start would pay for it."""
+    from scipy import stats
+
+    return stats
 
 TestName = Literal["auto", "mcnemar", "bootstrap", "permutation"]
 Verdict = Literal["A better", "B better", "no significant difference"]
@@ -94,7 +100,7 @@ def mcnemar_exact(a: Scores, b: Scores) -> float:
     only_b = int(((x == 0) & (y == 1)).sum())
     if only_a + only_b == 0:
         return 1.0
-    return float(min(1.0, 2.0 * sps.binom.cdf(min(only_a, only_b), only_a + only_b, 0.5)))
+    return float(min(1.0, 2.0 * _sps().binom.cdf(min(only_a, only_b), only_a + only_b, 0.5)))
 
 
 def bootstrap_means(d: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:

@@ -19,9 +19,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.special import expit
 
 from assay.errors import DataError, UsageError
+
+
+def expit(x):  # type: ignore[no-untyped-def]
+    """scipy.special.expit, imported on first use (scipy costs seconds at CLI start)."""
+    from scipy.special import expit as _expit
+
+    return _expit(x)
 
 Outcome = str | float
 Match = tuple[str, str, Outcome]
