@@ -1,0 +1,60 @@
+"""Packed scoring (shared prefix, bin packing) against plain one-request-at-a-time scoring (real model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay.models.hf_score import PackedRow, bin_rows, shared_prefix
+
+
+def _row(context: tuple[int, ...], *conts: tuple[int, ...]) -> PackedRow:
+    return PackedRow(context, tuple((i, c) for i, c in enumerate(conts)))
+
+
+def test_shared_prefix_leaves_each_row_its_last_context_token() -> None:
+    rows = [_row((1, 2, 3, 4), (9,)), _row((1, 2, 3, 5, 6), (9,)), _row((1, 2, 3, 4, 7), (9,))]
+    assert shared_prefix(rows) == 3
+    assert shared_prefix([_row((1, 2), (9,)), _row((1, 2), (8,))]) == 1  # identical contexts keep one token
+    assert shared_prefix([_row((1, 2, 3), (9,))]) == 0  # a single row has nothing to share
+    assert shared_prefix([_row((1, 2), (9,)), _row((5, 2), (9,))]) == 0
+
+
+def test_bin_rows_fits_short_rows_together_and_loses_none() -> None:
+    rows = [_row(tuple(range(n)), (1, 2)) for n in (10, 6, 4, 3, 2)]  # lengths 11, 7, 5, 4, 3
+    bins = bin_rows(rows, 0)
+    assert max(sum(r.length for r in b) for b in bins) <= 11
+    assert sorted(r.length for b in bins for r in b) == [3, 4, 5, 7, 11]
+    assert len(bins) == 3  # [11], [7, 4], [5, 3]
+
+
+@pytest.mark.integration
+def test_packed_scores_equal_one_by_one(data_dir: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from assay import pipeline
+    from assay.config import ModelSpec
+    from assay.models.hf_score import encode_pair
+    from assay.models.registry import load_model
+    from assay.tasks.build import build_samples, load_task_data
+    from assay.tasks.registry import select
+
+    model: Any = load_model(ModelSpec(name="smollm2", model="smollm2-135m", args={"batch_size": 3}))
+    for task in ("mmlu_high_school_geography", "arc_easy"):  # with and without a shared prefix
+        spec = select((task,), ()).tasks[0]
+        samples = build_samples(spec, load_task_data(spec, data_dir, 4), 0, 1234)
+        requests = pipeline.loglikelihood_requests(samples)
+        before = model.stats.get("prefix_tokens", 0)
+        packed = model.loglikelihood(requests)
+        if task.startswith("mmlu"):
+            assert model.stats["prefix_tokens"] - before >= 8  # the subject line was forwarded once
+        for req, got in zip(requests, packed, strict=True):
+            enc = encode_pair(model.encode, model.prefix_id, req)
+            ids = torch.tensor([list(enc.context + enc.continuation)[:-1]])
+            with torch.inference_mode():
+                logprobs = torch.log_softmax(model.model(ids).logits[0].float(), dim=-1)
+            n = len(enc.continuation)
+            want = float(logprobs[-n:].gather(1, torch.tensor(enc.continuation)[:, None]).sum())
+            assert got.logprob == pytest.approx(want, abs=1e-4), (task, req)
+            assert got.n_tokens == n
