@@ -23,24 +23,50 @@ def step(title: str, *args: str, cwd: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default="../shared/data", help="benchmark data folder (<id>/<config>/<split>.jsonl)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data-dir", default="../shared/data", help="benchmark data folder (<id>/<config>/<split>.jsonl)"
+    )
     parser.add_argument("--output", default="demo-output", help="where runs, leaderboard and report go")
     parser.add_argument("--limit", default="100", help="rows per multiple-choice task")
     args = parser.parse_args()
     out = Path(args.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
     data = str(Path(args.data_dir).resolve())
-    step("multiple-choice benchmarks on smollm2-135m", "run", "--model", "smollm2-135m",
-         "--tasks", "arc_easy,hellaswag,winogrande,piqa", "--limit", args.limit, "--data-dir", data, cwd=out)  # fmt: skip
-    step("code generation, executed in the sandbox", "run", "--model", "smollm2-135m", "--tasks", "assay_example",
-         "--data-dir", data, cwd=out)  # fmt: skip
+    step(
+        "multiple-choice benchmarks on smollm2-135m",
+        "run",
+        "--model",
+        "smollm2-135m",
+        "--tasks",
+        "arc_easy,hellaswag,winogrande,piqa",
+        "--limit",
+        args.limit,
+        "--data-dir",
+        data,
+        cwd=out,
+    )
+    step(
+        "code generation, executed in the sandbox",
+        "run",
+        "--model",
+        "smollm2-135m",
+        "--tasks",
+        "assay_example",
+        "--data-dir",
+        data,
+        cwd=out,
+    )
     step("leaderboard", "leaderboard", "show", cwd=out)
     step("offline HTML report", "report", "--output", "report", cwd=out)
     latest = sorted(p.name for p in (out / "runs").iterdir() if p.is_dir())[-2]
     step("log the benchmark run to MLflow (embedded store ./mlflow.db)", "tracking", "log", latest, cwd=out)
-    print(f"\ndone: runs in {out / 'runs'}, leaderboard {out / 'data' / 'leaderboard.csv'}, "
-          f"report {out / 'report' / 'index.html'}, MLflow store {out / 'mlflow.db'}")  # fmt: skip
+    print(
+        f"\ndone: runs in {out / 'runs'}, leaderboard {out / 'data' / 'leaderboard.csv'}, "
+        f"report {out / 'report' / 'index.html'}, MLflow store {out / 'mlflow.db'}"
+    )
 
 
 if __name__ == "__main__":

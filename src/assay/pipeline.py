@@ -47,7 +47,7 @@ def generation_requests(
         settings = settings.model_copy(update={"temperature": 0.8, "top_p": 0.95})
     requests = []
     for s in samples:
-        system = ((("system", settings.system),) if settings.system else ())
+        system = (("system", settings.system),) if settings.system else ()
         requests.append(
             GenerationRequest(
                 prompt=s.prompt,
@@ -79,10 +79,17 @@ def score_choices(
         pred, scores = choice_scores(lls, s.choices, int(s.target), wanted)  # type: ignore[arg-type]
         results.append(
             SampleResult(
-                sample_id=s.sample_id, task=s.task, model=model, prompt=s.prompt, target=s.target,
-                prediction=pred, scores=scores, choices=s.choices, loglikelihoods=lls,
+                sample_id=s.sample_id,
+                task=s.task,
+                model=model,
+                prompt=s.prompt,
+                target=s.target,
+                prediction=pred,
+                scores=scores,
+                choices=s.choices,
+                loglikelihoods=lls,
                 extras={"is_greedy": greedy} if any(greedy) else {},
-            )  # fmt: skip
+            )
         )
     return results
 
@@ -110,10 +117,16 @@ def score_generations(
         prediction = extracted.get(spec.metrics[0].filter or "", first) if spec.metrics else first
         results.append(
             SampleResult(
-                sample_id=s.sample_id, task=s.task, model=model, prompt=s.prompt, target=s.target,
-                prediction=prediction, scores=tuple(scores), outputs=resp.texts,
+                sample_id=s.sample_id,
+                task=s.task,
+                model=model,
+                prompt=s.prompt,
+                target=s.target,
+                prediction=prediction,
+                scores=tuple(scores),
+                outputs=resp.texts,
                 extras={"extracted": extracted} if extracted else {},
-            )  # fmt: skip
+            )
         )
     return results
 

@@ -1,6 +1,6 @@
 """The one place that composes the stages: tasks -> samples -> requests -> model -> scores -> run folder.
 
-    record, run_dir = run_evaluation(RunConfig(models=(ModelSpec(model="smollm2-135m"),), tasks=("arc_easy",)))
+record, run_dir = run_evaluation(RunConfig(models=(ModelSpec(model="smollm2-135m"),), tasks=("arc_easy",)))
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
 
 
-def run_evaluation(config: RunConfig, *, resume_dir: Path | None = None, show_progress: bool = True) -> tuple[RunRecord, Path]:
+def run_evaluation(
+    config: RunConfig, *, resume_dir: Path | None = None, show_progress: bool = True
+) -> tuple[RunRecord, Path]:
     """Evaluate every model on every task; write the run folder and leaderboard rows; return the record."""
     started = time.time()
     selection = select(config.tasks, config.task_files)
@@ -62,36 +64,52 @@ def _has_responses(run_dir: Path) -> bool:
         store.close()
 
 
-def _run(config: RunConfig, selection: Selection, data_dir: Path | None, run_dir: Path, started: float,
-         show_progress: bool) -> tuple[RunRecord, Path]:  # fmt: skip
+def _run(
+    config: RunConfig,
+    selection: Selection,
+    data_dir: Path | None,
+    run_dir: Path,
+    started: float,
+    show_progress: bool,
+) -> tuple[RunRecord, Path]:
     infos: list[ModelInfo] = []
     results: list[TaskResult] = []
     stats: dict[str, Any] = {}
     with ExitStack() as stack, RunProgress(enabled=show_progress) as progress:
         journal = ResponseStore(run_dir / "responses.sqlite")
         stack.callback(journal.close)
-        readers = [journal] + ([] if not config.use_cache else [ResponseStore(cache_root() / "responses.sqlite")])
+        readers = [journal] + (
+            [] if not config.use_cache else [ResponseStore(cache_root() / "responses.sqlite")]
+        )
         for spec in config.models:
             model, info = _open_model(spec, config, readers)
             stack.callback(model.close)
             infos.append(info)
             model_results = [
-                _evaluate_task(task, model, info, config, data_dir, run_dir, progress) for task in selection.tasks
+                _evaluate_task(task, model, info, config, data_dir, run_dir, progress)
+                for task in selection.tasks
             ]
             results.extend(model_results)
             results.extend(_group_results(info.name, selection, model_results))
             stats[info.name] = {**model.stats, **getattr(model.inner, "stats", {})}
     record = RunRecord(
-        run_id=run_dir.name, created=datetime.now(UTC).isoformat(timespec="seconds"),
-        config=config.model_dump(mode="json"), models=tuple(infos), results=tuple(results),
-        environment=environment.capture(), git_sha=environment.git_sha(), wall_seconds=round(time.time() - started, 2),
+        run_id=run_dir.name,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        config=config.model_dump(mode="json"),
+        models=tuple(infos),
+        results=tuple(results),
+        environment=environment.capture(),
+        git_sha=environment.git_sha(),
+        wall_seconds=round(time.time() - started, 2),
         stats=stats,
-    )  # fmt: skip
+    )
     _write_outputs(record, run_dir, config)
     return record, run_dir
 
 
-def _open_model(spec: ModelSpec, config: RunConfig, readers: list[ResponseStore]) -> tuple[CachedModel, ModelInfo]:
+def _open_model(
+    spec: ModelSpec, config: RunConfig, readers: list[ResponseStore]
+) -> tuple[CachedModel, ModelInfo]:
     backend, args, name = resolve_spec(spec)
     if backend == "hf":
         args.setdefault("batch_size", config.batch_size)
@@ -100,16 +118,28 @@ def _open_model(spec: ModelSpec, config: RunConfig, readers: list[ResponseStore]
     inner = load_model(ModelSpec(name=name, model=backend, args=args))
     # the journal is always written; the user cache only when caching is on
     # requests per committed chunk: what a kill can lose at most (ASSAY_CHUNK_SIZE tunes it)
-    model = CachedModel(inner, readers=readers, writers=readers, chunk_size=int(os.environ.get("ASSAY_CHUNK_SIZE", "128")))
-    info = ModelInfo(name=name, backend=backend, args=args, fingerprint=inner.fingerprint,
-                     version=str(getattr(inner, "version", "")))  # fmt: skip
+    model = CachedModel(
+        inner, readers=readers, writers=readers, chunk_size=int(os.environ.get("ASSAY_CHUNK_SIZE", "128"))
+    )
+    info = ModelInfo(
+        name=name,
+        backend=backend,
+        args=args,
+        fingerprint=inner.fingerprint,
+        version=str(getattr(inner, "version", "")),
+    )
     return model, info
 
 
 def _evaluate_task(
-    spec: TaskSpec, model: CachedModel, info: ModelInfo, config: RunConfig, data_dir: Path | None,
-    run_dir: Path, progress: RunProgress,
-) -> TaskResult:  # fmt: skip
+    spec: TaskSpec,
+    model: CachedModel,
+    info: ModelInfo,
+    config: RunConfig,
+    data_dir: Path | None,
+    run_dir: Path,
+    progress: RunProgress,
+) -> TaskResult:
     data = load_task_data(spec, data_dir, config.limit)
     samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
     label = f"{info.name} · {spec.name}"
@@ -119,24 +149,38 @@ def _evaluate_task(
             responses = model.loglikelihood(requests, advance)
         sample_results = pipeline.score_choices(spec, info.name, samples, responses)
     else:
-        gen_requests = pipeline.generation_requests(spec, samples, config.seed, config.gen_kwargs, config.n_samples)
+        gen_requests = pipeline.generation_requests(
+            spec, samples, config.seed, config.gen_kwargs, config.n_samples
+        )
         with progress.task(label, len(gen_requests)) as advance:
             outputs = model.generate(gen_requests, advance)
         hook_scores = None
         if spec.scorer:
-            ctx = ScoringContext(data_dir=str(data_dir) if data_dir else None, seed=config.seed,
-                                 options=dict(spec.metadata.get("scorer_options", {})))  # fmt: skip
+            ctx = ScoringContext(
+                data_dir=str(data_dir) if data_dir else None,
+                seed=config.seed,
+                options=dict(spec.metadata.get("scorer_options", {})),
+            )
             hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in outputs], ctx)
         sample_results = pipeline.score_generations(spec, info.name, samples, outputs, hook_scores)
     write_jsonl_atomic(samples_path(run_dir, info.name, spec.name), [r.to_json() for r in sample_results])
     return _task_result(spec, info.name, sample_results, data.source, data.sha256)
 
 
-def _task_result(spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str) -> TaskResult:
+def _task_result(
+    spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str
+) -> TaskResult:
     higher = _directions(spec)
     metrics = aggregate_scores([r.scores for r in results], higher)
-    return TaskResult(model=model, task=spec.name, metrics=metrics, n_samples=len(results), dataset=source,
-                      dataset_sha256=sha, task_version=spec.version)  # fmt: skip
+    return TaskResult(
+        model=model,
+        task=spec.name,
+        metrics=metrics,
+        n_samples=len(results),
+        dataset=source,
+        dataset_sha256=sha,
+        task_version=spec.version,
+    )
 
 
 def _directions(spec: TaskSpec) -> dict[str, bool]:
@@ -160,8 +204,17 @@ def _group_results(model: str, selection: Selection, results: Sequence[TaskResul
         parts = [by_task[m] for m in members if m in by_task]
         shared = set.intersection(*(set(p.metrics) for p in parts)) if parts else set()
         metrics = {name: pooled_group([p.metrics[name] for p in parts]) for name in sorted(shared)}
-        out.append(TaskResult(model=model, task=group, metrics=metrics, n_samples=sum(p.n_samples for p in parts),
-                              is_group=True, subtasks=tuple(members), dataset=parts[0].dataset if parts else ""))  # fmt: skip
+        out.append(
+            TaskResult(
+                model=model,
+                task=group,
+                metrics=metrics,
+                n_samples=sum(p.n_samples for p in parts),
+                is_group=True,
+                subtasks=tuple(members),
+                dataset=parts[0].dataset if parts else "",
+            )
+        )
     return out
 
 

@@ -38,7 +38,11 @@ def test_group_is_size_weighted_with_pooled_stderr_as_lm_eval() -> None:
 
 
 def test_unscored_samples_are_skipped_not_zero() -> None:
-    scores = [(Score(metric="judge", value=8.0),), (Score(metric="judge", value=None),), (Score(metric="judge", value=6.0),)]
+    scores = [
+        (Score(metric="judge", value=8.0),),
+        (Score(metric="judge", value=None),),
+        (Score(metric="judge", value=6.0),),
+    ]
     out = aggregate_scores(scores)
     assert out["judge"].value == 7.0 and out["judge"].n == 2
 

@@ -35,7 +35,9 @@ def test_eight_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     rows, problems = read_rows(path)
     assert problems == []
     assert len(rows) == 400
-    assert {(r.model, r.run_id) for r in rows} == {(f"w{w}", f"run-w{w}-{i}") for w in range(8) for i in range(50)}
+    assert {(r.model, r.run_id) for r in rows} == {
+        (f"w{w}", f"run-w{w}-{i}") for w in range(8) for i in range(50)
+    }
     assert path.read_text().count(",".join(COLUMNS)) == 1  # one header
 
 

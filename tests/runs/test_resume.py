@@ -39,14 +39,29 @@ def _env(tmp: Path, cache: str) -> dict[str, str]:
 
 
 def _samples(run_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (run_dir / "samples" / "smollm2-135m_arc_easy.jsonl").read_text().splitlines()]
+    return [
+        json.loads(x) for x in (run_dir / "samples" / "smollm2-135m_arc_easy.jsonl").read_text().splitlines()
+    ]
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "runs"
-    common = [*ARGS, "--data-dir", str(data_dir), "--output", str(out), "--leaderboard", str(tmp_path / "lb.csv")]
-    proc = subprocess.Popen(assay_cmd("run", *common), env=_env(tmp_path, "cache-a"), cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    common = [
+        *ARGS,
+        "--data-dir",
+        str(data_dir),
+        "--output",
+        str(out),
+        "--leaderboard",
+        str(tmp_path / "lb.csv"),
+    ]
+    proc = subprocess.Popen(
+        assay_cmd("run", *common),
+        env=_env(tmp_path, "cache-a"),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 600
     run_dir = None
     while time.time() < deadline:
@@ -63,8 +78,14 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir:
     assert 32 <= done_before < TOTAL and done_before % 16 == 0  # whole chunks only
     assert not (run_dir / "summary.json").exists()
 
-    resumed = subprocess.run(assay_cmd("run", "--resume", str(run_dir), "--quiet"), env=_env(tmp_path, "cache-a"),
-                             cwd=tmp_path, capture_output=True, text=True, timeout=900)  # fmt: skip
+    resumed = subprocess.run(
+        assay_cmd("run", "--resume", str(run_dir), "--quiet"),
+        env=_env(tmp_path, "cache-a"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     stats = summary["stats"]["smollm2-135m"]
@@ -72,11 +93,30 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir:
     assert stats["requests_cached"] == done_before
 
     ref_out = tmp_path / "ref"
-    ref_args = [*ARGS, "--data-dir", str(data_dir), "--output", str(ref_out), "--leaderboard", str(tmp_path / "lb2.csv")]
-    ref = subprocess.run(assay_cmd("run", *ref_args), env=_env(tmp_path, "cache-b"), cwd=tmp_path,
-                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    ref_args = [
+        *ARGS,
+        "--data-dir",
+        str(data_dir),
+        "--output",
+        str(ref_out),
+        "--leaderboard",
+        str(tmp_path / "lb2.csv"),
+    ]
+    ref = subprocess.run(
+        assay_cmd("run", *ref_args),
+        env=_env(tmp_path, "cache-b"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert ref.returncode == 0, ref.stderr
     ref_dir = next(ref_out.glob("*"))
-    assert json.loads((ref_dir / "summary.json").read_text())["stats"]["smollm2-135m"]["requests_computed"] == TOTAL
+    assert (
+        json.loads((ref_dir / "summary.json").read_text())["stats"]["smollm2-135m"]["requests_computed"]
+        == TOTAL
+    )
     assert _samples(run_dir) == _samples(ref_dir)  # identical loglikelihoods, predictions, scores
-    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((ref_dir / "metrics.json").read_text())
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads(
+        (ref_dir / "metrics.json").read_text()
+    )

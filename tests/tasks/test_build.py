@@ -28,7 +28,9 @@ def test_limit_takes_first_rows_in_dataset_order_per_subtask(data_dir: Path) -> 
     data = load_task_data(spec, data_dir, 5)
     assert len(data.rows) == 5 and all(r["subject"] == "anatomy" for r in data.rows)
     sample = build_samples(spec, data, 0, 1234)[0]
-    assert sample.prompt.startswith("The following are multiple choice questions (with answers) about anatomy.\n\n")
+    assert sample.prompt.startswith(
+        "The following are multiple choice questions (with answers) about anatomy.\n\n"
+    )
     assert sample.prompt.endswith("\nAnswer:") and sample.continuations == (" A", " B", " C", " D")
     assert sample.sample_id.startswith("mmlu_anatomy/test/0-")
 
@@ -60,7 +62,9 @@ def test_winogrande_scores_the_rest_of_the_sentence_after_each_option(data_dir: 
 
 
 def test_user_task_over_own_jsonl(tmp_path: Path) -> None:
-    (tmp_path / "qa.jsonl").write_text('{"q": "2+2?", "opts": ["3", "4"], "gold": 1}\n{"q": "1+1?", "opts": ["2", "5"], "gold": 0}\n')
+    (tmp_path / "qa.jsonl").write_text(
+        '{"q": "2+2?", "opts": ["3", "4"], "gold": 1}\n{"q": "1+1?", "opts": ["2", "5"], "gold": 0}\n'
+    )
     (tmp_path / "task.yaml").write_text(
         "name: my_math\ndataset: {data_files: qa.jsonl, split: test}\n"
         "doc_to_text: 'Q: {{q}}\\nA:'\ndoc_to_choice: opts\ndoc_to_target: gold\nmetrics: [acc]\n"
@@ -71,6 +75,8 @@ def test_user_task_over_own_jsonl(tmp_path: Path) -> None:
 
 
 def test_task_yaml_typos_are_errors(tmp_path: Path) -> None:
-    (tmp_path / "t.yaml").write_text("name: x\ndataset: {path: a}\ndoc_to_text: q\ndoc_to_target: t\nmetricz: [acc]\n")
+    (tmp_path / "t.yaml").write_text(
+        "name: x\ndataset: {path: a}\ndoc_to_text: q\ndoc_to_target: t\nmetricz: [acc]\n"
+    )
     with pytest.raises(ConfigError, match="metricz"):
         load_task_file(tmp_path / "t.yaml")

@@ -22,7 +22,9 @@ def parse_kv(text: str | None) -> dict[str, Any]:
         if not part:
             continue
         if "=" not in part:
-            raise UsageError(f"model argument {part!r} is not of the form key=value", hint="e.g. dtype=float32")
+            raise UsageError(
+                f"model argument {part!r} is not of the form key=value", hint="e.g. dtype=float32"
+            )
         key, value = part.split("=", 1)
         out[key.strip()] = coerce(value.strip())
     return out

@@ -12,7 +12,9 @@ from assay.models.registry import BACKENDS
 
 
 def register(app: typer.Typer) -> None:
-    models_app = typer.Typer(help="Model backends and aliases.", invoke_without_command=True, no_args_is_help=False)
+    models_app = typer.Typer(
+        help="Model backends and aliases.", invoke_without_command=True, no_args_is_help=False
+    )
 
     @models_app.callback()
     def list_models(ctx: typer.Context) -> None:
@@ -32,7 +34,10 @@ def register(app: typer.Typer) -> None:
     def path(alias: str = typer.Argument(..., help="A model alias, e.g. smollm2-135m.")) -> None:
         """Print the local HF folder an alias resolves to, converting the GGUF on first use."""
         if alias not in ALIASES:
-            raise UnknownModelError(f"unknown alias {alias!r}", hint=did_you_mean(alias, ALIASES) or f"known: {', '.join(ALIASES)}")
+            raise UnknownModelError(
+                f"unknown alias {alias!r}",
+                hint=did_you_mean(alias, ALIASES) or f"known: {', '.join(ALIASES)}",
+            )
         typer.echo(str(hf_folder(alias)))
 
     app.add_typer(models_app, name="models")

@@ -18,19 +18,30 @@ from assay.records import RunRecord
 from assay.runs.layout import read_json, resolve_run
 
 
-def models_from_cli(models: list[str], model_args: list[str], models_file: Path | None) -> tuple[ModelSpec, ...]:
+def models_from_cli(
+    models: list[str], model_args: list[str], models_file: Path | None
+) -> tuple[ModelSpec, ...]:
     """--model/--model-args pair by position; --models FILE adds a YAML list of {name, model, args}."""
     if len(model_args) > len(models):
-        raise UsageError("more --model-args than --model options", hint="each --model-args pairs with one --model")
-    specs = [ModelSpec(model=m, args=parse_kv(model_args[i] if i < len(model_args) else None)) for i, m in enumerate(models)]
+        raise UsageError(
+            "more --model-args than --model options", hint="each --model-args pairs with one --model"
+        )
+    specs = [
+        ModelSpec(model=m, args=parse_kv(model_args[i] if i < len(model_args) else None))
+        for i, m in enumerate(models)
+    ]
     if models_file:
         try:
             entries = yaml.safe_load(models_file.read_text(encoding="utf-8")) or []
             specs.extend(ModelSpec.model_validate(e) for e in entries)
         except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
-            raise ConfigError(f"{models_file}: not a YAML list of {{name, model, args}}: {str(exc).splitlines()[0]}") from exc
+            raise ConfigError(
+                f"{models_file}: not a YAML list of {{name, model, args}}: {str(exc).splitlines()[0]}"
+            ) from exc
     if not specs:
-        raise UsageError("no model given", hint="pass --model smollm2-135m, or --model hf --model-args pretrained=DIR")
+        raise UsageError(
+            "no model given", hint="pass --model smollm2-135m, or --model hf --model-args pretrained=DIR"
+        )
     return tuple(specs)
 
 
@@ -55,33 +66,67 @@ def print_results(record: RunRecord, run_dir: Path) -> None:
     computed = sum(int(s.get("requests_computed", 0)) for s in record.stats.values())
     cached = sum(int(s.get("requests_cached", 0)) for s in record.stats.values())
     console.print(f"requests: {computed} computed, {cached} from cache · {record.wall_seconds:.1f} s")
-    console.print(f"wrote {run_dir}/ (summary.json, metrics.json, samples/) and leaderboard rows to {record.config['leaderboard']}")
+    console.print(
+        f"wrote {run_dir}/ (summary.json, metrics.json, samples/) "
+        f"and leaderboard rows to {record.config['leaderboard']}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        model: list[str] = typer.Option([], "--model", "-m", help="Backend (hf, openai-chat, ...) or alias (smollm2-135m). Repeatable."),
-        model_args: list[str] = typer.Option([], "--model-args", "-a", help="key=value,... for the --model at the same position."),
+        model: list[str] = typer.Option(
+            [], "--model", "-m", help="Backend (hf, openai-chat, ...) or alias (smollm2-135m). Repeatable."
+        ),
+        model_args: list[str] = typer.Option(
+            [], "--model-args", "-a", help="key=value,... for the --model at the same position."
+        ),
         models_file: Path | None = typer.Option(None, "--models", help="YAML list of {name, model, args}."),
-        tasks: str = typer.Option("", "--tasks", "-t", help="Comma-separated task names, groups (mmlu) or globs (mmlu_*)."),
-        include: list[str] = typer.Option([], "--include", help="Extra task YAML file or folder. Repeatable."),
-        limit: int | None = typer.Option(None, "--limit", help="First N rows of each task in dataset order; for a group, of each subtask."),
-        num_fewshot: int | None = typer.Option(None, "--num-fewshot", help="Few-shot examples (default: each task's own)."),
-        batch_size: str = typer.Option("8", "--batch-size", help="Rows per forward pass, or 'auto' (fastest on CPU)."),
+        tasks: str = typer.Option(
+            "", "--tasks", "-t", help="Comma-separated task names, groups (mmlu) or globs (mmlu_*)."
+        ),
+        include: list[str] = typer.Option(
+            [], "--include", help="Extra task YAML file or folder. Repeatable."
+        ),
+        limit: int | None = typer.Option(
+            None, "--limit", help="First N rows of each task in dataset order; for a group, of each subtask."
+        ),
+        num_fewshot: int | None = typer.Option(
+            None, "--num-fewshot", help="Few-shot examples (default: each task's own)."
+        ),
+        batch_size: str = typer.Option(
+            "8", "--batch-size", help="Rows per forward pass, or 'auto' (fastest on CPU)."
+        ),
         seed: int = typer.Option(1234, "--seed", help="Seed for sampling."),
         fewshot_seed: int = typer.Option(1234, "--fewshot-seed", help="Seed for choosing few-shot examples."),
-        data_dir: str | None = typer.Option(None, "--data-dir", help="Local data folder <id>/<config>/<split>.jsonl (or ASSAY_DATA_DIR)."),
+        data_dir: str | None = typer.Option(
+            None, "--data-dir", help="Local data folder <id>/<config>/<split>.jsonl (or ASSAY_DATA_DIR)."
+        ),
         output: str = typer.Option("runs", "--output", "-o", help="Folder that receives runs/<run_id>/."),
-        leaderboard: str = typer.Option("data/leaderboard.csv", "--leaderboard", help="Leaderboard CSV to append to."),
+        leaderboard: str = typer.Option(
+            "data/leaderboard.csv", "--leaderboard", help="Leaderboard CSV to append to."
+        ),
         no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
-        resume: str | None = typer.Option(None, "--resume", help="Finish an interrupted run (run id or folder) with its saved config."),
+        resume: str | None = typer.Option(
+            None, "--resume", help="Finish an interrupted run (run id or folder) with its saved config."
+        ),
         device: str | None = typer.Option(None, "--device", help="cpu or cuda (hf backend)."),
-        gen_kwargs: str | None = typer.Option(None, "--gen-kwargs", help="Override generation settings: temperature=0.8,max_tokens=128,..."),
-        n: int | None = typer.Option(None, "--n", help="Generations per prompt (for pass@k); with n > 1 a greedy task samples at temperature 0.8, top_p 0.95 unless --gen-kwargs sets a temperature."),
+        gen_kwargs: str | None = typer.Option(
+            None, "--gen-kwargs", help="Override generation settings: temperature=0.8,max_tokens=128,..."
+        ),
+        n: int | None = typer.Option(
+            None,
+            "--n",
+            help="Generations per prompt (for pass@k); with n > 1 a greedy task samples at temperature 0.8, "
+            "top_p 0.95 unless --gen-kwargs sets a temperature.",
+        ),
         track: bool = typer.Option(False, "--track", help="Log the run to MLflow."),
-        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: ./mlflow.db)."),
-        experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment name (default: {Task}-{ModelFamily})."),
+        tracking_uri: str | None = typer.Option(
+            None, "--tracking-uri", help="MLflow tracking URI (default: ./mlflow.db)."
+        ),
+        experiment: str | None = typer.Option(
+            None, "--experiment", help="MLflow experiment name (default: {Task}-{ModelFamily})."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
         """Evaluate one or more models on benchmarks; write runs/<run_id>/ and leaderboard rows."""
@@ -91,16 +136,31 @@ def register(app: typer.Typer) -> None:
             run_dir = resolve_run(resume, Path(output))
             config = RunConfig.model_validate(read_json(run_dir / "config.json"))
             if (run_dir / "summary.json").exists():
-                raise UsageError(f"run {run_dir} already finished", hint="start a new run instead of --resume")
+                raise UsageError(
+                    f"run {run_dir} already finished", hint="start a new run instead of --resume"
+                )
         else:
             run_dir = None
             config = build_config(
                 models=models_from_cli(model, model_args, models_file),
-                tasks=tuple(t for t in tasks.split(",") if t.strip()), limit=limit, num_fewshot=num_fewshot,
-                batch_size=batch_size, seed=seed, fewshot_seed=fewshot_seed, data_dir=data_dir, output=output,
-                leaderboard=leaderboard, use_cache=not no_cache, device=device, gen_kwargs=parse_kv(gen_kwargs),
-                n_samples=n, track=track, tracking_uri=tracking_uri, experiment=experiment, task_files=tuple(include),
-            )  # fmt: skip
+                tasks=tuple(t for t in tasks.split(",") if t.strip()),
+                limit=limit,
+                num_fewshot=num_fewshot,
+                batch_size=batch_size,
+                seed=seed,
+                fewshot_seed=fewshot_seed,
+                data_dir=data_dir,
+                output=output,
+                leaderboard=leaderboard,
+                use_cache=not no_cache,
+                device=device,
+                gen_kwargs=parse_kv(gen_kwargs),
+                n_samples=n,
+                track=track,
+                tracking_uri=tracking_uri,
+                experiment=experiment,
+                task_files=tuple(include),
+            )
         record, folder = run_evaluation(config, resume_dir=run_dir, show_progress=not quiet)
         print_results(record, folder)
 

@@ -31,7 +31,14 @@ def register(app: typer.Typer) -> None:
                 continue
             t = known[name]
             dataset = t.dataset.data_files or f"{t.dataset.path}/{t.dataset.name or 'default'}"
-            table.add_row(name, t.output_type, dataset, t.dataset.split, ",".join(m.label for m in t.metrics), ",".join(t.groups))
+            table.add_row(
+                name,
+                t.output_type,
+                dataset,
+                t.dataset.split,
+                ",".join(m.label for m in t.metrics),
+                ",".join(t.groups),
+            )
         console.print(table)
         groups = {g: m for g, m in groups_of(known).items() if keep(g)}
         for group, members in sorted(groups.items()):

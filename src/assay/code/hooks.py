@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from assay.code.extract import extract_code
 from assay.code.score import load_problems, score_completions
@@ -32,7 +33,7 @@ def score_code(
     if source.endswith(".jsonl") and spec.source and not Path(source).is_absolute():
         source = str(Path(spec.source).parent / source)
     problems = load_problems(source, Path(ctx.data_dir) if ctx.data_dir else None)
-    mode = "program" if spec.metadata.get("completion") == "program" else "body"
+    mode: Literal["body", "program"] = "program" if spec.metadata.get("completion") == "program" else "body"
     jobs: list[tuple[str, str]] = []
     for sample, texts in zip(samples, outputs, strict=True):
         pid = _problem_id(spec, sample)

@@ -27,7 +27,10 @@ def data_dir_from(option: str | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise DataError(f"data folder {path} does not exist", hint="pass --data-dir with the folder of <id>/<config>/<split>.jsonl files")
+        raise DataError(
+            f"data folder {path} does not exist",
+            hint="pass --data-dir with the folder of <id>/<config>/<split>.jsonl files",
+        )
     return path
 
 
@@ -45,7 +48,9 @@ def _read_jsonl(path: Path, stamp: tuple[int, int]) -> tuple[Row, ...]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: malformed JSON ({exc.msg})", hint="fix or remove that line") from exc
+                raise DataError(
+                    f"{path}:{number}: malformed JSON ({exc.msg})", hint="fix or remove that line"
+                ) from exc
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
             rows.append(row)
@@ -59,7 +64,9 @@ def _read_csv(path: Path, stamp: tuple[int, int]) -> tuple[Row, ...]:
         rows = []
         for number, row in enumerate(reader, start=2):
             if None in row or any(v is None for v in row.values()):
-                raise DataError(f"{path}:{number}: the row does not have the header's {len(reader.fieldnames or [])} columns")
+                raise DataError(
+                    f"{path}:{number}: the row does not have the header's {len(reader.fieldnames or [])} columns"
+                )
             rows.append(dict(row))
     return tuple(rows)
 

@@ -57,10 +57,20 @@ class LeaderboardRow:
     def as_csv_row(self) -> list[str]:
         stderr = "" if self.stderr is None or math.isnan(self.stderr) else repr(float(self.stderr))
         return [
-            self.model, self.model_version, self.model_fingerprint, self.benchmark, self.dataset,
-            self.dataset_sha256, self.metric, repr(float(self.score)), stderr, str(int(self.n)),
-            self.eval_date, self.run_id, self.git_sha,
-        ]  # fmt: skip
+            self.model,
+            self.model_version,
+            self.model_fingerprint,
+            self.benchmark,
+            self.dataset,
+            self.dataset_sha256,
+            self.metric,
+            repr(float(self.score)),
+            stderr,
+            str(int(self.n)),
+            self.eval_date,
+            self.run_id,
+            self.git_sha,
+        ]
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,9 @@ def _parse(record: Mapping[str, str]) -> LeaderboardRow:
 def read_rows(path: Path = DEFAULT_LEADERBOARD) -> tuple[list[LeaderboardRow], list[Problem]]:
     """All valid rows, and every line that is not one (with its line number and why)."""
     if not path.exists():
-        raise DataError(f"no leaderboard at {path}", hint="run `assay run ...` first or pass --leaderboard FILE")
+        raise DataError(
+            f"no leaderboard at {path}", hint="run `assay run ...` first or pass --leaderboard FILE"
+        )
     rows: list[LeaderboardRow] = []
     problems: list[Problem] = []
     with _lock(path), path.open(encoding="utf-8", newline="") as fh:

@@ -98,7 +98,9 @@ def _convert(gguf: Path, folder: Path) -> None:
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
-        raise DependencyError("converting GGUF weights needs transformers", hint="pip install 'assay[hf]'") from exc
+        raise DependencyError(
+            "converting GGUF weights needs transformers", hint="pip install 'assay[hf]'"
+        ) from exc
     from rich.console import Console
 
     Console(stderr=True).print(f"converting {gguf.name} into a cached HF folder at {folder} (once)")
@@ -107,7 +109,7 @@ def _convert(gguf: Path, folder: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         # a model loaded from GGUF refuses save_pretrained while it still says it is quantized
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp)

@@ -30,7 +30,9 @@ def resolve_spec(spec: ModelSpec) -> tuple[str, dict[str, Any], str]:
         args = {**alias.preset_args(), **spec.args}
         return alias.backend, args, spec.name or spec.model
     if spec.model in BACKENDS:
-        default_name = str(spec.args.get("pretrained") or spec.args.get("model") or spec.args.get("path") or "")
+        default_name = str(
+            spec.args.get("pretrained") or spec.args.get("model") or spec.args.get("path") or ""
+        )
         return spec.model, dict(spec.args), spec.name or default_name or spec.model
     if spec.model.startswith("models:/"):
         from assay.tracking.registry import resolve_registry_uri  # registry versions name a model too

@@ -10,8 +10,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-_PACKAGES = ("assay", "torch", "transformers", "tokenizers", "numpy", "datasets", "mlflow", "llama_cpp_python",
-             "httpx", "jinja2", "pydantic", "gguf", "sacrebleu", "rapidfuzz", "scipy")  # fmt: skip
+_PACKAGES = (
+    "assay",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "numpy",
+    "datasets",
+    "mlflow",
+    "llama_cpp_python",
+    "httpx",
+    "jinja2",
+    "pydantic",
+    "gguf",
+    "sacrebleu",
+    "rapidfuzz",
+    "scipy",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -30,8 +45,13 @@ def git_sha(cwd: Path | None = None) -> str:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
         if sha.returncode != 0:
             return ""
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=5)  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired):
         return ""

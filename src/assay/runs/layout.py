@@ -91,7 +91,9 @@ def load_summary(run: str | Path, output: Path | None = None) -> dict[str, Any]:
     folder = resolve_run(run, output)
     path = folder / "summary.json"
     if not path.exists():
-        raise UsageError(f"run {folder} has no summary.json (it did not finish)", hint="finish it with --resume")
+        raise UsageError(
+            f"run {folder} has no summary.json (it did not finish)", hint="finish it with --resume"
+        )
     data: dict[str, Any] = read_json(path)
     data["_dir"] = str(folder)
     return data

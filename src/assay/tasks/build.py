@@ -124,7 +124,11 @@ def target_index(spec: TaskSpec, row: Row, choices: Sequence[str]) -> int:
 def _example_text(spec: TaskSpec, row: Row) -> str:
     """A solved example: question, delimiter, answer (as lm-eval formats few-shot context)."""
     if spec.output_type == "generate":
-        return render_text(spec.doc_to_text, row) + spec.target_delimiter + str(evaluate(spec.doc_to_target, row))
+        return (
+            render_text(spec.doc_to_text, row)
+            + spec.target_delimiter
+            + str(evaluate(spec.doc_to_target, row))
+        )
     choices = [str(c) for c in evaluate(spec.doc_to_choice or "choices", row)]
     gold = target_index(spec, row, choices)
     if spec.choices_are_contexts:
@@ -186,6 +190,13 @@ def _sample(spec: TaskSpec, row: Row, index: int, prefix: str, sample_id: str) -
         contexts = tuple(prompt for _ in choices)
         continuations = tuple(spec.target_delimiter + c for c in choices)
     return Sample(
-        sample_id=sample_id, task=spec.name, index=index, doc=row, prompt=prompt,
-        contexts=contexts, continuations=continuations, choices=choices, target=gold,
-    )  # fmt: skip
+        sample_id=sample_id,
+        task=spec.name,
+        index=index,
+        doc=row,
+        prompt=prompt,
+        contexts=contexts,
+        continuations=continuations,
+        choices=choices,
+        target=gold,
+    )

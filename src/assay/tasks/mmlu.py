@@ -65,9 +65,7 @@ SUBJECTS: dict[str, str] = {
     "world_religions": "humanities",
 }
 
-_TEXT = (
-    "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
-)
+_TEXT = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
 
 
 def mmlu_tasks() -> list[TaskSpec]:
@@ -82,7 +80,11 @@ def mmlu_tasks() -> list[TaskSpec]:
                 description=f"The following are multiple choice questions (with answers) about "
                 f"{subject.replace('_', ' ')}.\n\n",
                 dataset=DatasetSpec(
-                    path="cais/mmlu", name="all", split="test", fewshot_split="dev", filter={"subject": subject}
+                    path="cais/mmlu",
+                    name="all",
+                    split="test",
+                    fewshot_split="dev",
+                    filter={"subject": subject},
                 ),
                 doc_to_text=_TEXT,
                 doc_to_choice=("A", "B", "C", "D"),

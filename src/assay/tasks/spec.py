@@ -33,7 +33,9 @@ class _Frozen(BaseModel):
 class DatasetSpec(_Frozen):
     """Where rows come from: a hub dataset id/config/split, or local files (`data_files`)."""
 
-    path: str = ""  # hub id, e.g. "allenai/ai2_arc" (looked up as <data-dir>/<path>/<name or default>/<split>.jsonl)
+    path: str = (
+        ""  # hub id, e.g. "allenai/ai2_arc" (looked up as <data-dir>/<path>/<name or default>/<split>.jsonl)
+    )
     name: str | None = None  # hub config
     split: str = "test"
     fewshot_split: str | None = None  # default: train, else validation, else the evaluation split
@@ -81,7 +83,9 @@ class TaskSpec(_Frozen):
     doc_to_text: str
     doc_to_choice: str | tuple[str, ...] | None = None
     doc_to_target: str
-    choices_are_contexts: bool = False  # WinoGrande partial scoring: each choice is a context, target the shared continuation
+    choices_are_contexts: bool = (
+        False  # WinoGrande partial scoring: each choice is a context, target the shared continuation
+    )
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
     num_fewshot: int = 0
