@@ -26,7 +26,7 @@ from tests.gate.conftest import Result
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_data]
 
-N_ARC = 100  # rows of arc_easy: SmolLM2 gets about half right, a broken model about a quarter
+N_ARC = 200  # arc_easy rows: SmolLM2 gets ~0.48, the noised copy ~0.3; 100 rows left p ~ 0.06
 N_TQA = 10  # TruthfulQA questions, sampled (generation is the slow part on CPU)
 NOISE = 1.0  # noise std relative to each weight matrix's own std: enough to break the model
 
