@@ -130,26 +130,39 @@ def bench_task(task: str, round_no: int, model_dir: Path, include: Path, work: P
     return TaskBench(task, ref, ours)
 
 
+def _line(r: TaskBench) -> str:
+    met = r.wall_ratio >= r.target and r.scoring_ratio >= r.target
+    return (
+        f"{r.task:28} {r.lmeval.wall:>11.1f}s {r.assay.wall:>6.1f}s {r.wall_ratio:>5.2f}x"
+        f"  {r.lmeval.scoring:>14.1f}s {r.assay.scoring:>6.1f}s {r.scoring_ratio:>5.2f}x"
+        f"  {r.lmeval.tokens:>10} ({r.lmeval.padded:>10}) {r.assay.tokens:>6} ({r.assay.padded:>7})"
+        f"  {r.lmeval.acc:>8.3f}/{r.assay.acc:.3f}  >={r.target:g}x {'met' if met else 'NOT met'}"
+    )
+
+
+HEADER = (
+    f"{'task':28} {'wall lm-eval':>12} {'assay':>7} {'ratio':>6}  {'scoring lm-eval':>15} {'assay':>7}"
+    f" {'ratio':>6}  {'tokens lm-eval (padded)':>24} {'assay (padded)':>16}  {'acc lm-eval/assay':>17}  target"
+)
+
+
 def report(results: Sequence[TaskBench]) -> bool:
-    """Print the table; True when every task meets its target on both ratios."""
-    head = f"{'task':28} {'wall lm-eval':>12} {'assay':>7} {'ratio':>6}  {'scoring lm-eval':>15} {'assay':>7}"
-    head += f" {'ratio':>6}  {'tokens lm-eval (padded)':>24} {'assay (padded)':>16}"
-    head += f"  {'acc lm-eval/assay':>17}"
-    print(head + "  target")
+    """Print the table; True when every task meets its target on both ratios and the accuracies agree."""
+    print(HEADER)
     ok = True
     for r in results:
-        met = r.wall_ratio >= r.target and r.scoring_ratio >= r.target
-        ok = ok and met
-        print(
-            f"{r.task:28} {r.lmeval.wall:>11.1f}s {r.assay.wall:>6.1f}s {r.wall_ratio:>5.2f}x"
-            f"  {r.lmeval.scoring:>14.1f}s {r.assay.scoring:>6.1f}s {r.scoring_ratio:>5.2f}x"
-            f"  {r.lmeval.tokens:>10} ({r.lmeval.padded:>10}) {r.assay.tokens:>6} ({r.assay.padded:>7})"
-            f"  {r.lmeval.acc:>8.3f}/{r.assay.acc:.3f}  >={r.target:g}x {'met' if met else 'NOT met'}"
-        )
+        print(_line(r))
+        ok = ok and r.wall_ratio >= r.target and r.scoring_ratio >= r.target
         if abs(r.lmeval.acc - r.assay.acc) > 1e-9:
             ok = False
             print(f"    accuracy differs on {r.task}: the two tools did not score the same way")
     return ok
+
+
+def _save(results: Sequence[TaskBench], path: str | None) -> None:
+    if path:
+        rows = [{**asdict(r), "wall_ratio": r.wall_ratio, "scoring_ratio": r.scoring_ratio} for r in results]
+        Path(path).write_text(json.dumps(rows, indent=2), encoding="utf-8")
 
 
 def _model_dir(option: str | None) -> Path:
@@ -176,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     print(f"model {model_dir}, fp32 CPU, first {args.limit} rows, batch {args.batch_size}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(HEADER)
     results: list[TaskBench] = []
     data_dir = Path(args.data_dir)
     with tempfile.TemporaryDirectory(prefix="assay-bench-") as tmp, lmeval_tasks(tasks, data_dir) as inc:
@@ -185,11 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for i, task in enumerate(tasks):
                 results.append(bench_task(task, round_no + i, model_dir, inc, work, args, env))
                 load = os.getloadavg()[0]
-                print(f"  done {task} (round {round_no + 1}), load average {load:.1f}", flush=True)
+                print(f"  {_line(results[-1])}   (round {round_no + 1}, load average {load:.1f})", flush=True)
+                _save(results, args.json)  # a long run that is stopped keeps what it measured
+    print()
     ok = report(results)
-    if args.json:
-        rows = [{**asdict(r), "wall_ratio": r.wall_ratio, "scoring_ratio": r.scoring_ratio} for r in results]
-        Path(args.json).write_text(json.dumps(rows, indent=2), encoding="utf-8")
     print("targets met" if ok else "targets NOT met (on this run)")
     return 0 if ok else 1
 
