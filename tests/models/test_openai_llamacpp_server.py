@@ -69,12 +69,8 @@ def test_gsm8k_runs_through_the_server(server: LlamaServer, data_dir: Path, tmp_
     assert result.n_samples == 4 and {"exact_match_strict", "exact_match_flexible"} <= set(result.metrics)
 
 
-def test_a_run_survives_faults_and_scores_each_sample_once(
-    server: LlamaServer, data_dir: Path, tmp_path: Path
-) -> None:
-    _, clean_dir = run_evaluation(
-        _config(server.base_url, tmp_path / "clean", data_dir, 6), show_progress=False
-    )
+def test_a_run_survives_faults_and_scores_each_sample_once(server: LlamaServer, data_dir: Path, tmp_path: Path) -> None:
+    _, clean_dir = run_evaluation(_config(server.base_url, tmp_path / "clean", data_dir, 6), show_progress=False)
     plan = FaultPlan(drop=0.12, drop_after=0.12, error_500=0.12, rate_limit=0.12, slow=0.12,
                      retry_after=0.3, slow_seconds=0.5, max_faults_per_body=3, seed=11)  # fmt: skip
     with FaultProxy(server.origin, plan) as proxy:
@@ -92,10 +88,7 @@ def test_a_run_survives_faults_and_scores_each_sample_once(
 
 def test_seeded_sampling_is_reproducible(server: LlamaServer) -> None:
     model = OpenAICompletionsModel(base_url=server.base_url, model="smollm2")
-    ask = [
-        GenerationRequest(prompt="Once upon a time", max_tokens=12, temperature=1.0, n=2, seed=s)
-        for s in (1, 1, 2)
-    ]
+    ask = [GenerationRequest(prompt="Once upon a time", max_tokens=12, temperature=1.0, n=2, seed=s) for s in (1, 1, 2)]
     first, again, other = model.generate(ask)
     assert first.texts == again.texts and len(first.texts) == 2
     assert first.texts[0] != first.texts[1] or first.texts != other.texts  # seeds change what is sampled
@@ -115,3 +108,16 @@ def test_cli_run_against_the_server(server: LlamaServer, data_dir: Path, tmp_pat
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "exact_match_strict" in done.stdout and "gsm8k" in done.stdout
+
+
+def test_sampled_generation_is_cached_and_replayed(server: LlamaServer, data_dir: Path, tmp_path: Path) -> None:
+    sampled = {"temperature": 0.8, "max_tokens": 16}
+    config = _config(server.base_url, tmp_path, data_dir, 2).model_copy(
+        update={"use_cache": True, "gen_kwargs": sampled}
+    )
+    first, first_dir = run_evaluation(config, show_progress=False)
+    again, again_dir = run_evaluation(config, show_progress=False)
+    assert first.stats["smollm2-server"]["requests_computed"] == 2
+    assert again.stats["smollm2-server"]["requests_cached"] == 2
+    assert again.stats["smollm2-server"]["requests_computed"] == 0
+    assert [r["outputs"] for r in _rows(again_dir)] == [r["outputs"] for r in _rows(first_dir)]
