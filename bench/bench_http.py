@@ -94,9 +94,7 @@ def bench_hf(prompts: list[str], max_tokens: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--base-url", help="an OpenAI-compatible server's /v1 URL (default: start llama.cpp's)"
-    )
+    parser.add_argument("--base-url", help="an OpenAI-compatible server's /v1 URL (default: start llama.cpp's)")
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--prompts", type=int, default=24)
     parser.add_argument("--max-tokens", type=int, default=64)

@@ -99,13 +99,9 @@ def test_gsm8k_scores_equal_lm_eval_exact_match_with_regexes_to_ignore() -> None
         for text, answer in zip(COMPLETIONS, references, strict=True):
             # the reference as the task builds it (doc_to_target drops thousands separators)
             target = answer.replace(",", "")
-            ours = get_metric(ref.name).fn(
-                apply_filter(spec.filters[ref.filter], text), target, **ref.options
-            )
+            ours = get_metric(ref.name).fn(apply_filter(spec.filters[ref.filter], text), target, **ref.options)
             extracted = _lm_eval_filter(pattern, group_of[ref.filter], text)
-            theirs = exact_match_hf_evaluate(
-                [extracted], [answer], regexes_to_ignore=ignore, ignore_case=True
-            )
+            theirs = exact_match_hf_evaluate([extracted], [answer], regexes_to_ignore=ignore, ignore_case=True)
             assert ours == theirs["exact_match"], (ref.filter, text)
             hits += int(ours)
         assert 3 <= hits < len(COMPLETIONS)  # the comparison saw both outcomes

@@ -56,9 +56,7 @@ def test_scores_agree_with_lm_eval_on_real_rows() -> None:
     ]
     for doc, pred in zip(docs, predictions, strict=True):
         theirs = utils.process_results_gen(doc, [pred])
-        ours = {
-            s.metric: s.value for s in score_answer(pred, doc["correct_answers"], doc["incorrect_answers"])
-        }
+        ours = {s.metric: s.value for s in score_answer(pred, doc["correct_answers"], doc["incorrect_answers"])}
         assert set(ours) == set(METRICS)
         for name in METRICS:
             assert ours[name] == pytest.approx(float(theirs[name]), abs=1e-6), (name, pred)
@@ -82,9 +80,7 @@ def test_the_scorer_hook_scores_each_sample_from_the_task_file() -> None:
     assert spec.scorer == "assay.tasks.hooks_truthfulqa:score"
     assert [m.name for m in spec.metrics] == list(METRICS)
     docs = process_docs(_rows(2))
-    samples = [
-        Sample(sample_id=str(i), task=spec.name, index=i, doc=d, prompt="") for i, d in enumerate(docs)
-    ]
+    samples = [Sample(sample_id=str(i), task=spec.name, index=i, doc=d, prompt="") for i, d in enumerate(docs)]
     got = score(spec, samples, [(" " + docs[0]["incorrect_answers"][0],), ("",)], ScoringContext())
     assert len(got) == 2 and all(len(s) == len(METRICS) for s in got)
     assert {s.metric: s.value for s in got[0]}["bleu_acc"] == 0.0

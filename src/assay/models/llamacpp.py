@@ -233,9 +233,7 @@ class LlamaCppModel:
                 return dict(self.llm.create_chat_completion(messages=messages, **settings))  # type: ignore[arg-type]
             return dict(self.llm.create_completion(req.prompt, **settings))  # type: ignore[arg-type]
         except ValueError as exc:  # e.g. a prompt longer than n_ctx
-            raise ModelError(
-                f"llama.cpp could not generate: {exc}", hint="raise n_ctx or shorten the prompt"
-            ) from exc
+            raise ModelError(f"llama.cpp could not generate: {exc}", hint="raise n_ctx or shorten the prompt") from exc
 
     def close(self) -> None:
         """Free the model and its context."""

@@ -114,8 +114,7 @@ class _OpenAIBackend:
         if unknown:
             raise UsageError(
                 f"unknown model argument(s) for {self.backend}: {', '.join(sorted(unknown))}",
-                hint="known: base_url, model, api_key_env, concurrency, timeout, max_retries, backoff, "
-                "max_backoff",
+                hint="known: base_url, model, api_key_env, concurrency, timeout, max_retries, backoff, max_backoff",
             )
         urls = split_urls(base_url)
         if not urls:
@@ -126,9 +125,7 @@ class _OpenAIBackend:
             headers={"Authorization": f"Bearer {key}"} if key else {},
             timeout=float(timeout),
             concurrency=int(concurrency),
-            retry=RetryPolicy(
-                max_retries=int(max_retries), base_delay=float(backoff), max_delay=float(max_backoff)
-            ),
+            retry=RetryPolicy(max_retries=int(max_retries), base_delay=float(backoff), max_delay=float(max_backoff)),
         )
         self._model = str(model)
         self.name = name or self._model or self.backend
@@ -169,9 +166,7 @@ class _OpenAIBackend:
             model_id = self.model_id
             entry = next((m for m in self._list_models() if str(m.get("id")) == model_id), {})
             stable = {k: v for k, v in entry.items() if k not in _VOLATILE}
-            self._fingerprint = stable_hash(
-                {"backend": self.backend, "model": model_id, "server": stable}, 32
-            )
+            self._fingerprint = stable_hash({"backend": self.backend, "model": model_id, "server": stable}, 32)
         return self._fingerprint
 
     @property
@@ -228,9 +223,7 @@ class _OpenAIBackend:
                 choice = answer["choices"][0]
                 raw = choice["message"]["content"] if "message" in choice else choice["text"]
             except (KeyError, IndexError, TypeError) as exc:
-                raise ModelError(
-                    f"{self.backend}: an answer without choices[0] text: {str(answer)[:200]}"
-                ) from exc
+                raise ModelError(f"{self.backend}: an answer without choices[0] text: {str(answer)[:200]}") from exc
             texts.append(truncate_at_stop(raw or "", req.stop))
             reasons.append(str(choice.get("finish_reason") or ""))
             tokens.append(int((answer.get("usage") or {}).get("completion_tokens") or 0))
@@ -291,9 +284,7 @@ class OpenAICompletionsModel(_OpenAIBackend):
             return []
         self.check_echo_logprobs()
         calls = [("/completions", self._echo_body(r.context + r.continuation)) for r in requests]
-        answers = self.pool.post_many(
-            calls, on_done=_per_request_progress(list(range(len(requests))), progress)
-        )
+        answers = self.pool.post_many(calls, on_done=_per_request_progress(list(range(len(requests))), progress))
         return [
             continuation_logprob(a, len(r.context), len(r.context) + len(r.continuation))
             for r, a in zip(requests, answers, strict=True)

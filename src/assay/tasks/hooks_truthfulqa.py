@@ -65,9 +65,7 @@ def _rouge() -> Any:
     try:
         from rouge_score import rouge_scorer
     except ImportError as exc:
-        raise DependencyError(
-            "truthfulqa_gen needs the rouge-score package", hint="pip install rouge-score"
-        ) from exc
+        raise DependencyError("truthfulqa_gen needs the rouge-score package", hint="pip install rouge-score") from exc
     return rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"])
 
 

@@ -105,9 +105,7 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None):
         self.stop()
 
     def choose_fault(self, key: str) -> str | None:
@@ -159,15 +157,11 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._reply(500, b'{"error": {"message": "injected fault"}}')
                 return
             if fault == "rate_limit":
-                self._reply(
-                    429, b'{"error": {"message": "slow down"}}', {"Retry-After": str(proxy.plan.retry_after)}
-                )
+                self._reply(429, b'{"error": {"message": "slow down"}}', {"Retry-After": str(proxy.plan.retry_after)})
                 return
             if fault == "slow":
                 time.sleep(proxy.plan.slow_seconds)
-            forward_headers = {
-                k: v for k, v in self.headers.items() if k.lower() in {"content-type", "authorization"}
-            }
+            forward_headers = {k: v for k, v in self.headers.items() if k.lower() in {"content-type", "authorization"}}
             try:
                 upstream = proxy.forward(self.command, self.path, body, forward_headers)
             except httpx.HTTPError as exc:

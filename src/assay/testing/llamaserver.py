@@ -77,16 +77,12 @@ class LlamaServer:
         import importlib.util
 
         if importlib.util.find_spec("llama_cpp") is None:
-            raise DependencyError(
-                "llama.cpp's server needs llama-cpp-python", hint="pip install 'assay[llamacpp]'"
-            )
+            raise DependencyError("llama.cpp's server needs llama-cpp-python", hint="pip install 'assay[llamacpp]'")
         self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ModelError(
-                    f"llama.cpp's server exited with code {self.process.returncode}: {self.log_tail()}"
-                )
+                raise ModelError(f"llama.cpp's server exited with code {self.process.returncode}: {self.log_tail()}")
             try:
                 if httpx.get(self.base_url + "/models", timeout=2.0).status_code == 200:
                     return self

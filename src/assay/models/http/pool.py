@@ -122,9 +122,7 @@ class HttpPool:
         self._rng = random.Random()
         self.attempts = 0  # every HTTP attempt made, retries included (for stats and tests)
 
-    def post_many(
-        self, calls: Sequence[tuple[str, JSON]], on_done: Callable[[int], None] | None = None
-    ) -> list[Any]:
+    def post_many(self, calls: Sequence[tuple[str, JSON]], on_done: Callable[[int], None] | None = None) -> list[Any]:
         """POST each (path, payload) and return the decoded JSON answers in the same order.
 
         `on_done(i)` is called as soon as call i has its answer (drives progress bars).
@@ -147,12 +145,8 @@ class HttpPool:
         n_conn = self.concurrency * len(replicas)
         limits = httpx.Limits(max_connections=n_conn, max_keepalive_connections=n_conn)
         # plain-http replicas (local servers) need no TLS context at all
-        tls: ssl.SSLContext | bool = (
-            _tls_context() if any(u.startswith("https") for u in self.base_urls) else False
-        )
-        async with httpx.AsyncClient(
-            timeout=self.timeout, headers=self._headers, limits=limits, verify=tls
-        ) as client:
+        tls: ssl.SSLContext | bool = _tls_context() if any(u.startswith("https") for u in self.base_urls) else False
+        async with httpx.AsyncClient(timeout=self.timeout, headers=self._headers, limits=limits, verify=tls) as client:
             workers = [
                 asyncio.create_task(self._worker(client, replica, queue, batch, on_done))
                 for replica in replicas
@@ -235,9 +229,7 @@ class HttpPool:
         if outcome.retry_after is not None:
             hold = min(outcome.retry_after, self.retry.max_retry_after)
             replica.paused_until = max(replica.paused_until, loop.time() + hold)
-        loop.call_later(
-            self.retry.delay(call.attempts, outcome.retry_after, self._rng), queue.put_nowait, call
-        )
+        loop.call_later(self.retry.delay(call.attempts, outcome.retry_after, self._rng), queue.put_nowait, call)
 
     async def _attempt(self, client: httpx.AsyncClient, replica: _Replica, call: _Call) -> _Outcome:
         url = replica.base_url + call.path
@@ -245,9 +237,7 @@ class HttpPool:
         try:
             response = await client.request(call.method, url, json=call.payload)
         except httpx.TransportError as exc:  # refused, dropped, reset, timed out
-            return _Outcome(
-                retry_reason=f"{type(exc).__name__} from {url}: {exc}".rstrip(": "), transport=True
-            )
+            return _Outcome(retry_reason=f"{type(exc).__name__} from {url}: {exc}".rstrip(": "), transport=True)
         status = response.status_code
         if 200 <= status < 300:
             try:
@@ -257,7 +247,5 @@ class HttpPool:
         excerpt = " ".join(response.text.split())[:200]
         reason = f"HTTP {status} from {url}: {excerpt}"
         if is_retryable_status(status):
-            return _Outcome(
-                retry_reason=reason, retry_after=parse_retry_after(response.headers.get("retry-after"))
-            )
+            return _Outcome(retry_reason=reason, retry_after=parse_retry_after(response.headers.get("retry-after")))
         return _Outcome(fatal=ModelError(reason, hint=_HINTS.get(status)))

@@ -23,13 +23,9 @@ class RetryPolicy:
     max_retries: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
-    max_retry_after: float = (
-        300.0  # a Retry-After beyond this is clipped (a misconfigured server must not hang us)
-    )
+    max_retry_after: float = 300.0  # a Retry-After beyond this is clipped (a misconfigured server must not hang us)
 
-    def delay(
-        self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
-    ) -> float:
+    def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number `attempt` (1-based)."""
         rand = rng or random
         ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
