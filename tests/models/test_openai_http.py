@@ -167,6 +167,15 @@ def test_retry_after_is_honoured(toy: ToyServer) -> None:
     assert elapsed >= 0.6  # the backoff alone would have waited at most 0.05 s
 
 
+def test_a_call_that_times_out_is_retried(toy: ToyServer) -> None:
+    plan = FaultPlan(slow=1.0, slow_seconds=1.5, max_faults_per_body=1)
+    with FaultProxy(toy.origin, plan) as proxy:
+        model = OpenAICompletionsModel(base_url=proxy.url + "/v1", model="toy", timeout=0.5, **FAST)
+        out = model.generate([gen("late w")])
+    assert out[0].texts[0].startswith(" re:w")
+    assert model.pool.attempts == 2 and proxy.stats.faults["slow"] == 1
+
+
 def test_spent_retries_raise_a_model_error(toy: ToyServer) -> None:
     plan = FaultPlan(error_500=1.0, max_faults_per_body=100)
     with FaultProxy(toy.origin, plan) as proxy:
