@@ -17,7 +17,7 @@ from typing import Any
 from assay import pipeline
 from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
-from assay.errors import AssayError
+from assay.errors import AssayError, UsageError
 from assay.leaderboard.store import append_rows, rows_from_summary
 from assay.metrics.aggregate import aggregate_scores, pooled_group
 from assay.models.aliases import cache_root
@@ -40,8 +40,9 @@ def run_evaluation(
     started = time.time()
     selection = select(config.tasks, config.task_files)
     data_dir = data_dir_from(config.data_dir)
-    for spec in config.models:  # unknown models fail before anything is written
+    for spec in config.models:  # unknown models and inline secrets fail before anything is written
         resolve_spec(spec)
+        _refuse_secrets(spec)
     run_dir = resume_dir or config.output_dir / new_run_id()
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "config.json", config.model_dump(mode="json"))
@@ -51,6 +52,19 @@ def run_evaluation(
         if resume_dir is None and not _has_responses(run_dir):
             shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth resuming: leave nothing half-written
         raise
+
+
+_SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
+
+
+def _refuse_secrets(spec: ModelSpec) -> None:
+    """Keys must come from the environment: config.json and summary.json would otherwise store them."""
+    for key in spec.args:
+        if any(word in key.lower() for word in _SECRET_WORDS) and not key.lower().endswith("_env"):
+            raise UsageError(
+                f"model argument {key!r} would be written into the run record",
+                hint="put the key in an environment variable and pass api_key_env=NAME (default OPENAI_API_KEY)",
+            )
 
 
 def _has_responses(run_dir: Path) -> bool:

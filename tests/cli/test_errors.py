@@ -64,3 +64,10 @@ def test_models_file_is_validated(tmp_path: Path) -> None:
     bad.write_text(json.dumps([{"name": "x", "modle": "hf"}]))
     res = _run("run", "--models", str(bad), "--tasks", "arc_easy", cwd=tmp_path)
     assert res.returncode == 2 and "models.yaml" in res.stderr
+
+
+def test_inline_api_key_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    res = _run("run", "--model", "openai-chat", "--model-args", "base_url=http://127.0.0.1:9/v1,api_key=sk-secret",
+               "--tasks", "gsm8k", "--output", "out", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 2 and "api_key_env" in res.stderr and "sk-secret" not in res.stderr
+    assert not (tmp_path / "out").exists()

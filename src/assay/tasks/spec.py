@@ -121,9 +121,15 @@ def load_task_file(path: Path) -> list[TaskSpec]:
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: each task must be a mapping, got {type(entry).__name__}")
         try:
-            specs.append(TaskSpec.model_validate({**entry, "source": str(path)}))
+            spec = TaskSpec.model_validate({**entry, "source": str(path)})
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(f"{path}: task {entry.get('name', '?')!r}: {where}: {first['msg']}") from exc
+        if spec.filters:
+            from assay.tasks.filters import validate_filter  # a bad regex fails at load, not mid-run
+
+            for steps in spec.filters.values():
+                validate_filter(steps)
+        specs.append(spec)
     return specs
