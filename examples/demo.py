@@ -49,12 +49,12 @@ def main() -> None:
         cwd=out,
     )
     step(
-        "code generation, executed in the sandbox",
+        "code generation (chat prompt), executed in the sandbox",
         "run",
         "--model",
         "smollm2-135m",
         "--tasks",
-        "assay_example",
+        "assay_example_chat",
         "--data-dir",
         data,
         cwd=out,
