@@ -1,13 +1,20 @@
-"""Generation for the HF backend: batched greedy decoding, seeded sampling, stop sequences, chat templates.
+"""Generation for the HF backend: one batched decoding loop for greedy and seeded sampled rows.
 
-Greedy requests with the same settings are batched (left padding). A sampled request is generated on its
-own after seeding torch with its seed, so its texts do not depend on what else is in the run: the same
-request and seed give the same texts, which is what makes cached and resumed sampled runs identical.
+Every request becomes rows (n rows when sampled, one row when greedy: greedy text is the same n times). Rows of
+any settings share a batch: the prompts are left-padded and prefilled once with explicit position ids and
+attention mask, then each step feeds one token per row through the KV cache. Each sampled row draws from its
+own `torch.Generator`, seeded from (request seed, sample index), and picks its token by inverse CDF over the
+vocabulary in id order, so a row's sample does not depend on which rows share its batch or on the batch size.
+A row stops at EOS, at a stop sequence (checked on its decoded new text) or at its max_tokens; finished rows
+leave the batch (their cache rows are dropped), and the batch ends when no row is left.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -15,6 +22,8 @@ import torch
 from assay.errors import ModelError
 from assay.models.base import Progress
 from assay.records import GenerationRequest, GenerationResponse
+
+DEFAULT_BATCH = 8
 
 
 def render_prompt(tokenizer: Any, req: GenerationRequest) -> str:
@@ -36,71 +45,197 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
-def _run(hf: Any, prompts: list[str], req: GenerationRequest, n: int) -> list[tuple[str, str, int]]:
-    tok = hf.tokenizer
-    tok.padding_side = "left"
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
+def row_seed(seed: int | None, j: int) -> int:
+    """The generator seed of sample j of a request: a hash, so (seed, j) pairs never collide by arithmetic."""
+    digest = hashlib.sha256(f"assay-gen:{seed if seed is not None else 0}:{j}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+@dataclass(eq=False)
+class _Row:
+    """One sequence being decoded: sample `j` of request `req`."""
+
+    req: int
+    j: int
+    prompt: list[int]
+    settings: GenerationRequest
+    generator: torch.Generator | None  # None: greedy
+    new: list[int] = field(default_factory=list)
+    text: str = ""
+    reason: str = ""  # "" while decoding, then "stop" or "length"
+
+    @property
+    def budget(self) -> int:
+        return self.settings.max_tokens
+
+
+def sample_token(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> int:
+    """One token from `logits` (1-D) at `temperature` within the top-p nucleus, using one draw of `generator`.
+
+    The draw is mapped through the cumulative distribution in token-id order rather than in sorted order:
+    sorting would let rounding noise swap near-equal tokens and change which one a given draw lands on.
+    """
+    probs = torch.softmax(logits.double() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True, stable=True)
+        # keep the smallest set whose mass reaches top_p: a token is kept if the mass before it is < top_p
+        keep_sorted = (torch.cumsum(sorted_probs, dim=-1) - sorted_probs) < top_p
+        keep = torch.zeros_like(keep_sorted).scatter(0, order, keep_sorted)
+        probs = probs * keep
+    cdf = torch.cumsum(probs, dim=-1)
+    u = torch.rand((), generator=generator, dtype=torch.float64) * cdf[-1]
+    index = int(torch.searchsorted(cdf, u.reshape(1), right=True)[0])
+    return min(index, probs.shape[0] - 1)
+
+
+def _pick(logits: torch.Tensor, rows: Sequence[_Row]) -> list[int]:
+    """Next token per row: argmax for greedy rows, a seeded sample for the others."""
+    greedy = torch.argmax(logits, dim=-1).tolist()
+    picks = []
+    for i, row in enumerate(rows):
+        if row.generator is None:
+            picks.append(int(greedy[i]))
+        else:
+            s = row.settings
+            picks.append(sample_token(logits[i], s.temperature, s.top_p, row.generator))
+    return picks
+
+
+def _advance(row: _Row, token: int, tokenizer: Any, eos: set[int]) -> None:
+    """Append `token` to `row` and decide whether the row is finished."""
+    row.new.append(token)
+    if token in eos:
+        row.text = tokenizer.decode(row.new[:-1], skip_special_tokens=True)
+        row.reason = "stop"
+        return
+    # decode the whole continuation: a stop may span tokens, and a partial UTF-8 character changes later
+    row.text = tokenizer.decode(row.new, skip_special_tokens=True)
+    if row.settings.stop:
+        row.text, stopped = cut_at_stop(row.text, row.settings.stop)
+        if stopped:
+            row.reason = "stop"
+            return
+    if len(row.new) >= row.budget:
+        row.reason = "length"
+
+
+def _prefill(hf: Any, rows: Sequence[_Row], pad: int) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Forward the left-padded prompts once; returns (cache, attention mask, last positions, last logits)."""
+    from transformers import DynamicCache
+
+    width = max(len(r.prompt) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row.prompt) :] = torch.tensor(row.prompt, dtype=torch.long)
+        mask[i, width - len(row.prompt) :] = 1
+    # positions count real tokens only, so a padded row sees the same positions as it would alone
+    positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
+    cache = DynamicCache(config=hf.model.config)
+    out = hf.model(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device),
+                   position_ids=positions.to(hf.device), past_key_values=cache, use_cache=True,
+                   logits_to_keep=1)  # fmt: skip
+    hf.stats["forward_tokens"] += int(ids.numel())
+    hf.stats["padded_tokens"] += int(ids.numel() - mask.sum())
+    hf.stats["forward_passes"] += 1
+    return out.past_key_values, mask.to(hf.device), positions[:, -1].to(hf.device), out.logits[:, -1, :]
+
+
+def _decode_batch(hf: Any, rows: list[_Row], eos: set[int]) -> None:
+    """Decode `rows` together until every row is finished; results are written into the rows."""
+    pad = int(hf.pad_id)
+    cache, mask, last_pos, logits = _prefill(hf, rows, pad)
+    live = list(rows)
+    while True:
+        for row, token in zip(live, _pick(logits.float(), live), strict=True):
+            _advance(row, token, hf.tokenizer, eos)
+        keep = [i for i, row in enumerate(live) if not row.reason]
+        if not keep:
+            return
+        if len(keep) < len(live):
+            # finished rows leave the batch, so a long row does not drag finished ones through every step
+            index = torch.tensor(keep, dtype=torch.long, device=hf.device)
+            cache.batch_select_indices(index)
+            mask, last_pos = mask[index], last_pos[index]
+            live = [live[i] for i in keep]
+        step = torch.tensor([[row.new[-1]] for row in live], dtype=torch.long, device=hf.device)
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
+        last_pos = last_pos + 1
+        out = hf.model(input_ids=step, attention_mask=mask, position_ids=last_pos[:, None],
+                       past_key_values=cache, use_cache=True)  # fmt: skip
+        cache, logits = out.past_key_values, out.logits[:, -1, :]
+        hf.stats["forward_tokens"] += len(live)
+        hf.stats["forward_passes"] += 1
+
+
+def _eos_ids(hf: Any) -> set[int]:
+    """Token ids that end a generation: the generation config's (an int or a list) and the tokenizer's."""
+    ids: set[int] = set()
+    configured = getattr(getattr(hf.model, "generation_config", None), "eos_token_id", None)
+    for value in (configured, hf.tokenizer.eos_token_id):
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, list | tuple):
+            ids.update(int(v) for v in value)
+    return ids
+
+
+def _prompt_ids(hf: Any, req: GenerationRequest) -> list[int]:
+    """Token ids of the rendered prompt, left-truncated so that prompt plus max_tokens fits the context."""
     add_special = hf._add_special if hf._add_special is not None else not req.chat
-    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=add_special).to(hf.device)
-    sampled = req.temperature > 0
-    kwargs: dict[str, Any] = {
-        "max_new_tokens": req.max_tokens,
-        "do_sample": sampled,
-        "num_return_sequences": n,
-        "pad_token_id": tok.pad_token_id,
-    }
-    if sampled:
-        kwargs.update(temperature=req.temperature, top_p=req.top_p)
-    else:
-        kwargs.update(temperature=None, top_p=None, top_k=None)
-    if req.stop:
-        kwargs.update(stop_strings=list(req.stop), tokenizer=tok)
-    with torch.inference_mode():
-        out = hf.model.generate(**enc, **kwargs)
-    new = out[:, enc["input_ids"].shape[1] :]
-    results = []
-    for row in new:
-        ids = [int(t) for t in row if int(t) != tok.pad_token_id]
-        raw = tok.decode(ids, skip_special_tokens=True)
-        text, stopped = cut_at_stop(raw, req.stop)
-        eos = tok.eos_token_id in ids
-        results.append((text, "stop" if stopped or eos else "length", len(ids)))
-    hf.stats["forward_tokens"] += int(out.numel())
-    return results
+    ids = list(hf.tokenizer(render_prompt(hf.tokenizer, req), add_special_tokens=add_special)["input_ids"])
+    if not ids:
+        ids = [int(hf.prefix_id)]  # an empty prompt continues from the start-of-text token
+    room = max(1, int(hf.max_length) - req.max_tokens)
+    return ids[-room:]
 
 
-def _response(parts: list[tuple[str, str, int]]) -> GenerationResponse:
+def _rows(hf: Any, requests: Sequence[GenerationRequest]) -> list[_Row]:
+    rows = []
+    for i, req in enumerate(requests):
+        if req.max_tokens < 1:
+            raise ModelError(f"max_tokens must be at least 1, got {req.max_tokens}", hint="set max_tokens >= 1")
+        prompt = _prompt_ids(hf, req)
+        if req.temperature > 0:
+            for j in range(req.n):
+                gen = torch.Generator(device="cpu").manual_seed(row_seed(req.seed, j))
+                rows.append(_Row(i, j, prompt, req, gen))
+        else:
+            rows.append(_Row(i, 0, prompt, req, None))
+    return rows
+
+
+def _response(req: GenerationRequest, rows: Sequence[_Row]) -> GenerationResponse:
+    ordered = sorted(rows, key=lambda r: r.j)
+    if req.temperature <= 0:
+        # greedy decoding gives the same text n times; keep n copies so pass@k sees n outputs
+        ordered = ordered * req.n
     return GenerationResponse(
-        texts=tuple(p[0] for p in parts),
-        finish_reasons=tuple(p[1] for p in parts),
-        n_tokens=tuple(p[2] for p in parts),
+        texts=tuple(r.text for r in ordered),
+        finish_reasons=tuple(r.reason for r in ordered),
+        n_tokens=tuple(len(r.new) for r in ordered),
     )
 
 
 def generate(hf: Any, requests: Sequence[GenerationRequest], progress: Progress | None) -> list[GenerationResponse]:
-    """Responses in request order; greedy ones batched by identical settings, sampled ones seeded alone."""
-    out: list[GenerationResponse | None] = [None] * len(requests)
-    batch = int(hf.batch_size) if str(hf.batch_size).isdigit() else 8
-    greedy: dict[tuple[Any, ...], list[int]] = {}
-    for i, req in enumerate(requests):
-        if req.temperature > 0:
-            torch.manual_seed(req.seed if req.seed is not None else 0)
-            out[i] = _response(_run(hf, [render_prompt(hf.tokenizer, req)], req, req.n))
-            if progress:
-                progress(1)
-        else:
-            greedy.setdefault((req.stop, req.max_tokens, req.chat), []).append(i)
-    for indices in greedy.values():
-        # longest first keeps padding low inside each batch
-        indices.sort(key=lambda i: -len(requests[i].prompt))
-        for start in range(0, len(indices), batch):
-            chunk = indices[start : start + batch]
-            first = requests[chunk[0]]
-            texts = _run(hf, [render_prompt(hf.tokenizer, requests[i]) for i in chunk], first, 1)
-            for i, part in zip(chunk, texts, strict=True):
-                # greedy decoding gives the same text n times; keep n copies so pass@k sees n outputs
-                out[i] = _response([part] * requests[i].n)
-            if progress:
-                progress(len(chunk))
-    return [r for r in out if r is not None]
+    """Responses in request order. Rows of all requests are batched together, longest prompts first."""
+    batch = int(hf.batch_size) if str(hf.batch_size).isdigit() else DEFAULT_BATCH
+    rows = _rows(hf, requests)
+    # similar lengths share a batch (less padding); a request's rows stay adjacent
+    order = sorted(rows, key=lambda r: (-len(r.prompt), r.req, r.j))
+    pending = Counter(r.req for r in rows)
+    eos = _eos_ids(hf)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            _decode_batch(hf, chunk, eos)
+            finished = 0
+            for row in chunk:
+                pending[row.req] -= 1
+                finished += pending[row.req] == 0
+            if progress and finished:
+                progress(finished)
+    by_request: list[list[_Row]] = [[] for _ in requests]
+    for row in rows:
+        by_request[row.req].append(row)
+    return [_response(req, by_request[i]) for i, req in enumerate(requests)]
