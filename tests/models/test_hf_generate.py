@@ -30,6 +30,7 @@ def test_sample_token_respects_top_p_and_is_seeded() -> None:
         return [sample_token(logits, 1.0, top_p, gen) for _ in range(200)]
 
     assert set(draws(0.5, 1)) == {0}  # the nucleus is the top token alone
+    assert set(draws(0.0, 1)) == {0}  # an empty nucleus still keeps the top token
     assert set(draws(0.8, 1)) == {0, 1}
     assert set(draws(1.0, 1)) == {0, 1, 2, 3}
     assert draws(1.0, 5) == draws(1.0, 5)

@@ -75,11 +75,13 @@ def sample_token(logits: torch.Tensor, temperature: float, top_p: float, generat
     The draw is mapped through the cumulative distribution in token-id order rather than in sorted order:
     sorting would let rounding noise swap near-equal tokens and change which one a given draw lands on.
     """
-    probs = torch.softmax(logits.double() / temperature, dim=-1)
+    # on the CPU in float64: the generator lives there, and the cumulative sum over the vocabulary stays exact
+    probs = torch.softmax(logits.detach().to("cpu", torch.float64) / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = torch.sort(probs, descending=True, stable=True)
         # keep the smallest set whose mass reaches top_p: a token is kept if the mass before it is < top_p
         keep_sorted = (torch.cumsum(sorted_probs, dim=-1) - sorted_probs) < top_p
+        keep_sorted[0] = True  # top_p <= 0 still leaves the most likely token
         keep = torch.zeros_like(keep_sorted).scatter(0, order, keep_sorted)
         probs = probs * keep
     cdf = torch.cumsum(probs, dim=-1)
