@@ -25,10 +25,14 @@ def mean_metric(values: Sequence[float], higher_is_better: bool = True) -> Metri
     if n > 1:
         var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
         stderr = math.sqrt(var / n)
-    return MetricValue(value=mean, stderr=stderr, n=n, higher_is_better=higher_is_better, stderr_method=STDERR_MEAN)
+    return MetricValue(
+        value=mean, stderr=stderr, n=n, higher_is_better=higher_is_better, stderr_method=STDERR_MEAN
+    )
 
 
-def aggregate_scores(per_sample: Sequence[Sequence[Score]], higher: dict[str, bool] | None = None) -> dict[str, MetricValue]:
+def aggregate_scores(
+    per_sample: Sequence[Sequence[Score]], higher: dict[str, bool] | None = None
+) -> dict[str, MetricValue]:
     """Every metric present in the samples' scores; unscored (None) values are skipped, never counted as 0."""
     columns: dict[str, list[float]] = {}
     for scores in per_sample:
@@ -51,7 +55,9 @@ def pooled_group(members: Sequence[MetricValue]) -> MetricValue:
     mean = math.fsum(m.value * m.n for m in members) / total
     stderr = None
     if all(m.stderr is not None for m in members) and total > len(members):
-        pooled_var = math.fsum((n - 1) * (m.stderr or 0.0) ** 2 * n for n, m in zip(sizes, members, strict=True))
+        pooled_var = math.fsum(
+            (n - 1) * (m.stderr or 0.0) ** 2 * n for n, m in zip(sizes, members, strict=True)
+        )
         pooled_var /= total - len(members)
         stderr = math.sqrt(pooled_var / total)
     return MetricValue(value=mean, stderr=stderr, n=total, higher_is_better=members[0].higher_is_better,

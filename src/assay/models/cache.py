@@ -61,7 +61,9 @@ class ResponseStore:
         for start in range(0, len(unique), 500):
             part = unique[start : start + 500]
             marks = ",".join("?" * len(part))
-            for key, value in self._db.execute(f"SELECT key, value FROM responses WHERE key IN ({marks})", part):
+            for key, value in self._db.execute(
+                f"SELECT key, value FROM responses WHERE key IN ({marks})", part
+            ):
                 found[key] = _load(value)
         return found
 
@@ -70,7 +72,8 @@ class ResponseStore:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)", [(k, _dump(v)) for k, v in items]
+                "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
+                [(k, _dump(v)) for k, v in items],
             )
 
     def count(self) -> int:
@@ -83,8 +86,13 @@ class ResponseStore:
 class CachedModel:
     """A Model that reads from `readers`, computes the rest in chunks, and commits each chunk to `writers`."""
 
-    def __init__(self, inner: Model, readers: Sequence[ResponseStore], writers: Sequence[ResponseStore],
-                 chunk_size: int = 128) -> None:  # fmt: skip
+    def __init__(
+        self,
+        inner: Model,
+        readers: Sequence[ResponseStore],
+        writers: Sequence[ResponseStore],
+        chunk_size: int = 128,
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.backend = inner.backend
@@ -93,9 +101,12 @@ class CachedModel:
         self.chunk_size = chunk_size
         # seconds_*: time inside the backend's loglikelihood/generate calls (the scoring phase alone)
         self.stats: dict[str, int | float] = {
-            "requests_total": 0, "requests_cached": 0, "requests_computed": 0,
-            "seconds_loglikelihood": 0.0, "seconds_generate": 0.0,
-        }  # fmt: skip
+            "requests_total": 0,
+            "requests_cached": 0,
+            "requests_computed": 0,
+            "seconds_loglikelihood": 0.0,
+            "seconds_generate": 0.0,
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -104,8 +115,14 @@ class CachedModel:
     def _key(self, req: LoglikelihoodRequest | GenerationRequest) -> str:
         return stable_hash({"model": self.inner.fingerprint, "req": req.key()}, 40)
 
-    def _run(self, requests: Sequence[Req], compute: Callable[[list[Req], Progress | None], list[Any]],
-             progress: Progress | None, chunk_size: int, timer: str) -> list[Any]:  # fmt: skip
+    def _run(
+        self,
+        requests: Sequence[Req],
+        compute: Callable[[list[Req], Progress | None], list[Any]],
+        progress: Progress | None,
+        chunk_size: int,
+        timer: str,
+    ) -> list[Any]:
         keys = [self._key(r) for r in requests]
         known: dict[str, Any] = {}
         for store in self.readers:
@@ -145,7 +162,9 @@ class CachedModel:
     def generate(
         self, requests: Sequence[GenerationRequest], progress: Progress | None = None
     ) -> list[GenerationResponse]:
-        chunk = max(1, self.chunk_size // 8)
+        # generation is slow per request: commit often, unless the backend wants more in flight (HTTP servers)
+        hint = getattr(self.inner, "preferred_chunk_size", None)
+        chunk = int(hint) if hint else max(1, self.chunk_size // 8)
         return self._run(requests, self.inner.generate, progress, chunk, "seconds_generate")
 
     def close(self) -> None:

@@ -24,8 +24,14 @@ from assay.errors import DependencyError, ModelError
 from assay.models.base import Progress
 from assay.records import GenerationRequest, GenerationResponse, LoglikelihoodRequest, LoglikelihoodResponse
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
-           "float16": "float16", "fp16": "float16"}  # fmt: skip
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+}
 
 
 def _import_torch() -> Any:
@@ -44,10 +50,12 @@ _FINGERPRINTED = {".safetensors", ".bin", ".json", ".model", ".jinja", ".gguf", 
 def fingerprint_folder(folder: Path, gguf_file: str | None = None) -> str:
     """sha256 over the weight, config and tokenizer files (name + content), cached by size and mtime."""
     names = sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and p.suffix in _FINGERPRINTED
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.suffix in _FINGERPRINTED
         and (gguf_file is None or p.suffix != ".gguf" or p.name == gguf_file)
-    )  # fmt: skip
+    )
     stamp = hashlib.sha256(
         json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in names]).encode()
     ).hexdigest()
@@ -75,10 +83,20 @@ class HFModel:
 
     backend = "hf"
 
-    def __init__(self, name: str, pretrained: str, dtype: str = "float32", device: str | None = None,
-                 batch_size: int | str = 8, max_length: int | None = None, gguf_file: str | None = None,
-                 revision: str | None = None, trust_remote_code: bool = False,
-                 add_bos_token: bool | None = None, **unknown: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        pretrained: str,
+        dtype: str = "float32",
+        device: str | None = None,
+        batch_size: int | str = 8,
+        max_length: int | None = None,
+        gguf_file: str | None = None,
+        revision: str | None = None,
+        trust_remote_code: bool = False,
+        add_bos_token: bool | None = None,
+        **unknown: Any,
+    ) -> None:
         if unknown:
             known = "pretrained, dtype, device, batch_size, max_length, gguf_file, revision"
             names = ", ".join(sorted(unknown))
@@ -118,9 +136,10 @@ class HFModel:
         self.prefix_id = bos if bos is not None else self.tokenizer.eos_token_id
         folder = Path(pretrained)
         self._fingerprint = (
-            fingerprint_folder(folder, gguf_file) if folder.is_dir()
+            fingerprint_folder(folder, gguf_file)
+            if folder.is_dir()
             else "hub:" + hashlib.sha256(f"{pretrained}@{revision}".encode()).hexdigest()
-        )  # fmt: skip
+        )
         self.version = revision or ""
 
     @property
