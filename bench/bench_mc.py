@@ -118,15 +118,15 @@ def run_assay(task: str, model_dir: Path, work: Path, args: Any, env: dict[str, 
                 int(stats.get("padded_tokens", 0)), float(acc_value))  # fmt: skip
 
 
-def bench_task(task: str, round_no: int, model_dir: Path, include: Path, work: Path, args: Any,
+def bench_task(task: str, lmeval_first: bool, model_dir: Path, include: Path, work: Path, args: Any,
                env: dict[str, str]) -> TaskBench:  # fmt: skip
-    """Both tools on one task, back to back; who goes first alternates."""
-    if round_no % 2 == 0:
-        ref = run_lmeval(task, model_dir, include, work / f"r{round_no}", args, env)
-        ours = run_assay(task, model_dir, work / f"r{round_no}", args, env)
+    """Both tools on one task, back to back, in the order given."""
+    if lmeval_first:
+        ref = run_lmeval(task, model_dir, include, work, args, env)
+        ours = run_assay(task, model_dir, work, args, env)
     else:
-        ours = run_assay(task, model_dir, work / f"r{round_no}", args, env)
-        ref = run_lmeval(task, model_dir, include, work / f"r{round_no}", args, env)
+        ours = run_assay(task, model_dir, work, args, env)
+        ref = run_lmeval(task, model_dir, include, work, args, env)
     return TaskBench(task, ref, ours)
 
 
@@ -197,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for round_no in range(args.rounds):
             (work / f"r{round_no}").mkdir()
             for i, task in enumerate(tasks):
-                results.append(bench_task(task, round_no + i, model_dir, inc, work, args, env))
+                lmeval_first = (round_no + i) % 2 == 0  # alternate who goes first
+                results.append(bench_task(task, lmeval_first, model_dir, inc, work / f"r{round_no}", args, env))
                 load = os.getloadavg()[0]
                 print(f"  {_line(results[-1])}   (round {round_no + 1}, load average {load:.1f})", flush=True)
                 _save(results, args.json)  # a long run that is stopped keeps what it measured
