@@ -19,8 +19,8 @@ from tests.conftest import assay_cmd
 
 pytestmark = pytest.mark.integration
 
-ARGS = ["--model", "smollm2-135m", "--tasks", "arc_easy", "--limit", "24", "--batch-size", "4", "--quiet"]
-TOTAL = 24 * 4  # four choices per ARC-Easy question here (the first 24 rows all have four)
+ARGS = ["--model", "smollm2-135m", "--tasks", "arc_easy", "--limit", "48", "--batch-size", "4", "--quiet"]
+TOTAL = 48 * 4  # four choices per ARC-Easy question here (the first 48 rows all have four)
 
 
 def _journal_rows(run_dir: Path) -> int:
