@@ -8,8 +8,6 @@ as JSON.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from assay.cli.common import console_err
 from assay.errors import DataError, UsageError, did_you_mean
+from assay.runs.layout import write_jsonl_atomic
 
 
 def parse_ks(text: str) -> list[int]:
@@ -25,9 +24,7 @@ def parse_ks(text: str) -> list[int]:
     try:
         ks = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UsageError(
-            f"--k must be comma-separated integers, got {text!r}", hint="e.g. --k 1,10,100"
-        ) from None
+        raise UsageError(f"--k must be comma-separated integers, got {text!r}", hint="e.g. --k 1,10,100") from None
     if not ks or any(k < 1 for k in ks):
         raise UsageError(f"--k needs positive integers, got {text!r}", hint="e.g. --k 1,10,100")
     return ks
@@ -47,11 +44,7 @@ def read_samples(path: Path, known: set[str]) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
-            if (
-                not isinstance(row, dict)
-                or not isinstance(row.get("completion"), str)
-                or "task_id" not in row
-            ):
+            if not isinstance(row, dict) or not isinstance(row.get("completion"), str) or "task_id" not in row:
                 raise DataError(f"{where}: each sample needs a task_id and a string completion")
             task = _normalize_task(row["task_id"], known)
             if task not in known:
@@ -75,34 +68,20 @@ def _normalize_task(task_id: Any, known: set[str]) -> str:
 
 def write_results(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write all results at once (temp file + rename), so a failed run never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_jsonl_atomic(path, rows)
 
 
 def check_code(
     samples: Path = typer.Argument(..., help="SAMPLES.jsonl: one {task_id, completion} per line."),
-    problems: str = typer.Option(
-        "humaneval", "--problems", help="humaneval, mbpp, example, or a suite .jsonl."
-    ),
-    k: str = typer.Option(
-        "1,10,100", "--k", help="pass@k to report (ks above the samples per task are skipped)."
-    ),
+    problems: str = typer.Option("humaneval", "--problems", help="humaneval, mbpp, example, or a suite .jsonl."),
+    k: str = typer.Option("1,10,100", "--k", help="pass@k to report (ks above the samples per task are skipped)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Programs run in parallel."),
     timeout: float | None = typer.Option(
         None,
         "--timeout",
         help="Fixed wall limit in seconds (default: 10x the reference's CPU time, >= 0.25 s).",
     ),
-    data_dir: str | None = typer.Option(
-        None, "--data-dir", help="Benchmark data folder (or ASSAY_DATA_DIR)."
-    ),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="Benchmark data folder (or ASSAY_DATA_DIR)."),
 ) -> None:
     """Execute completions against hidden tests in the sandbox; write SAMPLES_results, print pass@k."""
     from assay.code.score import executions, load_problems, score_completions

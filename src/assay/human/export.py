@@ -14,14 +14,12 @@ showed model_b, `winner` is "a", "b" or "tie" relative to the item, and `winner_
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from assay.errors import UsageError
 from assay.human.storage import Store
+from assay.runs.layout import write_jsonl_atomic
 
 
 def export_rows(store: Store) -> list[dict[str, Any]]:
@@ -50,17 +48,7 @@ def export_rows(store: Store) -> list[dict[str, Any]]:
 def write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
     """Write `rows` to `path` atomically: a temporary file in the same folder, then a rename."""
     if not path.parent.is_dir():
-        raise UsageError(
-            f"folder {path.parent} does not exist", hint="create it first or pick another --output"
-        )
+        raise UsageError(f"folder {path.parent} does not exist", hint="create it first or pick another --output")
     if path.is_dir():
         raise UsageError(f"--output {path} is a folder", hint="pass a file name such as ratings.jsonl")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_jsonl_atomic(path, rows)

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,17 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write JSON lines via a temp file and rename; on any failure the temp file is removed, the target untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -91,9 +97,7 @@ def load_summary(run: str | Path, output: Path | None = None) -> dict[str, Any]:
     folder = resolve_run(run, output)
     path = folder / "summary.json"
     if not path.exists():
-        raise UsageError(
-            f"run {folder} has no summary.json (it did not finish)", hint="finish it with --resume"
-        )
+        raise UsageError(f"run {folder} has no summary.json (it did not finish)", hint="finish it with --resume")
     data: dict[str, Any] = read_json(path)
     data["_dir"] = str(folder)
     return data
