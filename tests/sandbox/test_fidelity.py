@@ -52,3 +52,25 @@ def test_honest_programs_are_not_hindered(sandbox):
     outcomes = sandbox.run_batch([Job(program=PROGRAM, check=check, limits=Limits(cpu_seconds=5))] * 3)
     assert [o.status for o in outcomes] == ["passed"] * 3, [o.reason for o in outcomes]
     assert len({o.stdout for o in outcomes}) == 3, "each program has its own random state"
+
+
+def test_random_checks_draw_the_same_inputs_for_every_program(sandbox):
+    """The check's randomness is seeded per check, so every program answers the same inputs; after a passing
+    run its calls are sent ahead with the next programs, which must not change any verdict."""
+    check = Check(
+        setup="import random\ndef check(candidate):\n    for _ in range(30):\n"
+        "        x = random.randint(0, 10 ** 6)\n        assert candidate(x) == 2 * x, x\n",
+        tests=("check(solve)",),
+        remote=("solve",),
+        key="double",
+    )
+    right = "def solve(x):\n    print(x)\n    return 2 * x\n"
+    wrong = "def solve(x):\n    return 0 if x % 3 == 0 else 2 * x\n"
+    outcomes = []
+    for program in (right, right, wrong, right, wrong):
+        outcomes += sandbox.run_batch([Job(program=program, check=check, limits=Limits(cpu_seconds=2))])
+    assert [o.status for o in outcomes] == ["passed", "passed", "failed", "passed", "failed"]
+    printed = [o.stdout.split() for o in outcomes if o.passed]
+    assert len(printed[0]) == 30 and printed[0] == printed[1] == printed[2]
+    first_multiple_of_3 = next(x for x in printed[0] if int(x) % 3 == 0)
+    assert outcomes[2].reason == outcomes[4].reason == first_multiple_of_3

@@ -10,10 +10,12 @@ See judge.py for the process layout and wire.py for what may cross from the prog
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assay.sandbox.jobs import Check, Job, Limits, Outcome, TestResult
-from assay.sandbox.pool import ProcessSandbox
+
+if TYPE_CHECKING:
+    from assay.sandbox.pool import ProcessSandbox
 
 
 class Sandbox(Protocol):
@@ -27,3 +29,13 @@ class Sandbox(Protocol):
 
 
 __all__ = ["Check", "Job", "Limits", "Outcome", "ProcessSandbox", "Sandbox", "TestResult"]
+
+
+def __getattr__(name: str) -> Any:
+    # the zygote imports this package too: every page it holds is copied into each program's page tables at
+    # fork, so the pool (and with it subprocess, pickle, selectors) is imported only when asked for
+    if name == "ProcessSandbox":
+        from assay.sandbox.pool import ProcessSandbox
+
+        return ProcessSandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -49,16 +49,13 @@ def confine(sock: socket.socket, conf: Confinement) -> None:
         out = os.open(os.path.join(conf.work_dir, f".{name}"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(out, fd)
         os.close(out)
-    os.environ.clear()
-    os.environ.update(
-        {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": conf.work_dir,
-            "TMPDIR": conf.work_dir,
-            "LANG": "C.UTF-8",
-        }
-    )
+    # the environment is child_environment(work_dir), set once by the zygote before it forked us
     random.seed()  # every child is a fork of the same zygote: do not share its random state
+
+
+def child_environment(work_dir: str) -> dict[str, str]:
+    """All a program finds in os.environ: no variable of the harness (API keys) reaches it."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir, "TMPDIR": work_dir, "LANG": "C.UTF-8"}
 
 
 class _Server:

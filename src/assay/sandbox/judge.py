@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import pickle
+import random
 import select
 import signal
 import socket
@@ -29,12 +30,13 @@ from typing import Any
 
 from assay.sandbox import isolation
 from assay.sandbox.jobs import Check, Job, Outcome, TestResult
-from assay.sandbox.prefetch import literal_calls
-from assay.sandbox.remote import RemoteFunction, SandboxGone, Session, rebuild_exception
+from assay.sandbox.prefetch import MAX_CALLS, literal_calls
+from assay.sandbox.remote import RemoteFunction, SandboxGone, Session, call_key, has_handle, rebuild_exception
 from assay.sandbox.wire import Closed, WireError
 
 _HEADER = struct.Struct(">Q")
 MAX_OUTPUT = 16 * 1024  # bytes of stdout and of stderr kept per program, at most
+MAX_PLAN_BYTES = 1 << 20  # encoded arguments of the calls learned from a passing run, at most
 SLOW = 0.1  # seconds before a judge reports its program as slow, so the pool stops queueing behind it
 
 
@@ -104,6 +106,7 @@ class Judge:
         self.config = config
         self.compiled: dict[tuple[str, str], Any] = {}
         self.plans: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, Any, Any]]] = {}
+        self.learned: set[tuple[str, str, tuple[str, ...]]] = set()
         self.ctrl, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.zygote = subprocess.Popen(
             [sys.executable, "-m", "assay.sandbox", "zygote", str(zygote_end.fileno()), json.dumps(config)],
@@ -173,7 +176,8 @@ class Judge:
         )
 
     def plan(self, check: Check, session: Session) -> list[tuple[str, Any, Any]]:
-        """The check's literal calls, encoded for the wire (cached per check key)."""
+        """The calls to send along with the program, encoded for the wire (cached per check key): the check's
+        literal calls, until a passing run has shown every call it makes (computed arguments included)."""
         plan_key = (check.key, check.setup, check.tests)
         cached = self.plans.get(plan_key) if check.key else None
         if cached is None:
@@ -208,9 +212,34 @@ class Judge:
             session.kill("protocol violation")
             return "failed", "protocol violation", ()
         session.preload(calls, batch)
-        return self.run_check(job.check, session)
+        verdict = self.run_check(job.check, session)
+        if verdict[0] == "passed" and job.check.key:
+            self.learn(job.check, session)
+        return verdict
+
+    def learn(self, check: Check, session: Session) -> None:
+        """After a passing run, prefetch every call it made for the later programs of the same check.
+
+        The calls come from the trusted check (with its randomness seeded per check, see run_check), so later
+        runs of a check usually make the same calls; one that makes another call just asks for it live."""
+        plan_key = (check.key, check.setup, check.tests)
+        if plan_key in self.learned:
+            return
+        self.learned.add(plan_key)
+        calls, size = [], 0
+        for name, args, kwargs in session.trace[:MAX_CALLS]:
+            if has_handle(args) or has_handle(kwargs):
+                continue
+            size += len(call_key(name, args, kwargs))
+            if size > MAX_PLAN_BYTES:  # the program's first message must stay far below a frame's limit
+                break
+            calls.append((name, args, kwargs))
+        self.plans[plan_key] = calls
 
     def run_check(self, check: Check, session: Session) -> tuple[Any, str, tuple[TestResult, ...]]:
+        # a check that draws random inputs draws the same ones for every program of a problem: verdicts are
+        # reproducible, and the calls a passing run made can be prefetched for the next program (see learn)
+        random.seed(check.key or check.setup)
         ns: dict[str, Any] = {"__name__": "__check__"}
         try:
             exec(self.code(check.prelude, check.key), ns)  # trusted benchmark code

@@ -67,6 +67,7 @@ class Session:
         self.chan = Channel(sock)
         self.dead = ""  # why the program stopped answering; "" while it is healthy
         self.prefetched: dict[str, deque[Any]] = {}
+        self.trace: list[tuple[str, Any, Any]] = []  # every call of a named remote function, in order
 
     def kill(self, reason: str) -> SandboxGone:
         self.dead = self.dead or reason
@@ -91,6 +92,8 @@ class Session:
         """A call of a remote function or handle: answered from the prefetched replies when it was asked."""
         msg = {"op": "call", "f": target, "a": self.encode_args(list(args)),
                "k": {k: self.encode_args(v) for k, v in kwargs.items()}}  # fmt: skip
+        if isinstance(target, str):
+            self.trace.append((target, msg["a"], msg["k"]))
         if isinstance(target, str) and self.prefetched:
             queue = self.prefetched.get(call_key(target, msg["a"], msg["k"]))
             if queue:
@@ -127,6 +130,15 @@ class Session:
             raise TypeError(f"cannot pass a {type(v).__name__} into the sandbox")
 
         return encode(value, as_ref)
+
+
+def has_handle(encoded: Any) -> bool:
+    """Whether an encoded value refers to an object that lives in one program's sandbox."""
+    if type(encoded) is dict:
+        return "r" in encoded or any(has_handle(v) for v in encoded.values())
+    if type(encoded) is list:
+        return any(has_handle(v) for v in encoded)
+    return False
 
 
 def call_key(name: str, args: Any, kwargs: Any) -> str:

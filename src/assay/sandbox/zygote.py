@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.sandbox import isolation
-from assay.sandbox.child import Confinement, child_main
+from assay.sandbox.child import Confinement, child_environment, child_main
 
 TICK = 0.05  # longest pause between checks of a running program's CPU time (a tenth of its limit if less)
 PRELOAD = [
@@ -84,6 +84,7 @@ class Zygote:
         self.degraded = ""
         self.work_root = "/tmp"
         self.uid: int | None = config["uid"] if os.geteuid() == 0 else None
+        self.job_dir = "/tmp/job"
         self.clk = os.sysconf("SC_CLK_TCK")
         self.count = 0
 
@@ -126,6 +127,11 @@ class Zygote:
         for name in PRELOAD:
             with contextlib.suppress(ImportError):
                 __import__(name)
+        # every job runs in the same (re-created) directory, so the environment a program sees can be set up
+        # here once instead of in each child: our own environment held nothing but interpreter settings
+        self.job_dir = os.path.join(self.work_root, "job")
+        os.environ.clear()
+        os.environ.update(child_environment(self.job_dir))
 
     def cpu_of(self, job: _Job) -> float:
         """CPU seconds of the job's whole process tree so far (live processes + reaped ones)."""
@@ -169,7 +175,9 @@ class Zygote:
 
     def start(self, spec: dict[str, Any], fd: int) -> _Job:
         self.count += 1
-        work_dir = os.path.join(self.work_root, f"job{self.count}")
+        work_dir = self.job_dir
+        if os.path.lexists(work_dir):  # left over from a job whose clean-up failed
+            shutil.rmtree(work_dir, ignore_errors=True)
         os.mkdir(work_dir, 0o700)
         if self.uid is not None:
             os.chown(work_dir, self.uid, self.uid)
@@ -201,9 +209,12 @@ class Zygote:
             self.kill_tree(job)
 
     def finish(self, job: _Job) -> dict[str, Any]:
-        cpu = self.cpu_of(job)
         wall = time.monotonic() - job.started
+        # kill first: until the program is gone, every page this process writes is copied (copy-on-write)
+        before = 0.0 if self.isolated else self.cpu_of(job)
         self.kill_tree(job)
+        # as pid 1 we reaped every process of the job, so their exact CPU times are all in reaped_cpu
+        cpu = max(before, job.reaped_cpu)
         out = {
             k: _read_capped(os.path.join(job.work_dir, f".{k}"), job.out_cap) for k in ("stdout", "stderr")
         }
