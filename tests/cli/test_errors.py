@@ -71,3 +71,14 @@ def test_inline_api_key_is_refused_before_anything_is_written(tmp_path: Path) ->
                "--tasks", "gsm8k", "--output", "out", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 2 and "api_key_env" in res.stderr and "sk-secret" not in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_mistyped_command_or_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    for args, expected in (
+        (("runn",), "No such command 'runn'"),
+        (("run", "--modle", "smollm2-135m"), "No such option: --modle"),
+        (("check-code", "--problems", "humaneval"), "Missing argument"),
+    ):
+        res = _run(*args, cwd=tmp_path)
+        assert res.returncode == 2, (args, res.stderr)
+        assert expected in res.stderr and "Traceback" not in res.stderr, res.stderr

@@ -7,6 +7,7 @@ A command module is any module in assay.cli (other than this one and `common`) t
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -40,19 +41,31 @@ def _root(
     """assay: evaluate language models."""
 
 
-def _load_commands() -> None:
+def _requested_module(argv: list[str]) -> str | None:
+    """The command module `assay CMD ...` needs (module name = command name, '-' as '_'), when started as the
+    `assay` program: importing only that one keeps start-up short. None: load every command."""
+    started_as_cli = __name__ == "__main__" or os.path.basename(argv[0]) == "assay"
+    if not started_as_cli or len(argv) < 2 or argv[1].startswith("-"):
+        return None
+    return argv[1].replace("-", "_")
+
+
+def _load_commands(only: str | None = None) -> None:
     import assay.cli as pkg
 
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name in {"main", "common"} or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"assay.cli.{info.name}")
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(pkg.__path__)
+        if info.name not in {"main", "common"} and not info.name.startswith("_")
+    )
+    for name in [only] if only in names else names:
+        module = importlib.import_module(f"assay.cli.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
 
 
-_load_commands()
+_load_commands(_requested_module(sys.argv))
 
 
 def main() -> None:
@@ -75,15 +88,30 @@ def main() -> None:
         console_err.print("interrupted: results finished so far are saved; continue with --resume")
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            console_err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+        usage, other = _click_exceptions()
+        if isinstance(exc, usage):
+            console_err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)  # type: ignore[attr-defined]
             sys.exit(2)
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if isinstance(exc, other):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
+
+
+def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(usage errors, other click errors): click's own and, in newer typer releases, typer's vendored copy."""
+    import importlib
+
+    usage: list[type[Exception]] = []
+    other: list[type[Exception]] = []
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage.append(module.UsageError)
+        other.append(module.ClickException)
+    return tuple(usage), tuple(other)
 
 
 if __name__ == "__main__":
