@@ -23,7 +23,7 @@ def test_single_and_pairwise_files_load(tmp_path: Path) -> None:
 
 def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "s.jsonl", [single_rows(1)[0], "", "{not json"])
-    with pytest.raises(DataError, match=r"s\.jsonl:3: invalid JSON"):
+    with pytest.raises(DataError, match=r"s\.jsonl:3: malformed JSON"):
         load_items(path, "single")
 
 

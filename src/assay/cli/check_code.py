@@ -34,25 +34,19 @@ def read_samples(path: Path, known: set[str]) -> list[dict[str, Any]]:
     """Samples with `task_id` and `completion`; a bad line or an unknown task is a one-line error."""
     if not path.is_file():
         raise UsageError(f"samples file {path} does not exist")
+    from assay.data.sources import json_lines, read_text
+
     rows: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("completion"), str) or "task_id" not in row:
-                raise DataError(f"{where}: each sample needs a task_id and a string completion")
-            task = _normalize_task(row["task_id"], known)
-            if task not in known:
-                raise DataError(
-                    f"{where}: task_id {row['task_id']!r} is not in the problem set",
-                    hint=did_you_mean(str(row["task_id"]), known) or "check --problems",
-                )
-            rows.append({**row, "_task": task})
+    for where, row in json_lines(read_text(path), str(path)):
+        if not isinstance(row.get("completion"), str) or "task_id" not in row:
+            raise DataError(f"{where}: each sample needs a task_id and a string completion")
+        task = _normalize_task(row["task_id"], known)
+        if task not in known:
+            raise DataError(
+                f"{where}: task_id {row['task_id']!r} is not in the problem set",
+                hint=did_you_mean(str(row["task_id"]), known) or "check --problems",
+            )
+        rows.append({**row, "_task": task})
     if not rows:
         raise DataError(f"{path}: no samples in the file")
     return rows

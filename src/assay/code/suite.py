@@ -14,12 +14,12 @@ call the entry point by name (MBPP's shape).
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from assay.code.problems import Problem, assert_style, check_function_style
+from assay.data.sources import json_lines
 from assay.errors import DataError
 
 EXAMPLE = "example"
@@ -63,16 +63,7 @@ def parse_suite(text: str, source: str, suite: str) -> list[Problem]:
     """Problems from JSONL text; errors name the source and line."""
     problems: list[Problem] = []
     seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{source}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: malformed JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{where}: expected a JSON object")
+    for where, row in json_lines(text, source):
         problem = _problem(row, where, suite)
         if problem.task_id in seen:
             raise DataError(f"{where}: duplicate task_id {problem.task_id!r}")

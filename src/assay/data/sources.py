@@ -10,7 +10,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,23 +38,41 @@ def local_split_path(data_dir: Path, dataset: str, config: str | None, split: st
     return data_dir / dataset / (config or "default") / f"{split}.jsonl"
 
 
+def json_lines(text: str, source: str) -> Iterator[tuple[str, Row]]:
+    """(where, row) for every non-blank line of JSONL text, `where` being "source:line". Every reader of
+    JSONL in assay goes through here, so a bad line is always one DataError that names its file and line."""
+    # only "\n" ends a JSONL line: str.splitlines() would also split at U+2028 and friends inside strings
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{where}: malformed JSON ({exc.msg} at column {exc.colno})", hint="fix or remove that line"
+            ) from None
+        if not isinstance(row, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        yield where, row
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 file's text; anything else is a DataError naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_jsonl(path: Path) -> list[Row]:
+    """All rows of a JSONL file (see json_lines)."""
+    return [row for _, row in json_lines(read_text(path), str(path))]
+
+
 @lru_cache(maxsize=64)
 def _read_jsonl(path: Path, stamp: tuple[int, int]) -> tuple[Row, ...]:
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}:{number}: malformed JSON ({exc.msg})", hint="fix or remove that line"
-                ) from exc
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return tuple(rows)
+    return tuple(read_jsonl(path))
 
 
 @lru_cache(maxsize=16)

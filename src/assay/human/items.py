@@ -16,11 +16,11 @@ All fields are non-empty strings except the responses, which may be empty (a mod
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from assay.data.sources import json_lines, read_text
 from assay.errors import DataError, UsageError
 
 Mode = Literal["single", "pairwise"]
@@ -99,24 +99,13 @@ def load_items(path: Path, mode: Mode) -> tuple[Item, ...]:
     if not path.is_file():
         raise DataError(f"items file {path} does not exist", hint="pass a JSONL file with one item per line")
     items: list[Item] = []
-    first_line: dict[str, int] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    first_seen: dict[str, str] = {}
+    for where, row in json_lines(read_text(path), str(path)):
         item = parse_row(row, mode, where)
-        if item.item_id in first_line:
-            first = first_line[item.item_id]
+        if item.item_id in first_seen:
+            first = first_seen[item.item_id].rsplit(":", 1)[1]
             raise DataError(f"{where}: duplicate item_id {item.item_id!r} (first on line {first})")
-        first_line[item.item_id] = number
+        first_seen[item.item_id] = where
         items.append(item)
     if not items:
         raise DataError(f"{path}: no items", hint="the file needs at least one JSON object line")

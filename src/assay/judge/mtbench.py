@@ -14,8 +14,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from assay.data.sources import read_jsonl
 from assay.errors import DataError, UsageError
 from assay.judge.judge import JudgeInput
 from assay.judge.prompts import JudgePrompt, PromptKind, fastchat_prompt_name, mtbench_dir
@@ -51,18 +51,6 @@ class Question:
         return CATEGORY_TEMPERATURE.get(self.category, 0.7)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{number}: malformed JSON ({exc.msg})") from exc
-    return rows
-
-
 def _references(folder: Path) -> dict[int, tuple[str, str]]:
     path = folder / "reference_answer" / "gpt-4.jsonl"
     if not path.exists():
@@ -70,7 +58,7 @@ def _references(folder: Path) -> dict[int, tuple[str, str]]:
             f"{path} is missing", hint="MT-Bench's reference answers are needed for math/reasoning/coding"
         )
     refs = {}
-    for row in _read_jsonl(path):
+    for row in read_jsonl(path):
         turns = row["choices"][0]["turns"]
         refs[int(row["question_id"])] = (str(turns[0]), str(turns[1]))
     return refs
@@ -85,7 +73,7 @@ def load_questions(
 ) -> list[Question]:
     """The selected questions in file order: by id, then by category, then the first `limit`."""
     folder = mtbench_dir(data_dir)
-    rows = _read_jsonl(folder / "question.jsonl")
+    rows = read_jsonl(folder / "question.jsonl")
     known = sorted({str(r["category"]) for r in rows})
     unknown = [c for c in categories if c not in known]
     if unknown:

@@ -10,7 +10,6 @@ excluded from agreement and counted. The numbers themselves come from assay.stat
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from typing import Any
 
 from scipy import stats as sps
 
+from assay.data.sources import json_lines, read_text
 from assay.errors import DataError, UsageError
 from assay.stats.agreement import accuracy, cohen_kappa
 from assay.stats.bias import length_bias, longer_wins_rate, position_bias
@@ -50,17 +50,10 @@ def read_rows(path: Path) -> list[Row]:
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: malformed JSON ({exc.msg})") from exc
-            if not isinstance(row, dict) or "item_id" not in row:
-                raise DataError(f"{path}:{number}: expected a JSON object with an item_id")
-            rows.append(row)
+    for where, row in json_lines(read_text(path), str(path)):
+        if "item_id" not in row:
+            raise DataError(f"{where}: expected a JSON object with an item_id")
+        rows.append(row)
     return rows
 
 
