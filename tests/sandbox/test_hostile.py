@@ -385,3 +385,31 @@ def test_binary_garbage_on_stdout_does_not_break_the_report(sandbox):
     )
     o = sandbox.run_batch([job(program, SQUARE_TESTS, cpu_seconds=2, max_output_bytes=1 << 20)])[0]
     assert o.passed and 0 < len(o.stdout) <= 16 * 1024 and o.stderr
+
+
+def test_output_files_cannot_be_swapped_for_root_only_files(sandbox, capfd, canary_dir):
+    """The program's stdout/stderr are read back by a root process: a program that replaces them with links to
+    a file only root may read must not get that file into its results."""
+    secret = canary_dir / "root_only.txt"
+    secret.write_text("ROOT-ONLY-SECRET")
+    os.chmod(secret, 0o600)
+    program = f"""
+    import os
+    print("before")
+    for name in (".stdout", ".stderr", "stdout", "stderr"):
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+        os.symlink({str(secret)!r}, name)
+    try:
+        open({str(secret)!r}).read()
+        print("the program could read it itself")
+    except OSError:
+        pass
+    def solve(x): return 0
+    """
+    o = run_one(sandbox, program)
+    assert_no_pass_and_clean(sandbox, o, capfd)
+    assert "ROOT-ONLY" not in o.stdout + o.stderr and "could read it" not in o.stdout
+    assert o.stdout.startswith("before")

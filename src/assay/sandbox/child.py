@@ -1,7 +1,7 @@
 """The sandboxed side: a forked child that confines itself, runs the untrusted program, then answers calls.
 
 Runs in a fork of the zygote (which never saw any test code). After `confine` the process is an unprivileged
-uid with no_new_privs and hard rlimits, its stdout/stderr go to capped files in its private work dir, and its
+uid with no_new_privs and hard rlimits, its stdout/stderr are nameless in-memory files the zygote reads back, and its
 environment is minimal. Everything it sends back is plain data (see wire.py); the judge decides the verdict.
 """
 
@@ -30,11 +30,15 @@ class Confinement:
     work_dir: str
     uid: int | None  # None: keep our uid (degraded mode, not root)
     limits: ProcessLimits
+    output_fds: tuple[int, int]  # in-memory files (memfd) for stdout and stderr, which the zygote reads back
 
 
 def confine(sock: socket.socket, conf: Confinement) -> None:
     """Shed everything the zygote had (fds, env, privileges) before any untrusted byte runs."""
     os.setsid()  # own process group: the degraded mode kills the tree with killpg
+    # stdout/stderr are files without a name: nothing the program does to paths changes what the zygote reads
+    os.dup2(conf.output_fds[0], 1)
+    os.dup2(conf.output_fds[1], 2)
     keep = sock.fileno()
     os.closerange(3, keep)
     os.closerange(keep + 1, 65536)
@@ -45,10 +49,6 @@ def confine(sock: socket.socket, conf: Confinement) -> None:
     apply_rlimits(conf.limits)
     if conf.uid is not None:
         drop_privileges(conf.uid)
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        out = os.open(os.path.join(conf.work_dir, f".{name}"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(out, fd)
-        os.close(out)
     # the environment is child_environment(work_dir), set once by the zygote before it forked us
     random.seed()  # every child is a fork of the same zygote: do not share its random state
 

@@ -71,6 +71,7 @@ class _Job:
     cpu_limit: float
     wall_limit: float
     out_cap: int
+    output_fds: tuple[int, int]
     started: float = field(default_factory=time.monotonic)
     reaped_cpu: float = 0.0
     timed_out: str = ""
@@ -187,14 +188,17 @@ class Zygote:
             cpu_seconds_hard=int(spec["cpu"]) + 2,
             file_bytes=spec["max_file_mb"] << 20,
         )
-        conf = Confinement(work_dir=work_dir, uid=self.uid, limits=limits)
+        outputs = (os.memfd_create("stdout", 0), os.memfd_create("stderr", 0))
+        conf = Confinement(work_dir=work_dir, uid=self.uid, limits=limits, output_fds=outputs)
         pid = _raw_fork()
         if pid < 0:
+            for fd in outputs:
+                os.close(fd)
             raise OSError(ctypes.get_errno(), "fork failed")
         if pid == 0:
             child_main(socket.socket(fileno=fd), conf)
         os.close(fd)
-        return _Job(pid, work_dir, spec["cpu"], spec["wall"], spec["out_cap"])
+        return _Job(pid, work_dir, spec["cpu"], spec["wall"], spec["out_cap"], outputs)
 
     def police(self, job: _Job) -> None:
         """Called every tick while a job runs: enforce its CPU and wall limits."""
@@ -215,10 +219,14 @@ class Zygote:
         self.kill_tree(job)
         # as pid 1 we reaped every process of the job, so their exact CPU times are all in reaped_cpu
         cpu = max(before, job.reaped_cpu)
-        out = {
-            k: _read_capped(os.path.join(job.work_dir, f".{k}"), job.out_cap) for k in ("stdout", "stderr")
-        }
-        shutil.rmtree(job.work_dir, ignore_errors=True)
+        out = {}
+        for key, fd in zip(("stdout", "stderr"), job.output_fds, strict=True):
+            out[key] = os.pread(fd, job.out_cap, 0).decode("utf-8", "replace")
+            os.close(fd)
+        try:
+            os.rmdir(job.work_dir)  # most programs leave nothing behind
+        except OSError:
+            shutil.rmtree(job.work_dir, ignore_errors=True)
         return {"cpu": cpu, "wall": wall, "timed_out": job.timed_out, **out}
 
     def serve(self) -> None:
@@ -270,14 +278,6 @@ def _report_bytes(report: dict[str, Any]) -> bytes:
         report = {**report, "stdout": report["stdout"][:2000], "stderr": report["stderr"][:2000]}
         data = json.dumps(report, ensure_ascii=False).encode()
     return data
-
-
-def _read_capped(path: str, cap: int) -> str:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(cap).decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def main() -> None:
