@@ -15,11 +15,11 @@ from typing import Any
 from assay.errors import UsageError, did_you_mean
 from assay.runs.layout import load_samples, load_summary
 from assay.stats.multiple import holm
-from assay.stats.paired import TestName, Verdict, paired_test, verdict
+from assay.stats.paired import TestName, Verdict, WinTieLoss, paired_test, verdict
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Comparison:
+class Comparison(WinTieLoss):
     """Run A against run B on one task and metric. `difference` = mean A - mean B over paired samples."""
 
     task: str
@@ -44,19 +44,6 @@ class Comparison:
     ties: int
     losses: int
     verdict: Verdict  # decided on the adjusted p-value and the metric's direction
-
-    @property
-    def win_rate(self) -> float:
-        """Share of paired samples where A scored higher."""
-        return self.wins / self.n if self.n else math.nan
-
-    @property
-    def tie_rate(self) -> float:
-        return self.ties / self.n if self.n else math.nan
-
-    @property
-    def loss_rate(self) -> float:
-        return self.losses / self.n if self.n else math.nan
 
     def to_json(self) -> dict[str, Any]:
         """The fields plus win/tie/loss rates, as plain JSON values."""

@@ -35,8 +35,30 @@ Scores = Sequence[float] | np.ndarray
 _CHUNK = 2_000_000  # resample matrix cells per numpy chunk: bounded memory for large n
 
 
+class WinTieLoss:
+    """Shares of the paired samples where A scored higher, the same, or lower than B."""
+
+    __slots__ = ()
+    n: int
+    wins: int
+    ties: int
+    losses: int
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / self.n if self.n else math.nan
+
+    @property
+    def tie_rate(self) -> float:
+        return self.ties / self.n if self.n else math.nan
+
+    @property
+    def loss_rate(self) -> float:
+        return self.losses / self.n if self.n else math.nan
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PairedTest:
+class PairedTest(WinTieLoss):
     """The result of comparing paired scores a[i] and b[i]; `difference` is mean(a) - mean(b)."""
 
     test: str  # "mcnemar_exact" | "paired_bootstrap" | "paired_permutation"
@@ -52,17 +74,6 @@ class PairedTest:
     ties: int
     losses: int
 
-    @property
-    def win_rate(self) -> float:
-        return self.wins / self.n if self.n else math.nan
-
-    @property
-    def tie_rate(self) -> float:
-        return self.ties / self.n if self.n else math.nan
-
-    @property
-    def loss_rate(self) -> float:
-        return self.losses / self.n if self.n else math.nan
 
 
 def _as_pairs(a: Scores, b: Scores) -> tuple[np.ndarray, np.ndarray]:
