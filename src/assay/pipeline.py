@@ -77,20 +77,8 @@ def score_choices(
         greedy = [r.is_greedy for r in responses[offset : offset + k]]
         offset += k
         pred, scores = choice_scores(lls, s.choices, int(s.target), wanted)  # type: ignore[arg-type]
-        results.append(
-            SampleResult(
-                sample_id=s.sample_id,
-                task=s.task,
-                model=model,
-                prompt=s.prompt,
-                target=s.target,
-                prediction=pred,
-                scores=scores,
-                choices=s.choices,
-                loglikelihoods=lls,
-                extras={"is_greedy": greedy} if any(greedy) else {},
-            )
-        )
+        extras = {"is_greedy": greedy} if any(greedy) else {}
+        results.append(_result(s, model, pred, scores, choices=s.choices, loglikelihoods=lls, extras=extras))
     return results
 
 
@@ -115,19 +103,8 @@ def score_generations(
                 value = get_metric(ref.name)(text, _references(s.target), **ref.options)
                 scores.append(Score(metric=ref.label, value=value))
         prediction = extracted.get(spec.metrics[0].filter or "", first) if spec.metrics else first
-        results.append(
-            SampleResult(
-                sample_id=s.sample_id,
-                task=s.task,
-                model=model,
-                prompt=s.prompt,
-                target=s.target,
-                prediction=prediction,
-                scores=tuple(scores),
-                outputs=resp.texts,
-                extras={"extracted": extracted} if extracted else {},
-            )
-        )
+        extras = {"extracted": extracted} if extracted else {}
+        results.append(_result(s, model, prediction, tuple(scores), outputs=resp.texts, extras=extras))
     return results
 
 
@@ -143,3 +120,17 @@ def _filtered(spec: TaskSpec, name: str | None, text: str, memo: dict[str, str])
 
         memo[name] = apply_filter(spec.filters[name], text)
     return memo[name]
+
+
+def _result(s: Sample, model: str, prediction: Any, scores: tuple[Score, ...], **rest: Any) -> SampleResult:
+    """The sample's record: what every task type shares, plus `rest` (choices and loglikelihoods, outputs...)."""
+    return SampleResult(
+        sample_id=s.sample_id,
+        task=s.task,
+        model=model,
+        prompt=s.prompt,
+        target=s.target,
+        prediction=prediction,
+        scores=scores,
+        **rest,
+    )
