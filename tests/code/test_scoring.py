@@ -146,3 +146,35 @@ def test_time_limit_options_decide_how_slow_a_right_answer_may_be(tmp_path):
         assert proc.returncode == 0, proc.stderr
         results.append(json.loads(Path(f"{samples}_results.jsonl").read_text())["result"])
     assert results == ["passed", "timed out"]
+
+
+def test_interrupted_check_code_resumes_without_redoing_verdicts(tmp_path):
+    """Ctrl-C keeps every verdict so far in a journal; the same command then checks only the rest."""
+    import re
+    import signal
+    import time
+
+    problems = load_problems("humaneval", None)
+    slow = "    import time\n    time.sleep(0.15)\n" + (problems["HumanEval/0"].reference or "")
+    rows = [{"task_id": "HumanEval/0", "completion": slow if i % 2 else "    return True\n"} for i in range(60)]
+    samples = tmp_path / "s.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    journal = tmp_path / "s.jsonl_results.jsonl.partial"
+    cmd = [*ASSAY, "check-code", str(samples), "--k", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count("\n") < 11):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    kept = int(re.search(r"interrupted: (\d+) of 60 verdicts", err).group(1))
+    assert 10 <= kept < 60 and journal.read_text().count("\n") == kept + 1
+    assert not (tmp_path / "s.jsonl_results.jsonl").exists()
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {kept} of 60 samples already checked" in again.stderr.replace("\n", " ")
+    results = [json.loads(x) for x in (tmp_path / "s.jsonl_results.jsonl").read_text().splitlines()]
+    assert [r["passed"] for r in results] == [bool(i % 2) for i in range(60)]
+    assert json.loads(again.stdout)["pass@1"] == pytest.approx(0.5) and not journal.exists()

@@ -7,6 +7,7 @@ as JSON.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,51 @@ def write_results(path: Path, rows: list[dict[str, Any]]) -> None:
     write_jsonl_atomic(path, rows)
 
 
+class Journal:
+    """Verdicts as they arrive, one JSON line each, in SAMPLES.jsonl_results.jsonl.partial: a run that is
+    interrupted (Ctrl-C, a kill, a crash) continues where it stopped when the same command runs again.
+    The first line fingerprints the samples file and the settings; a journal of other inputs is ignored."""
+
+    def __init__(self, path: Path, fingerprint: str, size: int) -> None:
+        self.path = path
+        self.done: dict[int, dict[str, Any]] = {}
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").split("\n")
+            if _parse(lines[0]).get("fingerprint") == fingerprint:
+                for line in lines[1:]:
+                    entry = _parse(line)  # a line torn by a kill reads as {} and is run again
+                    if isinstance(entry.get("i"), int) and 0 <= entry["i"] < size and "result" in entry:
+                        self.done[entry["i"]] = {"result": entry["result"], "passed": bool(entry["passed"])}
+        self.fh = path.open("w" if not self.done else "a", encoding="utf-8")
+        if not self.done:
+            self.fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+            self.fh.flush()
+
+    def record(self, index: int, result: str, passed: bool) -> None:
+        self.done[index] = {"result": result, "passed": passed}
+        self.fh.write(json.dumps({"i": index, "result": result, "passed": passed}) + "\n")
+        self.fh.flush()
+
+    def close(self, finished: bool) -> None:
+        self.fh.close()
+        if finished:
+            self.path.unlink(missing_ok=True)
+
+
+def _parse(line: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def fingerprint(samples: Path, *settings: object) -> str:
+    digest = hashlib.sha256(samples.read_bytes())
+    digest.update(json.dumps([str(s) for s in settings]).encode())
+    return digest.hexdigest()
+
+
 def check_code(
     samples: Path = typer.Argument(..., help="SAMPLES.jsonl: one {task_id, completion} per line."),
     problems: str = typer.Option("humaneval", "--problems", help="humaneval, mbpp, example, or a suite .jsonl."),
@@ -82,10 +128,9 @@ def check_code(
     data_dir: str | None = typer.Option(None, "--data-dir", help="Benchmark data folder (or ASSAY_DATA_DIR)."),
 ) -> None:
     """Execute completions against hidden tests in the sandbox; write SAMPLES_results, print pass@k."""
-    from assay.code.score import executions, load_problems, score_completions
+    from assay.code.score import load_problems
     from assay.data.sources import data_dir_from
     from assay.metrics.passk import pass_at_k_table
-    from assay.sandbox import ProcessSandbox
 
     ks = parse_ks(k)
     if timeout is not None and timeout <= 0:
@@ -100,10 +145,61 @@ def check_code(
     rows = read_samples(samples, set(problem_set))
     pairs = [(r["_task"], r["completion"]) for r in rows]
     hide = [str(folder)] if folder else []
+    journal = Journal(
+        samples.with_name(samples.name + "_results.jsonl.partial"),
+        fingerprint(samples, problems, timeout, min_time, time_factor),
+        len(pairs),
+    )
+    todo = [i for i in range(len(pairs)) if i not in journal.done]
+    if journal.done:
+        console_err.print(f"resuming: {len(journal.done)} of {len(pairs)} samples already checked ({journal.path})")
+    finished = False
+    try:
+        if todo:
+            todo_pairs = [pairs[i] for i in todo]
+            _execute(journal, todo_pairs, todo, problem_set, workers, hide, timeout, min_time, time_factor)
+        finished = True
+    except KeyboardInterrupt:
+        console_err.print(
+            f"interrupted: {len(journal.done)} of {len(pairs)} verdicts are kept in {journal.path}; "
+            "run the same command again to continue"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        journal.close(finished)
+    results: dict[str, list[bool]] = {}
+    out_rows = []
+    for i, row in enumerate(rows):
+        verdict = journal.done[i]
+        results.setdefault(row["_task"], []).append(verdict["passed"])
+        clean = {key: v for key, v in row.items() if key != "_task"}
+        out_rows.append({**clean, **verdict})
+    write_results(samples.with_name(samples.name + "_results.jsonl"), out_rows)
+    table = pass_at_k_table(results, ks)
+    report: dict[str, float | None] = {name: mv.value for name, mv in table.items()}
+    report.update({f"{name}_stderr": mv.stderr for name, mv in table.items()})
+    typer.echo(json.dumps(report))
+
+
+def _execute(
+    journal: Journal,
+    pairs: list[tuple[str, str]],
+    indices: list[int],
+    problem_set: dict[str, Any],
+    workers: int,
+    hide: list[str],
+    timeout: float | None,
+    min_time: float,
+    time_factor: float,
+) -> None:
+    """Run `pairs` (the samples at `indices`) in the sandbox, journaling each verdict as it arrives."""
+    from assay.code.score import executions, score_completions
+    from assay.sandbox import ProcessSandbox
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with ProcessSandbox(workers=workers, hide=hide) as box, Progress(*columns, console=console_err) as bar:
         task = bar.add_task("executing", total=executions(problem_set, pairs, timeout))
-        outcomes = score_completions(
+        score_completions(
             problem_set,
             pairs,
             timeout=timeout,
@@ -111,18 +207,8 @@ def check_code(
             progress=lambda n: bar.advance(task, n),
             min_time=min_time,
             time_factor=time_factor,
+            on_outcome=lambda j, o: journal.record(indices[j], o.result, o.passed),
         )
-    results: dict[str, list[bool]] = {}
-    out_rows = []
-    for row, outcome in zip(rows, outcomes, strict=True):
-        results.setdefault(row["_task"], []).append(outcome.passed)
-        clean = {key: v for key, v in row.items() if key != "_task"}
-        out_rows.append({**clean, "result": outcome.result, "passed": outcome.passed})
-    write_results(samples.with_name(samples.name + "_results.jsonl"), out_rows)
-    table = pass_at_k_table(results, ks)
-    report: dict[str, float | None] = {name: mv.value for name, mv in table.items()}
-    report.update({f"{name}_stderr": mv.stderr for name, mv in table.items()})
-    typer.echo(json.dumps(report))
 
 
 def register(app: typer.Typer) -> None:

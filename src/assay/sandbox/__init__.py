@@ -22,7 +22,10 @@ class Sandbox(Protocol):
     """The seam: anything that can run a batch of jobs (a container backend could come later)."""
 
     def run_batch(
-        self, jobs: Sequence[Job], progress: Callable[[int], None] | None = None
+        self,
+        jobs: Sequence[Job],
+        progress: Callable[[int], None] | None = None,
+        on_outcome: Callable[[int, Outcome], None] | None = None,
     ) -> list[Outcome]: ...
 
     def close(self) -> None: ...

@@ -110,8 +110,14 @@ class ProcessSandbox:
                 file=sys.stderr,
             )
 
-    def run_batch(self, jobs: Sequence[Job], progress: Callable[[int], None] | None = None) -> list[Outcome]:
-        """Run every job; returns outcomes in job order. `progress(n)` is called as jobs finish.
+    def run_batch(
+        self,
+        jobs: Sequence[Job],
+        progress: Callable[[int], None] | None = None,
+        on_outcome: Callable[[int, Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """Run every job; returns outcomes in job order. As each job finishes, `on_outcome(index, outcome)` and
+        `progress(1)` are called (e.g. to journal results, so an interrupted batch can resume).
 
         At most `workers` programs run at a time, plus one per program that has been slow for SLOW seconds:
         a timeout does not stall the pool, and jobs queued behind a slow program move to another judge.
@@ -145,6 +151,8 @@ class ProcessSandbox:
                         if results[index] is None:  # a job moved off a slow judge may finish twice
                             results[index] = outcome
                             remaining -= 1
+                            if on_outcome is not None:
+                                on_outcome(index, outcome)
                             if progress is not None:
                                 progress(1)
                     self._feed_all(jobs, queue)
