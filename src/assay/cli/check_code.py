@@ -82,6 +82,8 @@ class Journal:
                     if isinstance(entry.get("i"), int) and 0 <= entry["i"] < size and "result" in entry:
                         self.done[entry["i"]] = {"result": entry["result"], "passed": bool(entry["passed"])}
         self.fh = path.open("w" if not self.done else "a", encoding="utf-8")
+        if self.done and not path.read_bytes().endswith(b"\n"):
+            self.fh.write("\n")  # end the line a kill tore, so the next verdict starts a line of its own
         if not self.done:
             self.fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
             self.fh.flush()
