@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +11,6 @@ from assay.code.mbpp import render_prompt
 from assay.code.problems import assert_style, first_called_name
 from assay.code.suite import load_example, parse_suite
 from assay.errors import DataError, UsageError
-
-DATA = Path(os.environ.get("ASSAY_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark data folder {DATA} is absent")
 
 
 def test_humaneval_from_the_package():
@@ -27,14 +22,12 @@ def test_humaneval_from_the_package():
     assert p.reference and p.program(p.reference).startswith(p.prompt)
 
 
-@needs_data
-def test_humaneval_from_the_data_folder_matches_the_package():
-    assert load_problems("humaneval", DATA) == load_problems("humaneval", None)
+def test_humaneval_from_the_data_folder_matches_the_package(data_dir):
+    assert load_problems("humaneval", data_dir) == load_problems("humaneval", None)
 
 
-@needs_data
-def test_mbpp_test_split_and_prompt():
-    problems = load_problems("mbpp", DATA)
+def test_mbpp_test_split_and_prompt(data_dir):
+    problems = load_problems("mbpp", data_dir)
     assert len(problems) == 500
     p = problems["Mbpp/11"]
     assert p.entry_point == "remove_Occ" and p.program_prefix == ""

@@ -13,8 +13,6 @@ import pytest
 from assay.code import load_problems, score_completions
 from assay.sandbox import ProcessSandbox
 
-from .test_problems import DATA, needs_data
-
 ASSAY = [sys.executable, "-m", "assay.cli.main"]
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -36,9 +34,8 @@ def test_canonical_humaneval_scores_one(box):
     assert pass_at_1_of_references(load_problems("humaneval", None), box) == 1.0
 
 
-@needs_data
-def test_canonical_mbpp_scores_one(box):
-    assert pass_at_1_of_references(load_problems("mbpp", DATA), box) == 1.0
+def test_canonical_mbpp_scores_one(box, data_dir):
+    assert pass_at_1_of_references(load_problems("mbpp", data_dir), box) == 1.0
 
 
 def test_example_suite_references_score_one(box):

@@ -1,18 +1,18 @@
-"""Shared fixtures: the benchmark data folder (tests needing it skip only when it is absent)."""
+"""Shared fixtures: the benchmark data folder with MT-Bench in it."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from tests.conftest import data_dir_or_skip
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    folder = Path(os.environ.get("ASSAY_DATA_DIR") or DEFAULT_DATA).resolve()
+    """The shared data folder (tests.conftest: fails in CI when absent), which must hold MT-Bench."""
+    folder = data_dir_or_skip()
     if not (folder / "lmsys" / "mt_bench" / "question.jsonl").exists():
-        pytest.skip(f"MT-Bench data not found under {folder} (set ASSAY_DATA_DIR)")
+        pytest.fail(f"MT-Bench data not found under {folder}")
     return folder
