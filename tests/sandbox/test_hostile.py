@@ -163,6 +163,14 @@ def test_infinite_loop_times_out_on_cpu(sandbox, capfd):
     assert o.status == "timeout" and o.cpu_seconds >= 0.3 and o.wall_seconds < 30
 
 
+def test_cpu_limit_counts_every_process_of_the_tree(sandbox, capfd):
+    # two spinning processes: their CPU adds up, and the tree is stopped soon after the sum reaches the limit
+    program = "import os\nos.fork()\nwhile True:\n    pass\ndef solve(x): return x\n"
+    o = run_one(sandbox, program, cpu_seconds=0.4, max_processes=4)
+    assert_no_pass_and_clean(sandbox, o, capfd)
+    assert o.status == "timeout" and 0.4 <= o.cpu_seconds < 0.4 + 0.2
+
+
 def test_sleeping_program_times_out_on_wall(sandbox, capfd):
     o = run_one(
         sandbox, "import time\ntime.sleep(60)\ndef solve(x): return x * x\n", cpu_seconds=1, wall_seconds=1

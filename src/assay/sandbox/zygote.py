@@ -29,6 +29,7 @@ from assay.sandbox import isolation
 from assay.sandbox.child import Confinement, child_environment, child_main
 
 TICK = 0.05  # longest pause between checks of a running program's CPU time (a tenth of its limit if less)
+MIN_TICK = 0.002  # near its limit, a program is checked again after the CPU time it has left, at least this
 PRELOAD = [
     "math",
     "cmath",
@@ -74,7 +75,14 @@ class _Job:
     output_fds: tuple[int, int]
     started: float = field(default_factory=time.monotonic)
     reaped_cpu: float = 0.0
+    cpu_seen: float = 0.0  # CPU seconds at the last check
     timed_out: str = ""
+
+    def next_check(self) -> float:
+        """Seconds until the next check: a tenth of the limit (at most TICK), or sooner when the CPU time
+        left is less, so a program that runs to its limit is stopped close to it, not up to a tick late."""
+        left = self.cpu_limit - self.cpu_seen
+        return max(MIN_TICK, min(TICK, self.cpu_limit / 10, left))
 
 
 class Zygote:
@@ -139,15 +147,18 @@ class Zygote:
         pids = [job.pid]
         if self.isolated:  # our /proc shows only this namespace: count every process but ourselves
             pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and p != "1"]
-        ticks = 0
+        total = job.reaped_cpu
         for pid in pids:
             try:
                 with open(f"/proc/{pid}/stat", "rb") as fh:
                     fields = fh.read().rsplit(b")", 1)[1].split()
-                ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+                own = _process_cpu(pid)  # exact; /proc counts in clock ticks (10 ms)
+                if own is None:
+                    own = (int(fields[11]) + int(fields[12])) / self.clk  # utime stime
+                total += own + (int(fields[13]) + int(fields[14])) / self.clk  # + its reaped children
             except (OSError, IndexError, ValueError):
                 continue
-        return job.reaped_cpu + ticks / self.clk
+        return total
 
     def reap(self, job: _Job | None) -> None:
         while True:
@@ -205,7 +216,8 @@ class Zygote:
         self.reap(job)
         if job.timed_out:
             return
-        if self.cpu_of(job) > job.cpu_limit:
+        job.cpu_seen = self.cpu_of(job)
+        if job.cpu_seen > job.cpu_limit:
             job.timed_out = "cpu"
         elif time.monotonic() - job.started > job.wall_limit:
             job.timed_out = "wall"
@@ -232,7 +244,7 @@ class Zygote:
     def serve(self) -> None:
         job: _Job | None = None
         while True:
-            tick = min(TICK, max(0.005, job.cpu_limit / 10)) if job else None
+            tick = job.next_check() if job else None
             ready, _, _ = select.select([self.ctrl], [], [], tick)
             if not ready:
                 if job is not None:
@@ -262,6 +274,17 @@ def _uid_mapped(uid: int) -> bool:
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds `pid` (all its threads) has used, to the nanosecond; None if the clock is unavailable."""
+    clock = ctypes.c_int()
+    if _libc.clock_getcpuclockid(pid, ctypes.byref(clock)) != 0:
+        return None
+    try:
+        return time.clock_gettime(clock.value)
+    except OSError:  # the process is gone
+        return None
 
 
 def _raw_fork() -> int:
