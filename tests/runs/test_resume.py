@@ -39,9 +39,25 @@ def _env(tmp: Path, cache: str) -> dict[str, str]:
 
 
 def _samples(run_dir: Path) -> list[dict]:
-    return [
-        json.loads(x) for x in (run_dir / "samples" / "smollm2-135m_arc_easy.jsonl").read_text().splitlines()
-    ]
+    return [json.loads(x) for x in (run_dir / "samples" / "smollm2-135m_arc_easy.jsonl").read_text().splitlines()]
+
+
+def _start_and_kill(cmd: list[str], env: dict[str, str], cwd: Path, out: Path, at_least: int) -> tuple[Path, int]:
+    """Start `cmd`, SIGKILL it once its run has journaled `at_least` responses; the run folder and that count."""
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    run_dir = None
+    while time.time() < deadline:
+        dirs = list(out.glob("*")) if out.exists() else []
+        if dirs and _journal_rows(dirs[0]) >= at_least:
+            run_dir = dirs[0]
+            break
+        assert proc.poll() is None, "the run finished before it could be killed"
+        time.sleep(0.1)
+    assert run_dir is not None, "no progress within the deadline"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return run_dir, _journal_rows(run_dir)
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir: Path) -> None:
@@ -55,26 +71,7 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir:
         "--leaderboard",
         str(tmp_path / "lb.csv"),
     ]
-    proc = subprocess.Popen(
-        assay_cmd("run", *common),
-        env=_env(tmp_path, "cache-a"),
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 600
-    run_dir = None
-    while time.time() < deadline:
-        dirs = list(out.glob("*")) if out.exists() else []
-        if dirs and _journal_rows(dirs[0]) >= 32:
-            run_dir = dirs[0]
-            break
-        assert proc.poll() is None, "the run finished before it could be killed"
-        time.sleep(0.2)
-    assert run_dir is not None, "no progress within the deadline"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before = _journal_rows(run_dir)
+    run_dir, done_before = _start_and_kill(assay_cmd("run", *common), _env(tmp_path, "cache-a"), tmp_path, out, 32)
     assert 32 <= done_before < TOTAL and done_before % 16 == 0  # whole chunks only
     assert not (run_dir / "summary.json").exists()
 
@@ -112,11 +109,61 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir:
     )
     assert ref.returncode == 0, ref.stderr
     ref_dir = next(ref_out.glob("*"))
-    assert (
-        json.loads((ref_dir / "summary.json").read_text())["stats"]["smollm2-135m"]["requests_computed"]
-        == TOTAL
-    )
+    assert json.loads((ref_dir / "summary.json").read_text())["stats"]["smollm2-135m"]["requests_computed"] == TOTAL
     assert _samples(run_dir) == _samples(ref_dir)  # identical loglikelihoods, predictions, scores
-    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads(
-        (ref_dir / "metrics.json").read_text()
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((ref_dir / "metrics.json").read_text())
+
+
+GEN_ARGS = [
+    "--model",
+    "smollm2-135m",
+    "--tasks",
+    "assay_example",
+    "--gen-kwargs",
+    "max_tokens=24",
+    "--batch-size",
+    "1",
+    "--quiet",
+]
+GEN_TOTAL = 12  # one greedy generation per problem of assay's example suite
+
+
+def _run_args(tmp: Path, name: str) -> list[str]:
+    return [*GEN_ARGS, "--output", str(tmp / name), "--leaderboard", str(tmp / f"{name}.csv")]
+
+
+def test_generation_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
+    env = {**_env(tmp_path, "cache-a"), "ASSAY_CHUNK_SIZE": "2"}
+    out = tmp_path / "runs"
+    run_dir, done_before = _start_and_kill(assay_cmd("run", *_run_args(tmp_path, "runs")), env, tmp_path, out, 4)
+    assert 4 <= done_before < GEN_TOTAL and done_before % 2 == 0
+    assert not (run_dir / "summary.json").exists()
+
+    resumed = subprocess.run(
+        assay_cmd("run", "--resume", str(run_dir), "--quiet"),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
+    assert resumed.returncode == 0, resumed.stderr
+    stats = json.loads((run_dir / "summary.json").read_text())["stats"]["smollm2-135m"]
+    assert stats["requests_computed"] == GEN_TOTAL - done_before
+    assert stats["requests_cached"] == done_before
+
+    ref = subprocess.run(
+        assay_cmd("run", *_run_args(tmp_path, "ref")),
+        env={**_env(tmp_path, "cache-b"), "ASSAY_CHUNK_SIZE": "2"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert ref.returncode == 0, ref.stderr
+    ref_dir = next((tmp_path / "ref").glob("*"))
+    name = "smollm2-135m_assay_example.jsonl"
+    got = [json.loads(x) for x in (run_dir / "samples" / name).read_text().splitlines()]
+    want = [json.loads(x) for x in (ref_dir / "samples" / name).read_text().splitlines()]
+    assert len(got) == GEN_TOTAL and got == want  # same generations, extractions and verdicts
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((ref_dir / "metrics.json").read_text())
