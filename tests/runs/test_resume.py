@@ -34,12 +34,25 @@ def _journal_rows(run_dir: Path) -> int:
         return 0
 
 
-def _env(tmp: Path, cache: str) -> dict[str, str]:
-    return {**os.environ, "ASSAY_CACHE": str(tmp / cache), "ASSAY_CHUNK_SIZE": "16"}
+def _env(tmp: Path, cache: str, chunk: int = 16) -> dict[str, str]:
+    return {**os.environ, "ASSAY_CACHE": str(tmp / cache), "ASSAY_CHUNK_SIZE": str(chunk)}
 
 
-def _samples(run_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (run_dir / "samples" / "smollm2-135m_arc_easy.jsonl").read_text().splitlines()]
+def _samples(run_dir: Path, task: str) -> list[dict]:
+    return [json.loads(x) for x in (run_dir / "samples" / f"smollm2-135m_{task}.jsonl").read_text().splitlines()]
+
+
+def _stats(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())["stats"]["smollm2-135m"]
+
+
+def _metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
 
 
 def _start_and_kill(cmd: list[str], env: dict[str, str], cwd: Path, out: Path, at_least: int) -> tuple[Path, int]:
@@ -75,17 +88,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir:
     assert 32 <= done_before < TOTAL and done_before % 16 == 0  # whole chunks only
     assert not (run_dir / "summary.json").exists()
 
-    resumed = subprocess.run(
-        assay_cmd("run", "--resume", str(run_dir), "--quiet"),
-        env=_env(tmp_path, "cache-a"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    summary = json.loads((run_dir / "summary.json").read_text())
-    stats = summary["stats"]["smollm2-135m"]
+    _run(assay_cmd("run", "--resume", str(run_dir), "--quiet"), _env(tmp_path, "cache-a"), tmp_path)
+    stats = _stats(run_dir)
     assert stats["requests_computed"] == TOTAL - done_before
     assert stats["requests_cached"] == done_before
 
@@ -99,19 +103,11 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir:
         "--leaderboard",
         str(tmp_path / "lb2.csv"),
     ]
-    ref = subprocess.run(
-        assay_cmd("run", *ref_args),
-        env=_env(tmp_path, "cache-b"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert ref.returncode == 0, ref.stderr
+    _run(assay_cmd("run", *ref_args), _env(tmp_path, "cache-b"), tmp_path)
     ref_dir = next(ref_out.glob("*"))
-    assert json.loads((ref_dir / "summary.json").read_text())["stats"]["smollm2-135m"]["requests_computed"] == TOTAL
-    assert _samples(run_dir) == _samples(ref_dir)  # identical loglikelihoods, predictions, scores
-    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((ref_dir / "metrics.json").read_text())
+    assert _stats(ref_dir)["requests_computed"] == TOTAL
+    assert _samples(run_dir, "arc_easy") == _samples(ref_dir, "arc_easy")  # identical loglikelihoods, predictions
+    assert _metrics(run_dir) == _metrics(ref_dir)
 
 
 GEN_ARGS = [
@@ -133,37 +129,19 @@ def _run_args(tmp: Path, name: str) -> list[str]:
 
 
 def test_generation_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
-    env = {**_env(tmp_path, "cache-a"), "ASSAY_CHUNK_SIZE": "2"}
+    env = _env(tmp_path, "cache-a", chunk=2)
     out = tmp_path / "runs"
     run_dir, done_before = _start_and_kill(assay_cmd("run", *_run_args(tmp_path, "runs")), env, tmp_path, out, 4)
     assert 4 <= done_before < GEN_TOTAL and done_before % 2 == 0
     assert not (run_dir / "summary.json").exists()
 
-    resumed = subprocess.run(
-        assay_cmd("run", "--resume", str(run_dir), "--quiet"),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    stats = json.loads((run_dir / "summary.json").read_text())["stats"]["smollm2-135m"]
+    _run(assay_cmd("run", "--resume", str(run_dir), "--quiet"), env, tmp_path)
+    stats = _stats(run_dir)
     assert stats["requests_computed"] == GEN_TOTAL - done_before
     assert stats["requests_cached"] == done_before
 
-    ref = subprocess.run(
-        assay_cmd("run", *_run_args(tmp_path, "ref")),
-        env={**_env(tmp_path, "cache-b"), "ASSAY_CHUNK_SIZE": "2"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert ref.returncode == 0, ref.stderr
+    _run(assay_cmd("run", *_run_args(tmp_path, "ref")), _env(tmp_path, "cache-b", chunk=2), tmp_path)
     ref_dir = next((tmp_path / "ref").glob("*"))
-    name = "smollm2-135m_assay_example.jsonl"
-    got = [json.loads(x) for x in (run_dir / "samples" / name).read_text().splitlines()]
-    want = [json.loads(x) for x in (ref_dir / "samples" / name).read_text().splitlines()]
+    got, want = _samples(run_dir, "assay_example"), _samples(ref_dir, "assay_example")
     assert len(got) == GEN_TOTAL and got == want  # same generations, extractions and verdicts
-    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((ref_dir / "metrics.json").read_text())
+    assert _metrics(run_dir) == _metrics(ref_dir)
