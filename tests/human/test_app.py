@@ -110,10 +110,9 @@ def test_pairwise_sides_are_randomized_and_resolved(pairwise_store: Store) -> No
     for _ in pairwise_store.items:
         item_id = shown_item(html)
         n = item_id[1:]
-        left = re.search(r'id="response-a">([^<]*)<', html)
-        assert left is not None
-        # the left box shows beta's text exactly when the sides are swapped for this annotator
-        assert left.group(1) == (f"beta answer {n}" if is_swapped("alice", item_id) else f"alpha answer {n}")
+        # one left box, showing beta's text exactly when the sides are swapped for this annotator
+        left = f"beta answer {n}" if is_swapped("alice", item_id) else f"alpha answer {n}"
+        assert re.findall(r'id="response-a">([^<]*)<', html) == [left]
         assert "model-a" not in html and "model-b" not in html
         html = client.post(
             "/rate", data={"item_id": item_id, "choice": "A", "csrf_token": csrf(html)}, follow_redirects=True

@@ -16,8 +16,9 @@ lm_metrics = pytest.importorskip("lm_eval.api.metrics")
 def test_mean_and_stderr_match_lm_eval() -> None:
     rng = random.Random(0)
     values = [float(rng.random() < 0.4) for _ in range(137)]
+    assert mean_metric([]) is None  # nothing scored: no value, not 0
     mv = mean_metric(values)
-    assert mv is not None
+    assert mv is not None and mv.higher_is_better
     assert mv.value == pytest.approx(lm_metrics.mean(values), abs=1e-12)
     assert mv.stderr == pytest.approx(lm_metrics.mean_stderr(values), abs=1e-12)
     assert mv.n == 137

@@ -69,7 +69,7 @@ def test_known_distances() -> None:
 
 def test_normalization_renames_bound_names_only() -> None:
     tree = normalized_tree("import os\ndef go(path):\n    '''Doc.'''\n    return os.path.join(path, 'x')")
-    assert tree is not None
+    assert isinstance(tree, ast.Module) and normalized_tree("def broken(:") is None
     # docstring gone, bound names canonical, attribute names (`path`, `join`) kept
     assert ast.unparse(tree) == "import os as v0\n\ndef v1(v2):\n    return v0.path.join(v2, 'x')"
     assert ast_equal("for i in range(3): print(i)", "for k in range(3):\n    print(k)") == 1.0
