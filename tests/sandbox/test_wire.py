@@ -117,3 +117,19 @@ def test_channel_frames_and_limits():
         e.close()
         with pytest.raises(Closed):
             Channel(f).recv()
+
+
+def test_judge_speaks_marshal_and_reads_only_json():
+    judge_end, program_end = socket.socketpair()
+    with judge_end, program_end:
+        judge = Channel(judge_end, send_marshal=True)
+        program = Channel(program_end, recv_marshal=True)
+        request = {"src": "def f(x):\n    return x\n", "batch": [["f", [1, {"t": [2.5, None]}], {}]]}
+        judge.send(request)
+        assert program.recv() == request  # lists stay lists, so decode() on the program's side accepts them
+        program.send({"v": [1, {"i": "ff"}]})
+        assert judge.recv() == {"v": [1, {"i": "ff"}]}
+        # a program that answers in marshal (or anything but JSON) breaks the protocol
+        program_end.sendall(struct.pack(">I", 5) + b"\xe9\x01\x00\x00\x00")
+        with pytest.raises(WireError, match="malformed"):
+            judge.recv()

@@ -13,6 +13,9 @@ def _main() -> None:
         from assay.sandbox.zygote import main
     else:
         raise SystemExit("usage: python -m assay.sandbox judge FD | zygote FD CONFIG")
+    from assay.sandbox.isolation import set_name
+
+    set_name(f"assay-{role}")  # so `ps` and `top` tell the sandbox's processes apart
     main()
 
 

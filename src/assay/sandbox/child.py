@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from assay.sandbox.isolation import ProcessLimits, apply_rlimits, drop_privileges
+from assay.sandbox.isolation import ProcessLimits, apply_rlimits, become
 from assay.sandbox.wire import Channel, Closed, WireError, decode, encode
 
 MAX_ITER_ITEMS = 100_000
@@ -48,7 +48,7 @@ def confine(sock: socket.socket, conf: Confinement) -> None:
     os.chdir(conf.work_dir)
     apply_rlimits(conf.limits)
     if conf.uid is not None:
-        drop_privileges(conf.uid)
+        become(conf.uid)  # no groups and no_new_privs were set once by the zygote, and are inherited
     # the environment is child_environment(work_dir), set once by the zygote before it forked us
     random.seed()  # every child is a fork of the same zygote: do not share its random state
 
@@ -149,7 +149,7 @@ def child_main(sock: socket.socket, conf: Confinement) -> None:
     code = 0
     try:
         confine(sock, conf)
-        chan = Channel(sock)
+        chan = Channel(sock, recv_marshal=True)
         first = chan.recv()
         _Server(chan).run(first["src"], first.get("batch", []))
     except (Closed, BrokenPipeError, ConnectionResetError):

@@ -7,7 +7,6 @@ child just before it runs untrusted code. Nothing here is used in the harness's 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import resource
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ MS_STRICTATIME = 1 << 24
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
@@ -47,7 +47,9 @@ _MOUNT_FLAGS = {
     "strictatime": MS_STRICTATIME,
 }
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# the interpreter's own symbols include libc's; ctypes.util.find_library would run `ldconfig -p` and import
+# subprocess, shutil and compression modules into every zygote, whose memory each fork then copies
+_libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.unshare.argtypes = [ctypes.c_int]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
@@ -82,6 +84,12 @@ def umount_lazy(target: str) -> None:
 def prctl(option: int, arg: int = 0) -> None:
     """prctl(2) with one argument."""
     _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl {option}")
+
+
+def set_name(name: str) -> None:
+    """The process's name as `ps` and `top` show it (prctl PR_SET_NAME; at most 15 bytes are kept)."""
+    buf = ctypes.create_string_buffer(name.encode()[:15])
+    _libc.prctl(PR_SET_NAME, ctypes.addressof(buf), 0, 0, 0)
 
 
 def _unescape(path: str) -> str:
@@ -197,11 +205,17 @@ def apply_rlimits(limits: ProcessLimits) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def drop_privileges(uid: int) -> None:
-    """Become `uid` for good (real, effective and saved ids, no groups) and forbid regaining privileges."""
-    os.setgroups([])
+def lock_privileges(drop_groups: bool) -> None:
+    """For the zygote, once: no supplementary groups (when its children will switch uid) and no_new_privs,
+    which every child inherits (it can never be unset: no program gains privileges via a setuid binary)."""
+    if drop_groups:
+        os.setgroups([])
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def become(uid: int) -> None:
+    """Switch real, effective and saved ids to `uid` for good (a child of the zygote, after lock_privileges)."""
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
-    prctl(PR_SET_NO_NEW_PRIVS, 1)
     if os.getuid() != uid or os.geteuid() != uid:  # paranoia: never run untrusted code as root
         raise OSError("privilege drop did not take effect")

@@ -26,7 +26,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from assay.sandbox import isolation
 from assay.sandbox.jobs import Check, Job, Outcome, TestResult
@@ -91,6 +91,17 @@ def _first_reply(session: Session, limit: float, on_slow: Callable[[], None] | N
         sock.settimeout(limit)
 
 
+class _Plan(NamedTuple):
+    """Prefetched calls: as sent to the program, and their call keys (computed once per check)."""
+
+    wire: list[list[Any]]
+    keys: list[str]
+
+    @classmethod
+    def of(cls, calls: list[tuple[str, Any, Any]]) -> _Plan:
+        return cls([[n, a, k] for n, a, k in calls], [call_key(n, a, k) for n, a, k in calls])
+
+
 class _CheckTimeout(BaseException):
     """The trusted side ran past the job's wall limit (e.g. waiting on a stalled program)."""
 
@@ -105,7 +116,7 @@ class Judge:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.compiled: dict[tuple[str, str], Any] = {}
-        self.plans: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, Any, Any]]] = {}
+        self.plans: dict[tuple[str, str, tuple[str, ...]], _Plan] = {}
         self.learned: set[tuple[str, str, tuple[str, ...]]] = set()
         self.ctrl, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.zygote = subprocess.Popen(
@@ -175,19 +186,20 @@ class Judge:
             stderr=report["stderr"],
         )
 
-    def plan(self, check: Check, session: Session) -> list[tuple[str, Any, Any]]:
+    def plan(self, check: Check, session: Session) -> _Plan:
         """The calls to send along with the program, encoded for the wire (cached per check key): the check's
         literal calls, until a passing run has shown every call it makes (computed arguments included)."""
         plan_key = (check.key, check.setup, check.tests)
         cached = self.plans.get(plan_key) if check.key else None
         if cached is None:
-            cached = []
+            calls = []
             for name, args, kwargs in literal_calls(check):
                 try:
                     encoded = {k: session.encode_args(v) for k, v in kwargs.items()}
-                    cached.append((name, session.encode_args(args), encoded))
+                    calls.append((name, session.encode_args(args), encoded))
                 except (TypeError, WireError):
                     continue
+            cached = _Plan.of(calls)
             if check.key:
                 self.plans[plan_key] = cached
         return cached
@@ -198,7 +210,7 @@ class Judge:
         """Load the program with the prefetched calls, then run the check. Returns (status, reason, tests)."""
         calls = self.plan(job.check, session)
         try:
-            session.chan.send({"src": job.program, "batch": [list(c) for c in calls]})
+            session.chan.send({"src": job.program, "batch": calls.wire})
             reply = _first_reply(session, job.limits.wall + 2.0, on_slow)
         except (Closed, ConnectionError, TimeoutError, WireError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else "program exited"
@@ -208,10 +220,10 @@ class Judge:
             name, base, message = (str(x) for x in reply["e"])
             return "failed", str(rebuild_exception(name[:100], base, message[:2000])), ()
         batch = reply.get("batch") if type(reply) is dict and reply.get("ok") is True else None
-        if type(batch) is not list or len(batch) != len(calls) or len(reply) != 2:
+        if type(batch) is not list or len(batch) != len(calls.keys) or len(reply) != 2:
             session.kill("protocol violation")
             return "failed", "protocol violation", ()
-        session.preload(calls, batch)
+        session.preload(calls.keys, batch)
         verdict = self.run_check(job.check, session)
         if verdict[0] == "passed" and job.check.key:
             self.learn(job.check, session)
@@ -227,14 +239,14 @@ class Judge:
             return
         self.learned.add(plan_key)
         calls, size = [], 0
-        for name, args, kwargs in session.trace[:MAX_CALLS]:
+        for name, args, kwargs, key in session.trace[:MAX_CALLS]:
             if has_handle(args) or has_handle(kwargs):
                 continue
-            size += len(call_key(name, args, kwargs))
+            size += len(key)
             if size > MAX_PLAN_BYTES:  # the program's first message must stay far below a frame's limit
                 break
             calls.append((name, args, kwargs))
-        self.plans[plan_key] = calls
+        self.plans[plan_key] = _Plan.of(calls)
 
     def run_check(self, check: Check, session: Session) -> tuple[Any, str, tuple[TestResult, ...]]:
         # a check that draws random inputs draws the same ones for every program of a problem: verdicts are

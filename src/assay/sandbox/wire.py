@@ -1,4 +1,8 @@
-"""What crosses the pipe between the trusted judge and a sandboxed program: framed JSON of plain data.
+"""What crosses the pipe between the trusted judge and a sandboxed program: framed plain data.
+
+The program's answers are JSON, read by a strict parser. The judge's requests (the program's source, the
+arguments of calls) are `marshal`, which the program's side reads with one C call: marshal is not safe against
+hostile bytes, but only the judge writes in that direction.
 
 Only values of built-in types cross, so an object the program made (with an `__eq__` that always says True,
 say) never reaches the judge: the judge compares fresh built-in values it decoded itself. Anything else the
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import marshal
 import socket
 import struct
 from collections.abc import Callable
@@ -32,21 +37,21 @@ class Closed(WireError):
     """The other side closed the connection (it exited or was killed)."""
 
 
-def send_frame(sock: socket.socket, obj: Any) -> None:
-    """Send one length-prefixed JSON frame."""
-    data = json.dumps(obj, separators=(",", ":")).encode("utf-8")
-    sock.sendall(_HEADER.pack(len(data)) + data)
-
-
 class Channel:
-    """A framed, buffered view of a stream socket: one recv() usually brings a whole frame."""
+    """A framed, buffered view of a stream socket: one recv() usually brings a whole frame.
 
-    def __init__(self, sock: socket.socket) -> None:
+    `send_marshal` is for the judge's end (its peer reads marshal), `recv_marshal` for the program's end."""
+
+    def __init__(self, sock: socket.socket, *, send_marshal: bool = False, recv_marshal: bool = False) -> None:
         self.sock = sock
         self.buf = bytearray()
+        self.send_marshal = send_marshal
+        self.recv_marshal = recv_marshal
 
     def send(self, obj: Any) -> None:
-        send_frame(self.sock, obj)
+        """Send one length-prefixed frame."""
+        data = marshal.dumps(obj) if self.send_marshal else json.dumps(obj, separators=(",", ":")).encode()
+        self.sock.sendall(_HEADER.pack(len(data)) + data)
 
     def _fill(self, n: int) -> None:
         while len(self.buf) < n:
@@ -65,8 +70,8 @@ class Channel:
         body = bytes(self.buf[_HEADER.size : _HEADER.size + size])
         del self.buf[: _HEADER.size + size]
         try:
-            return json.loads(body)
-        except (ValueError, RecursionError) as exc:
+            return marshal.loads(body) if self.recv_marshal else json.loads(body)
+        except (ValueError, RecursionError, EOFError, TypeError) as exc:
             raise WireError(f"malformed answer: {exc}") from None
 
 

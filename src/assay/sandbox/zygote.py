@@ -17,7 +17,6 @@ import gc
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import sys
@@ -133,6 +132,7 @@ class Zygote:
 
             self.work_root = tempfile.mkdtemp(prefix="assay-sandbox-")
             os.chmod(self.work_root, 0o711)  # the unprivileged child must reach its job dir inside
+        isolation.lock_privileges(drop_groups=self.uid is not None)
         for name in PRELOAD:
             with contextlib.suppress(ImportError):
                 __import__(name)
@@ -189,7 +189,7 @@ class Zygote:
         self.count += 1
         work_dir = self.job_dir
         if os.path.lexists(work_dir):  # left over from a job whose clean-up failed
-            shutil.rmtree(work_dir, ignore_errors=True)
+            _rmtree(work_dir)
         os.mkdir(work_dir, 0o700)
         if self.uid is not None:
             os.chown(work_dir, self.uid, self.uid)
@@ -238,7 +238,7 @@ class Zygote:
         try:
             os.rmdir(job.work_dir)  # most programs leave nothing behind
         except OSError:
-            shutil.rmtree(job.work_dir, ignore_errors=True)
+            _rmtree(job.work_dir)
         return {"cpu": cpu, "wall": wall, "timed_out": job.timed_out, **out}
 
     def serve(self) -> None:
@@ -261,6 +261,14 @@ class Zygote:
                 job = None
             elif msg["op"] == "quit":
                 return
+
+
+def _rmtree(path: str) -> None:
+    """Remove what a program left in its job dir (rare: shutil is imported only then, since every module the
+    zygote holds is memory each fork copies)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _uid_mapped(uid: int) -> bool:
