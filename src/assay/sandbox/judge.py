@@ -290,6 +290,9 @@ def main() -> None:
     isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
     pool = socket.socket(fileno=int(sys.argv[1]))
     config = recv_obj(pool)
+    if config.get("cpu") is not None:  # our zygote and its programs inherit this (see pool._worker_cpus)
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {config["cpu"]})
     # our next child (the zygote) becomes pid 1 of a fresh pid namespace; if refused, the zygote notices it
     # is not pid 1 and reports the degraded mode
     with contextlib.suppress(OSError):

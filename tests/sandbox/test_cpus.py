@@ -1,0 +1,43 @@
+"""Each regular worker runs on its own CPU when there are enough; standby judges and pin_cpus=False do not."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from assay.sandbox import ProcessSandbox
+
+from .helpers import job
+
+pytestmark = pytest.mark.integration
+
+PROGRAM = "import os\nprint(sorted(os.sched_getaffinity(0)))\ndef solve(x):\n    return x * x\n"
+
+
+def _cpus_seen(box: ProcessSandbox, n: int) -> list[list[int]]:
+    outcomes = box.run_batch([job(PROGRAM)] * n)
+    assert all(o.passed for o in outcomes), outcomes
+    return [eval(o.stdout) for o in outcomes]  # noqa: S307 - a list of ints we printed
+
+
+def test_workers_are_pinned_one_cpu_each():
+    allowed = sorted(os.sched_getaffinity(0))
+    with ProcessSandbox(workers=1) as box:
+        seen = _cpus_seen(box, 6)
+    assert seen == [[allowed[0]]] * 6  # one worker, always the first allowed CPU
+    if len(allowed) >= 2:
+        with ProcessSandbox(workers=2) as box:
+            assert box.cpus == allowed[:2]
+            seen = _cpus_seen(box, 24)
+        assert {tuple(s) for s in seen} <= {(allowed[0],), (allowed[1],)}
+
+
+def test_no_pinning_when_asked_or_with_more_workers_than_cpus():
+    allowed = sorted(os.sched_getaffinity(0))
+    with ProcessSandbox(workers=1, pin_cpus=False) as box:
+        assert box.cpus == []
+        assert _cpus_seen(box, 3) == [allowed] * 3
+    with ProcessSandbox(workers=len(allowed) + 1) as box:
+        assert box.cpus == []
+        assert _cpus_seen(box, 3) == [allowed] * 3
