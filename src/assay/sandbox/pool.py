@@ -25,6 +25,7 @@ from assay.sandbox.judge import clean_env, recv_obj, send_obj
 
 CHUNK = 4  # jobs per message: amortizes the pipe round trip without starving the other judges
 INFLIGHT = 2  # chunks queued per judge
+MAX_GROUP = 16  # jobs of one check sent to one judge together, at most
 _warned = False
 
 
@@ -54,6 +55,20 @@ def _worker_cpus(workers: int) -> list[int]:
     except (AttributeError, OSError):
         return []
     return allowed[:workers] if workers <= len(allowed) else []
+
+
+def _next_chunk(jobs: Sequence[Job], queue: deque[int]) -> list[int]:
+    """The next jobs to hand one judge: the run of queued jobs that share the first one's check (up to
+    MAX_GROUP), topped up to CHUNK with whatever follows. A judge compiles a check, reads its literal calls and
+    learns its calls from a passing run once; keeping a problem's samples together means once per problem
+    instead of once per judge that happens to get one of them."""
+    chunk = [queue.popleft()]
+    key = jobs[chunk[0]].check.key
+    while queue and key and len(chunk) < MAX_GROUP and jobs[queue[0]].check.key == key:
+        chunk.append(queue.popleft())
+    while queue and len(chunk) < CHUNK:
+        chunk.append(queue.popleft())
+    return chunk
 
 
 @dataclass
@@ -199,7 +214,7 @@ class ProcessSandbox:
                 continue
             busy += 0 if w.pending else 1
             while queue and len(w.pending) < CHUNK * INFLIGHT:
-                chunk = [queue.popleft() for _ in range(min(CHUNK, len(queue)))]
+                chunk = _next_chunk(jobs, queue)
                 send_obj(w.sock, ("jobs", [(i, jobs[i]) for i in chunk]))
                 w.pending.extend(chunk)
 

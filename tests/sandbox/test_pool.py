@@ -1,4 +1,5 @@
-"""Each regular worker runs on its own CPU when there are enough; standby judges and pin_cpus=False do not."""
+"""How the pool places work: one CPU per regular worker (when there are enough), and a problem's samples kept
+on one judge."""
 
 from __future__ import annotations
 
@@ -41,3 +42,27 @@ def test_no_pinning_when_asked_or_with_more_workers_than_cpus():
     with ProcessSandbox(workers=len(allowed) + 1) as box:
         assert box.cpus == []
         assert _cpus_seen(box, 3) == [allowed] * 3
+
+
+def test_a_problems_samples_go_to_one_judge_together():
+    from collections import deque
+
+    from assay.sandbox import Check, Job
+    from assay.sandbox.pool import CHUNK, MAX_GROUP, _next_chunk
+
+    def jobs_with(keys: list[str]) -> list[Job]:
+        return [Job(program="", check=Check(tests=("pass",), remote=(), key=k)) for k in keys]
+
+    keys = ["a"] * 10 + ["b"] * 3 + [""] * 5 + ["c"] * (MAX_GROUP + 2)
+    jobs, queue = jobs_with(keys), deque(range(len(keys)))
+    chunks = []
+    while queue:
+        chunks.append([keys[i] for i in _next_chunk(jobs, queue)])
+    assert CHUNK == 4
+    assert chunks == [
+        ["a"] * 10,  # a whole problem in one chunk
+        ["b", "b", "b", ""],  # a short group is topped up to CHUNK
+        [""] * 4,  # jobs without a key are never grouped
+        ["c"] * MAX_GROUP,
+        ["c", "c"],
+    ]
