@@ -145,6 +145,36 @@ def test_time_limit_options_decide_how_slow_a_right_answer_may_be(tmp_path):
     assert results == ["passed", "timed out"]
 
 
+def _spin(seconds: float) -> str:
+    return (
+        "import time\n"
+        f"def spin(x):\n    t = time.process_time()\n    while time.process_time() - t < {seconds}:\n        pass\n"
+        "    return x * 2\n"
+    )
+
+
+def test_each_problem_gets_the_limit_its_own_reference_gives(tmp_path, box):
+    """Each problem's completions get the limit from its own reference (slow: 10 x 0.06 s = 0.6 s; fast: the
+    0.25 s floor; none: the default 3 s), outcomes come back in input order and are journaled under it."""
+    tests = "def check(candidate):\n    assert candidate(3) == 6\n"
+    rows = [
+        {"task_id": "slow", "prompt": "", "entry_point": "spin", "tests": tests, "reference": _spin(0.06)},
+        {"task_id": "fast", "prompt": "", "entry_point": "spin", "tests": tests, "reference": _spin(0)},
+        {"task_id": "none", "prompt": "", "entry_point": "spin", "tests": tests},
+    ]
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    problems = load_problems(str(suite))
+    half_second = _spin(0.4)
+    completions = [("fast", half_second), ("slow", half_second), ("none", half_second), ("fast", _spin(0))] * 2
+    seen: dict[int, str] = {}
+    outcomes = score_completions(
+        problems, completions, sandbox=box, on_outcome=lambda i, o: seen.__setitem__(i, o.result)
+    )
+    assert [o.result for o in outcomes] == ["timed out", "passed", "passed", "passed"] * 2
+    assert seen == {i: o.result for i, o in enumerate(outcomes)}  # journaled under the completion's index
+
+
 def test_interrupted_check_code_resumes_without_redoing_verdicts(tmp_path):
     """Ctrl-C keeps every verdict so far in a journal; the same command then checks only the rest."""
     import re
