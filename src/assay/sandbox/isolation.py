@@ -7,6 +7,7 @@ Nothing here is used in the harness's own process.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -48,13 +49,14 @@ _MOUNT_FLAGS = {
     "strictatime": MS_STRICTATIME,
 }
 
-# the interpreter's own symbols include libc's; ctypes.util.find_library would run `ldconfig -p` and import
-# subprocess, shutil and compression modules into every zygote, whose memory each fork then copies
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.unshare.argtypes = [ctypes.c_int]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+# libc (the zygote uses it too): the interpreter's own symbols include libc's. ctypes.util.find_library would
+# run `ldconfig -p` and import subprocess, shutil and compression modules into every zygote, whose memory each
+# fork then copies
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+libc.unshare.argtypes = [ctypes.c_int]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 
 def _check(ret: int, what: str) -> None:
@@ -65,7 +67,7 @@ def _check(ret: int, what: str) -> None:
 
 def unshare(flags: int) -> None:
     """unshare(2); raises OSError when the kernel or our privileges refuse."""
-    _check(_libc.unshare(flags), "unshare")
+    _check(libc.unshare(flags), "unshare")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
@@ -74,23 +76,24 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
     def enc(s: str | None) -> bytes | None:
         return None if s is None else s.encode()
 
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+    _check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
 def umount_lazy(target: str) -> None:
     """umount2(target, MNT_DETACH)."""
-    _check(_libc.umount2(target.encode(), 2), f"umount {target}")
+    _check(libc.umount2(target.encode(), 2), f"umount {target}")
 
 
 def prctl(option: int, arg: int = 0) -> None:
     """prctl(2) with one argument."""
-    _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl {option}")
+    _check(libc.prctl(option, arg, 0, 0, 0), f"prctl {option}")
 
 
 def set_name(name: str) -> None:
     """The process's name as `ps` and `top` show it (prctl PR_SET_NAME; at most 15 bytes are kept)."""
     buf = ctypes.create_string_buffer(name.encode()[:15])
-    _libc.prctl(PR_SET_NAME, ctypes.addressof(buf), 0, 0, 0)
+    with contextlib.suppress(OSError):  # only cosmetic
+        prctl(PR_SET_NAME, ctypes.addressof(buf))
 
 
 def _unescape(path: str) -> str:

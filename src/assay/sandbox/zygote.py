@@ -281,13 +281,10 @@ def _uid_mapped(uid: int) -> bool:
     return any(inside <= uid < inside + count for inside, _outside, count in ranges)
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def _process_cpu(pid: int) -> float | None:
     """CPU seconds `pid` (all its threads) has used, to the nanosecond; None if the clock is unavailable."""
     clock = ctypes.c_int()
-    if _libc.clock_getcpuclockid(pid, ctypes.byref(clock)) != 0:
+    if isolation.libc.clock_getcpuclockid(pid, ctypes.byref(clock)) != 0:
         return None
     try:
         return time.clock_gettime(clock.value)
@@ -299,7 +296,7 @@ def _raw_fork() -> int:
     """fork(2) without CPython's after-fork work (thread-state rebuild, at-fork hooks), which writes to
     hundreds of pages inherited copy-on-write. Safe here because the zygote is single-threaded and never
     forks while importing; the child reseeds `random` itself (see child.confine)."""
-    return int(_libc.fork())
+    return int(isolation.libc.fork())
 
 
 def _report_bytes(report: dict[str, Any]) -> bytes:
