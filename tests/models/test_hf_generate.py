@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -85,7 +86,9 @@ def test_different_seeds_give_different_samples(smollm: Any) -> None:
 @pytest.mark.integration
 def test_greedy_equals_hf_generate_and_stops_cut(smollm: Any) -> None:
     prompts = ["The capital of France is", "def fibonacci(n):\n", "Once upon a time, in a land far away,"]
-    ours = smollm.generate([GenerationRequest(prompt=p, max_tokens=12) for p in prompts])
+    with warnings.catch_warnings():  # e.g. a cache passed under transformers' deprecated keyword
+        warnings.simplefilter("error", FutureWarning)
+        ours = smollm.generate([GenerationRequest(prompt=p, max_tokens=12) for p in prompts])
     tok = smollm.tokenizer
     for prompt, response in zip(prompts, ours, strict=True):
         enc = tok(prompt, return_tensors="pt")

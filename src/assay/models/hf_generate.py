@@ -21,6 +21,7 @@ import torch
 
 from assay.errors import ModelError
 from assay.models.base import Progress
+from assay.models.hf_score import cache_keyword, returned_cache
 from assay.records import GenerationRequest, GenerationResponse
 
 DEFAULT_BATCH = 8
@@ -133,20 +134,20 @@ def _prefill(hf: Any, rows: Sequence[_Row], pad: int) -> tuple[Any, torch.Tensor
         mask[i, width - len(row.prompt) :] = 1
     # positions count real tokens only, so a padded row sees the same positions as it would alone
     positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
-    cache = DynamicCache(config=hf.model.config)
+    cache = {cache_keyword(hf.model): DynamicCache(config=hf.model.config)}
     out = hf.model(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device),
-                   position_ids=positions.to(hf.device), past_key_values=cache, use_cache=True,
-                   logits_to_keep=1)  # fmt: skip
+                   position_ids=positions.to(hf.device), use_cache=True, logits_to_keep=1, **cache)  # fmt: skip
     hf.stats["forward_tokens"] += int(ids.numel())
     hf.stats["padded_tokens"] += int(ids.numel() - mask.sum())
     hf.stats["forward_passes"] += 1
-    return out.past_key_values, mask.to(hf.device), positions[:, -1].to(hf.device), out.logits[:, -1, :]
+    return returned_cache(out), mask.to(hf.device), positions[:, -1].to(hf.device), out.logits[:, -1, :]
 
 
 def _decode_batch(hf: Any, rows: list[_Row], eos: set[int]) -> None:
     """Decode `rows` together until every row is finished; results are written into the rows."""
     pad = int(hf.pad_id)
     cache, mask, last_pos, logits = _prefill(hf, rows, pad)
+    keyword = cache_keyword(hf.model)
     live = list(rows)
     while True:
         for row, token in zip(live, _pick(logits.float(), live), strict=True):
@@ -164,8 +165,8 @@ def _decode_batch(hf: Any, rows: list[_Row], eos: set[int]) -> None:
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
         last_pos = last_pos + 1
         out = hf.model(input_ids=step, attention_mask=mask, position_ids=last_pos[:, None],
-                       past_key_values=cache, use_cache=True)  # fmt: skip
-        cache, logits = out.past_key_values, out.logits[:, -1, :]
+                       use_cache=True, **{keyword: cache})  # fmt: skip
+        cache, logits = returned_cache(out), out.logits[:, -1, :]
         hf.stats["forward_tokens"] += len(live)
         hf.stats["forward_passes"] += 1
 

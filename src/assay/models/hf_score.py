@@ -28,6 +28,20 @@ import torch
 from assay.records import LoglikelihoodRequest, LoglikelihoodResponse
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) per layer
+
+
+def cache_keyword(model: Any) -> str:
+    """forward()'s keyword for the key/value cache: `cache` in recent transformers 5.x, `past_key_values`
+    before (deprecated there, and due to be removed in 5.40)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def returned_cache(out: Any) -> Any:
+    """The key/value cache a forward pass returned, under either name (see cache_keyword)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
 MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix pass costs more than it saves
 
 
@@ -200,7 +214,7 @@ def _prefix_cache(model: Any, tokens: Sequence[int], device: str) -> KV:
     with torch.inference_mode():
         positions = torch.arange(len(tokens), device=device)[None]
         out = model(input_ids=ids, position_ids=positions, use_cache=True, logits_to_keep=1)
-    return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+    return [(layer.keys, layer.values) for layer in returned_cache(out).layers]
 
 
 def _forward(model: Any, tensors: dict[str, torch.Tensor], cache: KV | None) -> torch.Tensor:
@@ -211,7 +225,7 @@ def _forward(model: Any, tensors: dict[str, torch.Tensor], cache: KV | None) -> 
 
         n = tensors["input_ids"].shape[0]
         # expand() shares the prefix's memory across the batch; the model's cat() makes the per-batch copy
-        kwargs = {"use_cache": True, "past_key_values": DynamicCache(
+        kwargs = {"use_cache": True, cache_keyword(model): DynamicCache(
             ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in cache]
         )}  # fmt: skip
     with torch.inference_mode():
