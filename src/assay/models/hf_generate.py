@@ -122,7 +122,9 @@ def _advance(row: _Row, token: int, tokenizer: Any, eos: set[int]) -> None:
         row.reason = "length"
 
 
-def _prefill(hf: Any, rows: Sequence[_Row], pad: int) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _prefill(
+    hf: Any, rows: Sequence[_Row], pad: int, keyword: str
+) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Forward the left-padded prompts once; returns (cache, attention mask, last positions, last logits)."""
     from transformers import DynamicCache
 
@@ -134,7 +136,7 @@ def _prefill(hf: Any, rows: Sequence[_Row], pad: int) -> tuple[Any, torch.Tensor
         mask[i, width - len(row.prompt) :] = 1
     # positions count real tokens only, so a padded row sees the same positions as it would alone
     positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
-    cache = {cache_keyword(hf.model): DynamicCache(config=hf.model.config)}
+    cache = {keyword: DynamicCache(config=hf.model.config)}
     out = hf.model(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device),
                    position_ids=positions.to(hf.device), use_cache=True, logits_to_keep=1, **cache)  # fmt: skip
     hf.stats["forward_tokens"] += int(ids.numel())
@@ -146,8 +148,8 @@ def _prefill(hf: Any, rows: Sequence[_Row], pad: int) -> tuple[Any, torch.Tensor
 def _decode_batch(hf: Any, rows: list[_Row], eos: set[int]) -> None:
     """Decode `rows` together until every row is finished; results are written into the rows."""
     pad = int(hf.pad_id)
-    cache, mask, last_pos, logits = _prefill(hf, rows, pad)
     keyword = cache_keyword(hf.model)
+    cache, mask, last_pos, logits = _prefill(hf, rows, pad, keyword)
     live = list(rows)
     while True:
         for row, token in zip(live, _pick(logits.float(), live), strict=True):

@@ -28,6 +28,7 @@ import torch
 from assay.records import LoglikelihoodRequest, LoglikelihoodResponse
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) per layer
+MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix pass costs more than it saves
 
 
 def cache_keyword(model: Any) -> str:
@@ -42,7 +43,6 @@ def returned_cache(out: Any) -> Any:
     """The key/value cache a forward pass returned, under either name (see cache_keyword)."""
     cache = getattr(out, "cache", None)
     return cache if cache is not None else out.past_key_values
-MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix pass costs more than it saves
 
 
 @dataclass(frozen=True)
