@@ -97,7 +97,9 @@ def login(browser: object, url: str, name: str) -> object:
     page = browser.new_context().new_page()  # type: ignore[attr-defined]
     page.set_default_timeout(90_000)  # generous: CI machines are shared and can be very loaded
     page.goto(url)
-    page.keyboard.type(name)  # the name field has autofocus
+    # the name field has autofocus; keys typed before the browser applies it are lost (seen: "bob" arrived as "ob")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'name'")
+    page.keyboard.type(name)
     page.keyboard.press("Enter")
     page.wait_for_selector("#progress")
     return page
