@@ -16,6 +16,7 @@ BACKENDS: dict[str, str] = {
     "openai-completions": "assay.models.openai:OpenAICompletionsModel",
     "openai-chat": "assay.models.openai:OpenAIChatModel",
     "llamacpp": "assay.models.llamacpp:LlamaCppModel",
+    "fake": "assay.testing.fake:FakeModel",  # deterministic, loads nothing: tests and simulated scale
 }
 
 

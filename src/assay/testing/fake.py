@@ -1,0 +1,131 @@
+"""A deterministic fake backend: `--model fake`, registered like any other.
+
+Every answer is derived from a hash of the request (and the `seed` model arg), so a run gives the same results
+on any machine, in any batch order, on any number of workers. It loads nothing, which makes it the backend for
+tests of the pipeline, the runner, the run writer and the cluster executor, and for simulated scale.
+
+Model args:
+    seed                 changes every answer (default 0)
+    latency_request_ms   simulated time per request (default 0)
+    latency_token_ms     simulated time per forwarded token (tokens counted as `estimate_tokens`) (default 0)
+    fail_rate            share of requests that raise ModelError, chosen by hash (default 0)
+    crash_after          the process kills itself (SIGKILL) after answering this many requests (default: never)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from assay.errors import ModelError, UsageError
+from assay.models.base import Progress
+from assay.records import (
+    GenerationRequest,
+    GenerationResponse,
+    LoglikelihoodRequest,
+    LoglikelihoodResponse,
+    stable_hash,
+)
+
+_WORDS = ("the", "answer", "is", "42", "def", "return", "x", "yes", "no", "Paris", "because", "so")
+ARGS = ("seed", "latency_request_ms", "latency_token_ms", "fail_rate", "crash_after", "batch_size", "device")
+
+
+def estimate_tokens(text: str) -> int:
+    """Forwarded tokens as a latency model counts them: about four characters a token."""
+    return max(1, (len(text) + 3) // 4)
+
+
+def _unit(*parts: Any) -> float:
+    """A number in [0, 1) determined by `parts`."""
+    return int(stable_hash(list(parts), 12), 16) / float(16**12)
+
+
+class FakeModel:
+    """Answers derived from hashes; simulated latency; seeded failures and crashes for fault tests."""
+
+    backend = "fake"
+
+    def __init__(self, name: str = "fake", **args: Any) -> None:
+        unknown = sorted(set(args) - set(ARGS))
+        if unknown:
+            raise UsageError(
+                f"unknown fake model argument(s): {', '.join(unknown)}", hint=f"known: {', '.join(ARGS)}"
+            )
+        try:
+            self.seed = int(args.get("seed", 0))
+            self.latency_request = float(args.get("latency_request_ms", 0)) / 1000
+            self.latency_token = float(args.get("latency_token_ms", 0)) / 1000
+            self.fail_rate = float(args.get("fail_rate", 0))
+            crash = args.get("crash_after")
+            self.crash_after = None if crash in (None, "") else int(crash)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"bad fake model argument: {exc}", hint="numbers, e.g. seed=1,fail_rate=0.1") from exc
+        if not 0 <= self.fail_rate <= 1:
+            raise UsageError(f"fail_rate={self.fail_rate} is not a share between 0 and 1")
+        self.name = name
+        self.answered = 0
+        self.stats: dict[str, int | float] = {"fake_requests": 0, "fake_tokens": 0}
+
+    @property
+    def fingerprint(self) -> str:
+        return f"fake-v1:{self.seed}"
+
+    def _before(self, key: str, tokens: int) -> None:
+        if self.crash_after is not None and self.answered >= self.crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.fail_rate and _unit(self.seed, "fail", key) < self.fail_rate:
+            raise ModelError(f"fake backend: simulated failure of request {key[:12]}")
+        delay = self.latency_request + self.latency_token * tokens
+        if delay > 0:
+            time.sleep(delay)
+        self.answered += 1
+        self.stats["fake_requests"] += 1
+        self.stats["fake_tokens"] += tokens
+
+    def loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
+    ) -> list[LoglikelihoodResponse]:
+        out = []
+        for req in requests:
+            key = req.key()
+            self._before(key, estimate_tokens(req.context) + estimate_tokens(req.continuation))
+            n_tokens = estimate_tokens(req.continuation)
+            logprob = -n_tokens * (0.5 + 3.0 * _unit(self.seed, "ll", key))
+            out.append(
+                LoglikelihoodResponse(
+                    logprob=round(logprob, 6), is_greedy=_unit(self.seed, "g", key) < 0.2, n_tokens=n_tokens
+                )
+            )
+            if progress:
+                progress(1)
+        return out
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], progress: Progress | None = None
+    ) -> list[GenerationResponse]:
+        out = []
+        for req in requests:
+            key = req.key()
+            texts = tuple(self._text(key, i, req.max_tokens) for i in range(req.n))
+            self._before(key, estimate_tokens(req.prompt) + sum(estimate_tokens(t) for t in texts))
+            out.append(
+                GenerationResponse(
+                    texts=texts,
+                    finish_reasons=tuple("stop" for _ in texts),
+                    n_tokens=tuple(estimate_tokens(t) for t in texts),
+                )
+            )
+            if progress:
+                progress(1)
+        return out
+
+    def _text(self, key: str, i: int, max_tokens: int) -> str:
+        count = 1 + int(_unit(self.seed, "len", key, i) * min(12, max(1, max_tokens)))
+        return " ".join(_WORDS[int(_unit(self.seed, "w", key, i, j) * len(_WORDS))] for j in range(count))
+
+    def close(self) -> None:
+        pass
