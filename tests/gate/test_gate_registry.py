@@ -26,7 +26,7 @@ BASE, CAND = "20261101-120000-aaaaaa", "20261102-120000-bbbbbb"
 def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Register a tiny weightless checkpoint as SmolGate v1 with its evaluating run; make it champion."""
     pytest.importorskip("mlflow", reason="pip install 'assay[tracking]'")
-    from assay.tracking.registry import promote, register_model
+    from assay.tracking.model_registry import promote, register_model
 
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

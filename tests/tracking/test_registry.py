@@ -1,4 +1,5 @@
-"""The registry workflow against a real embedded MLflow store (the server case is in test_server.py)."""
+"""The registry workflow against a real embedded MLflow store, reference-only versions (the files stay where they
+are; stored versions are in test_registry_artifacts.py, the server case in test_server.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from click.testing import Result
 
 from assay.config import ModelSpec
 from assay.errors import TrackingError, UsageError
-from assay.tracking import registry
+from assay.tracking import model_registry as registry
 from tests.tracking.runfolders import write_run
 
 
@@ -24,8 +25,8 @@ def make_checkpoint(root: Path, seed: int = 0) -> Path:
 def test_register_promote_resolve(tmp_path: Path, store: str) -> None:
     ckpt_a, ckpt_b = make_checkpoint(tmp_path / "a"), make_checkpoint(tmp_path / "b", seed=1)
     run_dir = write_run(tmp_path / "runs", n=10, accuracy=0.7)
-    v1 = registry.register_model("InstructionFollower", str(ckpt_a), run=run_dir)
-    v2 = registry.register_model("InstructionFollower", str(ckpt_b))
+    v1 = registry.register_model("InstructionFollower", str(ckpt_a), run=run_dir, reference_only=True)
+    v2 = registry.register_model("InstructionFollower", str(ckpt_b), reference_only=True)
     assert (v1.version, v2.version) == ("1", "2")
     assert v1.benchmarks["arc_easy/acc"] == "0.7"
     assert v1.tags["assay.run_id"] == run_dir.name
@@ -49,7 +50,7 @@ def test_the_model_layer_resolves_registry_uris(tmp_path: Path, store: str) -> N
     from assay.models.registry import resolve_spec
 
     ckpt = make_checkpoint(tmp_path / "a")
-    registry.register_model("TinyChat", str(ckpt))
+    registry.register_model("TinyChat", str(ckpt), reference_only=True)
     registry.promote("TinyChat", "1", "champion")
     backend, args, name = resolve_spec(ModelSpec(model="models:/TinyChat@champion"))
     assert (backend, args["pretrained"], name) == ("hf", str(ckpt), "TinyChat-v1")
@@ -57,9 +58,9 @@ def test_the_model_layer_resolves_registry_uris(tmp_path: Path, store: str) -> N
 
 def test_changed_files_and_bad_names_are_refused(tmp_path: Path, store: str) -> None:
     ckpt = make_checkpoint(tmp_path / "a")
-    registry.register_model("TinyChat", str(ckpt))
+    registry.register_model("TinyChat", str(ckpt), reference_only=True)
     with pytest.raises(UsageError, match="PascalCase"):
-        registry.register_model("tiny-chat", str(ckpt))
+        registry.register_model("tiny-chat", str(ckpt), reference_only=True)
     with pytest.raises(TrackingError, match="no alias champion"):
         registry.resolve_registry_uri(ModelSpec(model="models:/TinyChat@champion"))
     with pytest.raises(TrackingError, match="versions: 1"):
@@ -86,6 +87,7 @@ def test_cli_register_promote_list_show(tmp_path: Path, store: str) -> None:
     done = assay("register", "InstructionFollower", "--model", str(ckpt), "--run", str(run_dir))
     assert done.exit_code == 0, done.output
     assert "registered InstructionFollower version 1" in done.stdout
+    assert "logged 2 files" in done.stdout  # the default stores the files (test_registry_artifacts.py)
     assert assay("promote", "InstructionFollower", "1", "--alias", "champion").exit_code == 0
     listed = assay("list")
     assert "InstructionFollower" in listed.stdout and "@champion -> v1" in listed.stdout

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assay.config import ModelSpec, RunConfig
-from assay.tracking import registry
+from assay.tracking import model_registry as registry
 
 pytestmark = pytest.mark.integration
 
@@ -24,10 +24,10 @@ def test_promotion_runs_the_gate_against_the_champion(tmp_path: Path, store: str
         output=str(runs), leaderboard=str(tmp_path / "lb.csv"),
     )  # fmt: skip
     _, run_dir = run_evaluation(config, show_progress=False)
-    champion = registry.register_model("SmolFollower", "smollm2-135m", run=run_dir)
+    champion = registry.register_model("SmolFollower", "smollm2-135m", run=run_dir, reference_only=True)
     assert champion.warnings == ()  # the registry fingerprints the folder exactly as the run did
     registry.promote("SmolFollower", champion.version, "champion")
-    candidate = registry.register_model("SmolFollower", "smollm2-135m")
+    candidate = registry.register_model("SmolFollower", "smollm2-135m", reference_only=True)
 
     gate_args = (
         f"--limit 4 --tasks arc_easy --data-dir {data_dir} --output {runs} --leaderboard {tmp_path / 'g.csv'}"

@@ -195,13 +195,15 @@ def test_mlflow_ui_shows_the_run_in_headless_chromium(served: tuple[str, Path, s
 
 def test_registry_workflow_against_the_server(served: tuple[str, Path, str], tmp_path: Path) -> None:
     from assay.config import ModelSpec
-    from assay.tracking import registry
+    from assay.tracking import model_registry as registry
     from tests.tracking.test_registry import make_checkpoint
 
     url, _, _ = served
     ckpt = make_checkpoint(tmp_path / "ckpt")
     run_dir = write_run(tmp_path / "runs", run_id="20261123-120000-cccccc", n=10, accuracy=0.8)
-    v1 = registry.register_model("ServedFollower", str(ckpt), run=run_dir, tracking_uri=url)
+    v1 = registry.register_model(
+        "ServedFollower", str(ckpt), run=run_dir, tracking_uri=url, reference_only=True
+    )
     registry.promote("ServedFollower", v1.version, "champion", tracking_uri=url)
     # read back through the REST API, not through the client that wrote it
     mv = _api(url, "registered-models/alias", name="ServedFollower", alias="champion")["model_version"]

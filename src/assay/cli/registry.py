@@ -27,18 +27,27 @@ def register_command(
     output: Path = typer.Option(Path("runs"), "--output", help="Where run ids are looked up."),
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
     any_name: bool = typer.Option(False, "--any-name", help="Allow a name that is not PascalCase."),
+    reference_only: bool = typer.Option(
+        False, "--reference-only", help="Record where the files are instead of logging them as artifacts."
+    ),
 ) -> None:
-    """Register a checkpoint or alias as a new version, with its fingerprint and benchmark results."""
-    from assay.tracking.registry import register_model
+    """Register a checkpoint or alias as a new version: its files (logged to the tracking server's artifact
+    store), fingerprint and benchmark results."""
+    from assay.tracking.model_registry import register_model
 
     info = register_model(
         name, model, run=run, runs_output=output, args=parse_kv(model_args),
-        tracking_uri=tracking_uri, allow_any_name=any_name,
+        tracking_uri=tracking_uri, allow_any_name=any_name, reference_only=reference_only,
     )  # fmt: skip
     for warning in info.warnings:
         console_err.print(f"[yellow]warning:[/] {warning}")
     fingerprint = info.tags["assay.fingerprint"]
     console.print(f"registered {info.name} version {info.version} (fingerprint {fingerprint})")
+    if "assay.artifact" in info.tags:
+        size = int(info.tags["assay.size_bytes"]) / 1e6
+        console.print(f"logged {info.tags['assay.files']} files ({size:.1f} MB) to {info.source}")
+    else:
+        console.print(f"reference only: the files stay at {info.tags['assay.path']}")
     console.print(f"use it as models:/{info.name}/{info.version}")
 
 
@@ -54,7 +63,7 @@ def promote_command(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
 ) -> None:
     """Point an alias at a version (models:/NAME@ALIAS then names it)."""
-    from assay.tracking.registry import get_version, promote
+    from assay.tracking.model_registry import get_version, promote
     from assay.tracking.store import get_client, resolve_tracking_uri
 
     if require_gate:
@@ -99,7 +108,7 @@ def _run_gate(name: str, version: str, tasks: list[str], extra: list[str], uri: 
 @registry_app.command("list")
 def list_command(tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP)) -> None:
     """Every registered model with its number of versions and aliases."""
-    from assay.tracking.registry import list_models
+    from assay.tracking.model_registry import list_models
 
     table = Table(title="registered models")
     for col in ("name", "versions", "aliases"):
@@ -115,7 +124,7 @@ def show_command(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
 ) -> None:
     """Each version of a model: aliases, fingerprint, the evaluating run and its benchmark results."""
-    from assay.tracking.registry import list_versions
+    from assay.tracking.model_registry import list_versions
 
     table = Table(title=name)
     for col in ("version", "aliases", "fingerprint", "model", "run", "benchmarks", "created"):

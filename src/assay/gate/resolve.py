@@ -117,7 +117,7 @@ def _download_run(client: Any, mlflow_run_id: str, dest: Path) -> Path:
 
 def baseline_from_registry(uri: str, output: Path, tracking_uri: str | None) -> Side:
     """The run that evaluated a registered version: local under `output` if present, else its MLflow copy."""
-    from assay.tracking.registry import get_version, parse_registry_uri
+    from assay.tracking.model_registry import get_version, parse_registry_uri
     from assay.tracking.store import get_client
 
     name, version, alias = parse_registry_uri(uri)

@@ -36,7 +36,7 @@ def resolve_spec(spec: ModelSpec) -> tuple[str, dict[str, Any], str]:
         )
         return spec.model, dict(spec.args), spec.name or default_name or spec.model
     if spec.model.startswith("models:/"):
-        from assay.tracking.registry import resolve_registry_uri  # registry versions name a model too
+        from assay.tracking.model_registry import resolve_registry_uri  # registry versions name a model too
 
         return resolve_spec(resolve_registry_uri(spec))
     raise UnknownModelError(

@@ -1,9 +1,12 @@
-"""The model registry workflow on MLflow: register a checkpoint, promote a version, resolve `models:/` URIs.
+"""The model registry workflow on MLflow: register a model, promote a version, resolve `models:/` URIs.
 
-A registered version does not copy the weights: it records where they are (a folder or an alias), their
-fingerprint, the backend and args that load them, and the benchmark results of the run that evaluated
-them (as version tags). Its MLflow source is a small model card artifact (`runs:/<run>/model_card`) of the
-evaluating run (or of a registration run), which both the embedded store and a server accept.
+A registered version holds the model itself: its files are logged byte for byte as an artifact folder of the
+evaluating run (or of a registration run), with their fingerprint in the version's tags (see model_artifacts).
+Resolving the version where the files are not downloads them from the tracking server's artifact store into the
+local cache and verifies them. `reference_only=True` (`--reference-only`) records only where the files are (a
+folder or an alias), for models too large to copy; its MLflow source is a small model card artifact.
+Every version carries the backend and args that load it, the backend's fingerprint (as runs record it) and the
+benchmark results of the run that evaluated it, as tags.
 
     models:/InstructionFollower@champion   a version by alias (champion, challenger)
     models:/InstructionFollower/3          a version by number
@@ -75,7 +78,7 @@ def check_name(name: str, allow_any: bool = False) -> str:
 
 
 def describe_model(model: str, args: dict[str, Any] | None = None) -> tuple[str, str, dict[str, Any], Path]:
-    """(ModelSpec model string, backend, args, folder with the files) of an alias or a checkpoint path."""
+    """(ModelSpec model string, backend, args, the folder or GGUF file) of an alias or a checkpoint path."""
     from assay.models.aliases import ALIASES, hf_folder
 
     args = dict(args or {})
@@ -83,12 +86,24 @@ def describe_model(model: str, args: dict[str, Any] | None = None) -> tuple[str,
         return model, ALIASES[model].backend, args, hf_folder(model)
     path = Path(model).expanduser()
     if path.exists():
+        path = path.resolve()
         backend = str(args.pop("backend", "hf"))
-        return backend, backend, {"pretrained": str(path.resolve()), **args}, path.resolve()
+        if path.is_file() and path.suffix == ".gguf":  # transformers loads a GGUF from its folder by name
+            return backend, backend, {"pretrained": str(path.parent), "gguf_file": path.name, **args}, path
+        return backend, backend, {"pretrained": str(path), **args}, path
     raise UnknownModelError(
         f"{model!r} is neither a model alias nor an existing checkpoint path",
         hint=did_you_mean(model, ALIASES) or f"aliases: {', '.join(sorted(ALIASES))}",
     )
+
+
+def _stored_load_args(model: str, backend: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The args that load a stored copy: an alias's presets made explicit, `pretrained` left to the cache."""
+    from assay.models.aliases import ALIASES
+
+    full = {**ALIASES[model].preset_args(), **args} if model in ALIASES else dict(args)
+    full.pop("pretrained", None)
+    return full
 
 
 def register_model(
@@ -100,19 +115,25 @@ def register_model(
     args: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
     allow_any_name: bool = False,
+    reference_only: bool = False,
 ) -> VersionInfo:
-    """Register a checkpoint or alias as a new version of `name`, with fingerprint and evaluation results."""
+    """Register a checkpoint or alias as a new version of `name`, with its files (unless `reference_only`),
+    fingerprint and evaluation results."""
     check_name(name, allow_any_name)
-    model_str, backend, model_args, folder = describe_model(model, args)
-    fingerprint = backend_fingerprint(backend, folder)
+    model_str, backend, model_args, path = describe_model(model, args)
+    fingerprint = backend_fingerprint(backend, path)
     client, uri = get_client(tracking_uri)
     tags = {
         "assay.fingerprint": fingerprint,
         "assay.backend": backend,
         "assay.model": model_str,
         "assay.args": json.dumps(model_args, sort_keys=True),
-        "assay.path": str(folder),
+        "assay.path": str(path),
+        "assay.storage": "reference" if reference_only else "artifact",
     }
+    if not reference_only:
+        load_args = _stored_load_args(model, backend, model_args)
+        tags.update({"assay.model": backend, "assay.args": json.dumps(load_args, sort_keys=True)})
     warnings: tuple[str, ...] = ()
     run_id = ""
     if run is not None:
@@ -120,12 +141,32 @@ def register_model(
         tags.update(run_tags)
     if not run_id:
         run_id = _registration_run(client, uri, name)
-    source = _log_model_card(client, run_id, name, tags)
+    if reference_only:
+        source = _log_model_card(client, run_id, name, tags)
+    else:
+        source = _log_files(client, run_id, name, path, tags)
     _ensure_registered(client, name)
     mv = client.create_model_version(
         name, source, run_id=run_id, tags=tags, description=f"{model} ({fingerprint})"
     )
     return _info(client.get_model_version(name, mv.version), warnings)
+
+
+def _log_files(client: MlflowClient, run_id: str, name: str, path: Path, tags: dict[str, str]) -> str:
+    """Upload the model's files into the run (adding their tags); return the version's `runs:/` source."""
+    from assay.tracking.model_artifacts import log_model_files
+
+    card = {"registered_model": name, "created": datetime.now(UTC).isoformat(timespec="seconds"), **tags}
+    logged = log_model_files(client, run_id, name, path, card)
+    tags.update(
+        {
+            "assay.artifact": logged.artifact_path,
+            "assay.files_fingerprint": logged.files_fingerprint,
+            "assay.files": str(logged.count),
+            "assay.size_bytes": str(logged.size),
+        }
+    )
+    return f"runs:/{run_id}/{logged.artifact_path}"
 
 
 def _evaluation_tags(
@@ -272,8 +313,10 @@ def parse_registry_uri(uri: str) -> tuple[str, str | None, str | None]:
 
 
 def resolve_registry_uri(spec: ModelSpec) -> ModelSpec:
-    """The ModelSpec a `models:/` URI names: the registered backend/alias and args, checked by fingerprint.
+    """The ModelSpec a `models:/` URI names: the registered backend and args, its files checked by fingerprint.
 
+    A stored version loads from the verified local copy of its files (downloaded from the tracking server's
+    artifact store on first use); a reference-only version from the folder or alias it names.
     `spec.args` may carry `tracking_uri` (else MLFLOW_TRACKING_URI or ./mlflow.db); other args override the
     registered ones. The display name is `Name-v<version>` unless the spec names it.
     """
@@ -284,14 +327,24 @@ def resolve_registry_uri(spec: ModelSpec) -> ModelSpec:
     tags = dict(mv.tags or {})
     if "assay.model" not in tags:
         raise TrackingError(f"{spec.model} was not registered by assay (no assay.model tag)")
+    registered_args = json.loads(tags.get("assay.args") or "{}")
+    if tags.get("assay.storage") == "artifact":
+        from assay.tracking.model_artifacts import fetch_model_files
+
+        registered_args["pretrained"] = str(fetch_model_files(client, mv, tags))
+    else:
+        _check_reference(name, mv.version, tags)
+    return ModelSpec(
+        name=spec.name or f"{name}-v{mv.version}", model=tags["assay.model"], args={**registered_args, **args}
+    )
+
+
+def _check_reference(name: str, version: str, tags: dict[str, str]) -> None:
+    """A reference-only version's files, where they still are, must be the ones registered."""
     path = Path(tags.get("assay.path", ""))
     expected, backend = tags.get("assay.fingerprint", ""), tags.get("assay.backend", "")
     if expected and path.exists() and backend_fingerprint(backend, path) != expected:
         raise TrackingError(
-            f"the files of {name} version {mv.version} at {path} changed since it was registered",
+            f"the files of {name} version {version} at {path} changed since it was registered",
             hint="register the changed checkpoint as a new version",
         )
-    registered_args = json.loads(tags.get("assay.args") or "{}")
-    return ModelSpec(
-        name=spec.name or f"{name}-v{mv.version}", model=tags["assay.model"], args={**registered_args, **args}
-    )
