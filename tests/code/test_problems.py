@@ -82,7 +82,7 @@ def _row(**kw):
         ("{not json", "malformed JSON"),
         ("[1]", "expected a JSON object"),
         (_row(extra=1), "unknown field"),
-        (json.dumps({"task_id": "x"}), "missing field"),
+        (json.dumps({"task_id": "x"}), "known format.*lacks .prompt., .entry_point., .tests."),
         (_row(tests="assert f(1) == 1"), "must define check"),
         (_row(tests=[]), "non-empty list"),
         (_row(tests=["assert f(1) =="]), "not valid Python"),

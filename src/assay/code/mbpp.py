@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assay.code.problems import Problem, assert_style, first_called_name
+from assay.code.formats import mbpp_problem
+from assay.code.problems import Problem
 from assay.data.sources import read_file
 from assay.errors import DataError
 
@@ -29,8 +30,9 @@ def render_prompt(text: str, tests: list[str], shots: list[dict]) -> str:
     return "\n".join([*parts, block(text, tests) + "[BEGIN]\n"])
 
 
-def load_mbpp(data_dir: Path | None) -> list[Problem]:
-    """The 500 test problems, read from the data folder."""
+def load_mbpp(data_dir: Path | None, *, challenge: bool = False) -> list[Problem]:
+    """The 500 test problems, read from the data folder (with `challenge`, each check adds the row's
+    challenge_test_list)."""
     if data_dir is None:
         raise DataError(
             "MBPP needs the data folder", hint=f"pass --data-dir with {DATASET}/test.jsonl inside"
@@ -42,22 +44,13 @@ def load_mbpp(data_dir: Path | None) -> list[Problem]:
     if prompt_path.exists():
         by_id = {r["task_id"]: r for r in read_file(prompt_path)}
         shots = [by_id[i] for i in FEW_SHOT_IDS if i in by_id]
-    problems = []
-    for row in read_file(test_path):
-        task_id = f"Mbpp/{row['task_id']}"
-        tests = [t for t in row["test_list"] if t.strip()]
-        try:
-            entry = first_called_name(tests[0])
-        except (IndexError, ValueError, SyntaxError):
-            raise DataError(f"MBPP task {row['task_id']} has no usable test") from None
-        problems.append(
-            Problem(
-                task_id=task_id,
-                prompt=render_prompt(row["text"], tests, shots),
-                entry_point=entry,
-                check=assert_style(task_id, tests, row.get("test_setup_code") or "", entry),
-                reference=row["code"],
-                suite="mbpp",
-            )
-        )
-    return problems
+    return [
+        mbpp_problem(row, f"{test_path}:{i}", challenge=challenge, prompt=_prompt(row, shots))
+        for i, row in enumerate(read_file(test_path), start=1)
+    ]
+
+
+def _prompt(row: dict, shots: list[dict]) -> str:
+    tests = row.get("test_list")
+    shown = [t for t in tests if isinstance(t, str) and t.strip()] if isinstance(tests, list) else []
+    return render_prompt(str(row.get("text", "")), shown, shots)

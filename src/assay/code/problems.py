@@ -31,9 +31,11 @@ class Problem:
         """The full program for a completion."""
         return self.program_prefix + completion
 
-    def job(self, completion: str, limits: Limits) -> Job:
-        """The sandbox job that checks a completion."""
-        return Job(program=self.program(completion), check=self.check, limits=limits)
+    def job(self, completion: str, limits: Limits, *, whole_program: bool = False) -> Job:
+        """The sandbox job that checks a completion (with `whole_program`, a text that is the program itself,
+        as EvalPlus's `solution` is)."""
+        program = completion if whole_program else self.program(completion)
+        return Job(program=program, check=self.check, limits=limits)
 
 
 def check_function_style(task_id: str, prompt: str, test: str, entry_point: str) -> Check:

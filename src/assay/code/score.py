@@ -27,16 +27,18 @@ TIME_FACTOR = 10.0  # times the reference's CPU time
 BUILTIN_SUITES = ("humaneval", "mbpp", EXAMPLE)
 
 
-def load_problems(spec: str, data_dir: Path | None = None) -> dict[str, Problem]:
-    """humaneval | mbpp | example | path to a suite JSONL -> {task_id: Problem}."""
+def load_problems(spec: str, data_dir: Path | None = None, *, mbpp_challenge: bool = False) -> dict[str, Problem]:
+    """humaneval | mbpp | example | path to a problem file -> {task_id: Problem}.
+
+    `mbpp_challenge` adds MBPP's challenge_test_list to the checks of MBPP problems."""
     if spec == "humaneval":
         problems = load_humaneval(data_dir)
     elif spec == "mbpp":
-        problems = load_mbpp(data_dir)
+        problems = load_mbpp(data_dir, challenge=mbpp_challenge)
     elif spec == EXAMPLE:
         problems = load_example()
-    elif spec.endswith((".jsonl", ".json")) or "/" in spec:
-        problems = load_suite(Path(spec))
+    elif spec.endswith((".jsonl", ".json", ".gz")) or "/" in spec:
+        problems = load_suite(Path(spec), mbpp_challenge=mbpp_challenge)
     else:
         hint = (
             did_you_mean(spec, BUILTIN_SUITES) or "use humaneval, mbpp, example or a path to a .jsonl suite"
@@ -90,13 +92,15 @@ def score_completions(
     min_time: float = MIN_TIME,
     time_factor: float = TIME_FACTOR,
     on_outcome: Callable[[int, Outcome], None] | None = None,
+    whole_programs: bool = False,
 ) -> list[Outcome]:
     """Run each (task_id, completion) against its problem's hidden tests; outcomes in input order.
 
     Pass a `sandbox` to reuse one across calls; otherwise a ProcessSandbox with `workers` is started
     and closed, with `hide` (e.g. the data folder) invisible to programs. `progress(n)` counts finished
     executions, the reference runs included (see `executions`); `on_outcome(i, outcome)` is called as the
-    i-th completion's verdict arrives.
+    i-th completion's verdict arrives. With `whole_programs`, each text is the whole program (not a
+    completion to append to the problem's prefix).
     """
     unknown = sorted({t for t, _ in completions if t not in problems})
     if unknown:
@@ -109,7 +113,7 @@ def score_completions(
             limits = reference_limits(used, box, progress, min_time=min_time, time_factor=time_factor)
         else:
             limits = {p.task_id: Limits.fixed(timeout) for p in used}
-        jobs = [problems[t].job(c, limits[t]) for t, c in completions]
+        jobs = [problems[t].job(c, limits[t], whole_program=whole_programs) for t, c in completions]
         return box.run_batch(jobs, progress, on_outcome)
     finally:
         if own:

