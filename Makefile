@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e '.[hf,models,tracking,human,dev]'
+	$(PY) -m pip install -q -e '.[hf,models,tracking,human,dev,ray]'
 	# llama.cpp compiles from source the first time (about 20 minutes on 2 cores; pip caches the wheel)
 	$(PY) -m pip install -q 'llama-cpp-python[server]>=0.3' || echo "warning: llama-cpp-python did not install; its tests will skip"
 	touch $@

@@ -1,9 +1,11 @@
 """Response cache and run journal: SQLite stores keyed by a hash of (model fingerprint, request).
 
-`CachedModel` wraps any backend. It answers what the stores already hold, sends the rest to the backend in
-fixed chunks (in request order), and commits each chunk in one transaction before sending the next. A run
-killed at any point loses at most the chunk in flight; started again, it forms the same chunks from the
-same pending requests, so the recomputed part is batched exactly as before and results are identical.
+`CachedModel` wraps a backend (or an executor: assay.execution). It forms units of work from the full request
+lists by the one rule in assay.execution.units, answers the units the stores already hold whole, has the
+executor compute the rest, and commits each finished unit to the stores in one transaction as it finishes. A
+run killed at any point loses only the units in flight; started again (with any executor or worker count) it
+forms the same units, so what is recomputed is batched exactly as before and results are identical. Keys
+depend on the model fingerprint and the request only, never on a worker or rank.
 
 Two stores are used by a run: the user's cache (ASSAY_CACHE, shared across runs, skipped by --no-cache)
 and the run's own journal (runs/<id>/responses.sqlite), which --resume reads even when the cache is off.
@@ -14,21 +16,24 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from assay.execution.base import Executor
+from assay.execution.local import LocalExecutor
+from assay.execution.units import Kind, Unit, WorkList, form_units
 from assay.models.base import Model, Progress
 from assay.records import (
     GenerationRequest,
     GenerationResponse,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
+    Request,
+    Response,
     stable_hash,
 )
-
-Req = TypeVar("Req", LoglikelihoodRequest, GenerationRequest)
-Resp = TypeVar("Resp", LoglikelihoodResponse, GenerationResponse)
 
 
 def _dump(resp: LoglikelihoodResponse | GenerationResponse) -> str:
@@ -84,90 +89,103 @@ class ResponseStore:
 
 
 class CachedModel:
-    """A Model that reads from `readers`, computes the rest in chunks, and commits each chunk to `writers`."""
+    """A Model that reads whole units from `readers`, computes the rest, and commits each unit to `writers`."""
 
     def __init__(
         self,
-        inner: Model,
+        inner: Model | Executor,
         readers: Sequence[ResponseStore],
         writers: Sequence[ResponseStore],
         chunk_size: int = 128,
     ) -> None:
         self.inner = inner
+        self.executor: Executor = inner if isinstance(inner, Executor) else LocalExecutor(inner)
         self.name = inner.name
         self.backend = inner.backend
         self.readers = list(readers)
         self.writers = list(writers)
-        self.chunk_size = chunk_size
-        # seconds_*: time inside the backend's loglikelihood/generate calls (the scoring phase alone)
+        self.chunk_size = chunk_size  # requests per scoring unit; generation units are smaller (below)
+        # seconds_*: time spent computing units of that kind (the scoring phase alone)
         self.stats: dict[str, int | float] = {
             "requests_total": 0,
             "requests_cached": 0,
             "requests_computed": 0,
+            "units_total": 0,
+            "units_computed": 0,
             "seconds_loglikelihood": 0.0,
             "seconds_generate": 0.0,
         }
 
     @property
     def fingerprint(self) -> str:
-        return self.inner.fingerprint
+        return self.executor.fingerprint
 
-    def _key(self, req: LoglikelihoodRequest | GenerationRequest) -> str:
-        return stable_hash({"model": self.inner.fingerprint, "req": req.key()}, 40)
+    @property
+    def generate_unit_size(self) -> int:
+        # generation is slow per request: commit often, unless the backend wants more in flight (HTTP servers)
+        return self.executor.generate_unit_hint or max(1, self.chunk_size // 8)
 
-    def _run(
-        self,
-        requests: Sequence[Req],
-        compute: Callable[[list[Req], Progress | None], list[Any]],
-        progress: Progress | None,
-        chunk_size: int,
-        timer: str,
-    ) -> list[Any]:
-        keys = [self._key(r) for r in requests]
+    def key(self, req: Request) -> str:
+        """The cache and journal key of a request: model fingerprint + request, nothing else."""
+        return stable_hash({"model": self.fingerprint, "req": req.key()}, 40)
+
+    def work_list(self, label: str, kind: Kind, requests: Sequence[Request]) -> WorkList:
+        return WorkList(label, kind, tuple(requests), tuple(self.key(r) for r in requests))
+
+    def run_lists(self, lists: Sequence[WorkList], progress: Progress | None = None) -> list[list[Any]]:
+        """Responses for several request lists at once (a run's tasks), so that all their units are in one queue."""
+        units = form_units(lists, self.chunk_size, self.generate_unit_size)
+        occurrences = Counter(k for work in lists for k in work.keys)
+        known = self._lookup(list(occurrences))
+        todo = [u for u in units if not all(k in known for k in u.keys)]
+        computed = sum(occurrences[k] for u in todo for k in u.keys)
+        total = sum(occurrences.values())
+        self.stats["requests_total"] += total
+        self.stats["requests_cached"] += total - computed
+        self.stats["units_total"] += len(units)
+        if progress:
+            progress(total - computed)
+
+        def done(unit: Unit, responses: list[Response]) -> None:
+            items = list(zip(unit.keys, responses, strict=True))
+            for store in self.writers:
+                store.put_many(items)
+            known.update(items)  # a recomputed unit's own answers win over partial cache hits
+            self.stats["requests_computed"] += len(unit.keys)
+            self.stats["units_computed"] += 1
+            duplicates = sum(occurrences[k] - 1 for k in unit.keys)
+            if progress and duplicates:
+                progress(duplicates)
+
+        for kind in ("loglikelihood", "generate"):
+            started = time.perf_counter()
+            part = [u for u in todo if u.kind == kind]
+            if part:
+                self.executor.run(part, done, progress)
+                timer = f"seconds_{kind}"
+                self.stats[timer] = round(self.stats[timer] + time.perf_counter() - started, 3)
+        return [[known[k] for k in work.keys] for work in lists]
+
+    def _lookup(self, keys: list[str]) -> dict[str, Any]:
         known: dict[str, Any] = {}
         for store in self.readers:
             missing = [k for k in keys if k not in known]
             if not missing:
                 break
             known.update(store.get_many(missing))
-        # identical requests are computed once
-        pending_keys = list(dict.fromkeys(k for k in keys if k not in known))
-        first_index = {k: i for i, k in reversed(list(enumerate(keys)))}
-        self.stats["requests_total"] += len(requests)
-        self.stats["requests_cached"] += len(requests) - sum(1 for k in keys if k not in known)
-        if progress:
-            progress(sum(1 for k in keys if k in known))
-        for start in range(0, len(pending_keys), chunk_size):
-            chunk = pending_keys[start : start + chunk_size]
-            started = time.perf_counter()
-            results = compute([requests[first_index[k]] for k in chunk], progress)
-            self.stats[timer] = round(self.stats[timer] + time.perf_counter() - started, 3)
-            items = list(zip(chunk, results, strict=True))
-            for store in self.writers:
-                store.put_many(items)
-            known.update(items)
-            in_chunk = set(chunk)
-            done = sum(1 for k in keys if k in in_chunk)
-            self.stats["requests_computed"] += len(chunk)
-            if progress and done > len(chunk):  # duplicates of computed requests
-                progress(done - len(chunk))
-        return [known[k] for k in keys]
+        return known
 
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
-        chunk = self.chunk_size
-        return self._run(requests, self.inner.loglikelihood, progress, chunk, "seconds_loglikelihood")
+        return self.run_lists([self.work_list("loglikelihood", "loglikelihood", requests)], progress)[0]
 
     def generate(
         self, requests: Sequence[GenerationRequest], progress: Progress | None = None
     ) -> list[GenerationResponse]:
-        # generation is slow per request: commit often, unless the backend wants more in flight (HTTP servers)
-        hint = getattr(self.inner, "preferred_chunk_size", None)
-        chunk = int(hint) if hint else max(1, self.chunk_size // 8)
-        return self._run(requests, self.inner.generate, progress, chunk, "seconds_generate")
+        return self.run_lists([self.work_list("generate", "generate", requests)], progress)[0]
 
     def close(self) -> None:
-        self.inner.close()
+        self.executor.close()
         for store in {id(s): s for s in self.readers + self.writers}.values():
             store.close()

@@ -1,0 +1,47 @@
+"""Units computed one after another by a backend in this process: `--executor local`, the default."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from assay.execution.base import Executor, UnitDone
+from assay.execution.units import Unit
+from assay.models.base import Model, Progress
+from assay.records import Response
+
+
+def compute_unit(model: Model, unit: Unit, progress: Progress | None = None) -> list[Response]:
+    """One backend call for one unit: what a local run and every cluster worker do with it."""
+    if unit.kind == "loglikelihood":
+        return list(model.loglikelihood(unit.requests, progress))  # type: ignore[arg-type]
+    return list(model.generate(unit.requests, progress))  # type: ignore[arg-type]
+
+
+class LocalExecutor(Executor):
+    """Runs units in the order given, in this process."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.name = model.name
+        self.backend = model.backend
+
+    @property
+    def fingerprint(self) -> str:
+        return self.model.fingerprint
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return dict(getattr(self.model, "stats", {}))
+
+    @property
+    def generate_unit_hint(self) -> int | None:
+        hint = getattr(self.model, "preferred_chunk_size", None)
+        return int(hint) if hint else None
+
+    def run(self, units: Sequence[Unit], done: UnitDone, progress: Progress | None = None) -> None:
+        for unit in units:
+            done(unit, compute_unit(self.model, unit, progress))
+
+    def close(self) -> None:
+        self.model.close()

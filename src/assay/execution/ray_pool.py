@@ -1,0 +1,364 @@
+"""Units on a Ray cluster: `--executor ray`.
+
+Each worker is a Ray actor holding one replica of the model (loaded once, in the actor; the driver loads
+nothing). The driver keeps one queue of units, largest first, and hands the next one to whichever worker
+finishes, so no worker is left holding a straggler. Requests and responses travel as the frozen records.
+
+Faults: a worker process that dies has its unit re-queued (at the front) and is restarted by Ray (at most
+`RESTARTS` times, reloading the model); a unit lost `MAX_REQUEUES` + 1 times stops the run with an error that
+names it. Ray itself would retry an unreachable address for minutes and wait forever for resources the cluster
+lacks: both are checked first (`connect`, `check_resources`) and fail in one line.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assay.config import ModelSpec
+from assay.errors import AssayError, ModelError, UsageError, require
+from assay.execution.base import Executor, UnitDone
+from assay.execution.local import compute_unit
+from assay.execution.units import Unit
+from assay.models.base import Progress
+from assay.records import Response
+
+MAX_REQUEUES = 2
+RESTARTS = 2
+CONNECT_TIMEOUT = 10.0  # seconds: an unreachable cluster is an error, not a hang
+LOAD_TIMEOUT = 1800.0  # seconds for every worker to load its replica
+
+Log = Callable[[str], None]
+
+
+def parse_resources(text: str | None) -> dict[str, float]:
+    """`cpu=1,gpu=1,accel=2` -> Ray resource names and amounts per worker (default: one CPU)."""
+    need: dict[str, float] = {"CPU": 1.0}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        try:
+            amount = float(value)
+        except ValueError:
+            amount = -1.0
+        if not sep or amount < 0:
+            raise UsageError(
+                f"--worker-resources: {part.strip()!r} is not name=amount", hint="e.g. cpu=1,gpu=1 or cpu=0.25"
+            )
+        key = name.strip()
+        need[{"cpu": "CPU", "gpu": "GPU"}.get(key.lower(), key)] = amount
+    return need
+
+
+def connect(address: str | None) -> None:
+    """Join the cluster at `address` ('auto': the one started on this machine; None: start a local one)."""
+    require("ray", "ray")
+    local = not address or address == "auto" or address.startswith(("127.", "localhost"))
+    if local:
+        # Ray rewrites a loopback address into the machine's own interface address before joining; this
+        # (Ray's own) switch keeps a cluster started on loopback reachable. Read when ray is first imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address and address != "auto":
+        _probe(address)
+    kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
+    if address:
+        kwargs["address"] = address
+    else:  # a private cluster on this machine
+        kwargs["include_dashboard"] = False
+    if local:
+        kwargs["_node_ip_address"] = "127.0.0.1"
+    failure: list[BaseException] = []
+
+    def join() -> None:
+        try:
+            ray.init(**kwargs)
+        except Exception as exc:  # reported below as one line
+            failure.append(exc)
+
+    thread = threading.Thread(target=join, daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT * 3 if not address else CONNECT_TIMEOUT)
+    if thread.is_alive() or failure:
+        reason = str(failure[0]).splitlines()[0] if failure else f"no answer within {CONNECT_TIMEOUT:.0f} s"
+        raise UsageError(f"cannot join the Ray cluster at {address or 'a new local cluster'}: {reason}",
+                         hint="start one with `ray start --head` and pass --ray-address HOST:PORT")  # fmt: skip
+
+
+def _probe(address: str) -> None:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT / 2):
+            pass
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot reach the Ray cluster at {address}: {exc}",
+            hint="start one with `ray start --head --node-ip-address 127.0.0.1` and pass its HOST:PORT",
+        ) from exc
+
+
+def check_resources(workers: int, need: dict[str, float]) -> None:
+    """Refuse a worker count or resource the cluster's nodes cannot hold (Ray would wait forever)."""
+    import ray
+
+    if workers < 1:
+        raise UsageError(f"--workers {workers}: need at least one worker")
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    fits = 0
+    for node in nodes:
+        have = node.get("Resources", {})
+        counts = [int(have.get(name, 0.0) / amount + 1e-9) for name, amount in need.items() if amount > 0]
+        fits += min(counts) if counts else workers
+    if fits < workers:
+        total = collections.Counter[str]()
+        for node in nodes:
+            total.update({k: v for k, v in node.get("Resources", {}).items() if k in need})
+        wanted = ", ".join(f"{k.lower() if k in ('CPU', 'GPU') else k}={v:g}" for k, v in need.items())
+        has = ", ".join(f"{k}={total.get(k, 0):g}" for k in need)
+        raise UsageError(
+            f"the Ray cluster cannot hold {workers} worker(s) with {wanted} each "
+            f"(room for {fits}; the cluster has {has} on {len(nodes)} node(s))",
+            hint="lower --workers, or give each worker less (--worker-resources cpu=0.5), or add nodes",
+        )
+
+
+class UnitWorker:
+    """A Ray actor: one model replica, loaded once; computes the units it is handed."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.model: Any = None
+        self.units = 0
+        self.requests = 0
+        self.busy = 0.0
+
+    def load(self) -> dict[str, Any]:
+        import os
+
+        from assay.models.registry import load_model
+
+        if self.model is None:
+            self.model = load_model(ModelSpec.model_validate(self.spec))
+        hint = getattr(self.model, "preferred_chunk_size", None)
+        return {
+            "fingerprint": self.model.fingerprint,
+            "version": str(getattr(self.model, "version", "")),
+            "generate_unit_hint": int(hint) if hint else None,
+            "pid": os.getpid(),
+            "node": socket.gethostname(),
+        }
+
+    def run(self, unit: Unit) -> list[Response]:
+        started = time.perf_counter()
+        responses = compute_unit(self.model, unit)
+        self.busy += time.perf_counter() - started
+        self.units += 1
+        self.requests += len(unit.requests)
+        return responses
+
+    def stats(self) -> dict[str, Any]:
+        backend = dict(getattr(self.model, "stats", {}) or {})
+        return {"units": self.units, "requests": self.requests, "busy_seconds": round(self.busy, 3), **backend}
+
+
+@dataclass(eq=False)
+class _Slot:
+    """The driver's view of one worker."""
+
+    index: int
+    actor: Any
+    info: dict[str, Any]
+    lost: int = 0  # deaths seen
+    busy: float = 0.0
+    units: int = 0
+    requests: int = 0
+    backend: dict[str, Any] = field(default_factory=dict)
+
+
+class RayExecutor(Executor):
+    """Units over `workers` actors of the model `spec` (backend, args and name already resolved)."""
+
+    def __init__(self, spec: ModelSpec, workers: int, need: dict[str, float], log: Log | None = None) -> None:
+        import ray
+
+        self.name = spec.name
+        self.backend = spec.model
+        self.log = log or (lambda _: None)
+        rest = {k: v for k, v in need.items() if k not in ("CPU", "GPU")}
+        actor_cls = ray.remote(UnitWorker).options(
+            num_cpus=need.get("CPU", 1.0),
+            num_gpus=need.get("GPU", 0.0),
+            resources=rest or None,
+            max_restarts=RESTARTS,
+            max_task_retries=0,
+        )
+        actors: list[Any] = [actor_cls.remote(spec.model_dump(mode="json")) for _ in range(workers)]
+        infos = _gather([a.load.remote() for a in actors], LOAD_TIMEOUT)
+        prints = {i["fingerprint"] for i in infos}
+        if len(prints) > 1:
+            raise ModelError(
+                f"workers loaded different models for {spec.name} (fingerprints {', '.join(sorted(prints))})",
+                hint="every node must read the same model files (a shared filesystem or the same model cache)",
+            )
+        self.slots = [_Slot(i, a, info) for i, (a, info) in enumerate(zip(actors, infos, strict=True))]
+        self._info = infos[0]
+        self.requeued: list[str] = []
+        self.timing: dict[str, float] = {"seconds_running": 0.0, "seconds_tail": 0.0}
+        where = ", ".join(f"pid {s.info['pid']} on {s.info['node']}" for s in self.slots)
+        self.log(f"ray: {workers} worker(s) loaded {spec.name} ({where})")
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self._info["fingerprint"])
+
+    @property
+    def version(self) -> str:
+        return str(self._info["version"])
+
+    @property
+    def generate_unit_hint(self) -> int | None:
+        hint = self._info.get("generate_unit_hint")
+        return int(hint) if hint else None
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        workers = []
+        backend: collections.Counter[str] = collections.Counter()
+        for slot in self.slots:
+            workers.append({"worker": slot.index, "pid": slot.info["pid"], "node": slot.info["node"],
+                            "units": slot.units, "requests": slot.requests, "busy_seconds": round(slot.busy, 3),
+                            "deaths": slot.lost})  # fmt: skip
+            backend.update({k: v for k, v in slot.backend.items() if isinstance(v, int | float)})
+        return {**dict(backend), "executor": "ray", "workers": workers, "requeued_units": list(self.requeued),
+                **{k: round(v, 3) for k, v in self.timing.items()}}  # fmt: skip
+
+    def run(self, units: Sequence[Unit], done: UnitDone, progress: Progress | None = None) -> None:
+        _Schedule(self, units, done, progress).drain()
+        self._collect_stats()
+
+    def _collect_stats(self) -> None:
+        import ray
+
+        for slot in self.slots:
+            try:
+                got = ray.get(slot.actor.stats.remote(), timeout=60)
+            except Exception:  # a worker that died at the very end: its counters are gone
+                continue
+            slot.backend = {k: v for k, v in got.items() if k not in ("units", "requests", "busy_seconds")}
+
+    def close(self) -> None:
+        import ray
+
+        for slot in self.slots:
+            ray.kill(slot.actor, no_restart=True)
+
+
+class _Schedule:
+    """One pass of the queue: largest units first; a worker that finishes takes the next one."""
+
+    def __init__(self, ex: RayExecutor, units: Sequence[Unit], done: UnitDone, progress: Progress | None) -> None:
+        self.ex = ex
+        self.queue = collections.deque(sorted(units, key=lambda u: (-u.cost, u.uid)))
+        self.done = done
+        self.progress = progress
+        self.idle = list(ex.slots)
+        self.inflight: dict[Any, tuple[_Slot, Unit | None, float]] = {}
+        self.lost: collections.Counter[str] = collections.Counter()
+        self.first_idle: float | None = None
+        self.restarting: dict[_Slot, float] = {}  # worker -> when to ask again whether it is back
+
+    def drain(self) -> None:
+        import ray
+
+        started = time.perf_counter()
+        while self.queue or any(u is not None for _, u, _ in self.inflight.values()):
+            self._dispatch()
+            if not self.inflight and not self.restarting:
+                raise ModelError("every Ray worker died", hint="see the Ray logs (/tmp/ray/session_latest/logs)")
+            ready, _ = ray.wait(list(self.inflight), num_returns=1, timeout=0.2 if self.restarting else None)
+            for ref in ready:
+                self._finish(ref)
+        end = time.perf_counter()
+        self.ex.timing["seconds_running"] += end - started
+        self.ex.timing["seconds_tail"] += end - (self.first_idle or end)
+
+    def _dispatch(self) -> None:
+        now = time.perf_counter()
+        for slot in [s for s, when in self.restarting.items() if when <= now]:
+            del self.restarting[slot]  # ask again whether the restarted worker has its model
+            self.inflight[slot.actor.load.remote()] = (slot, None, now)
+        while self.queue and self.idle:
+            slot = self.idle.pop(0)
+            unit = self.queue.popleft()
+            self.inflight[slot.actor.run.remote(unit)] = (slot, unit, time.perf_counter())
+        if self.idle and not self.queue and self.first_idle is None:
+            self.first_idle = time.perf_counter()
+
+    def _finish(self, ref: Any) -> None:
+        import ray
+        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
+
+        slot, unit, started = self.inflight.pop(ref)
+        try:
+            result = ray.get(ref)
+        except RayActorError as exc:
+            if unit is None and isinstance(exc, ActorUnavailableError):  # still restarting
+                self.restarting[slot] = time.perf_counter() + 0.2
+                return
+            self._worker_died(slot, unit, restarts=not isinstance(exc, ActorDiedError))
+            return
+        except RayTaskError as exc:
+            cause = exc.cause
+            if isinstance(cause, AssayError):
+                raise cause from None
+            raise ModelError(f"unit {unit.uid if unit else '?'} failed on a Ray worker: {cause}") from exc
+        self.idle.append(slot)
+        if unit is None:  # a restarted worker has reloaded its model (in a new process)
+            slot.info = dict(result)
+            return
+        slot.busy += time.perf_counter() - started
+        slot.units += 1
+        slot.requests += len(unit.keys)
+        self.done(unit, list(result))
+        if self.progress:
+            self.progress(len(unit.keys))
+
+    def _worker_died(self, slot: _Slot, unit: Unit | None, restarts: bool) -> None:
+        slot.lost += 1
+        if unit is not None:
+            self.lost[unit.uid] += 1
+            if self.lost[unit.uid] > MAX_REQUEUES:
+                raise ModelError(
+                    f"unit {unit.uid} was lost with {self.lost[unit.uid]} workers that died computing it",
+                    hint="its requests may crash the backend; see the Ray logs (/tmp/ray/session_latest/logs)",
+                )
+            self.queue.appendleft(unit)
+            self.ex.requeued.append(unit.uid)
+            self.ex.log(f"ray: worker {slot.index} (pid {slot.info['pid']}) died; re-queued unit {unit.uid}")
+        if restarts and slot.lost <= RESTARTS:  # Ray restarts it; it takes work again once its model is loaded
+            self.restarting[slot] = time.perf_counter()
+
+
+def _gather(refs: list[Any], timeout: float) -> list[dict[str, Any]]:
+    import ray
+    from ray.exceptions import GetTimeoutError, RayTaskError
+
+    try:
+        return list(ray.get(refs, timeout=timeout))
+    except RayTaskError as exc:
+        cause = exc.cause
+        if isinstance(cause, AssayError):
+            raise cause from None
+        raise ModelError(f"a Ray worker could not load the model: {cause}") from exc
+    except GetTimeoutError as exc:
+        raise ModelError(f"the Ray workers did not load the model within {timeout:.0f} s") from exc
