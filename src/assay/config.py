@@ -32,7 +32,8 @@ class RunConfig(Frozen):
     fewshot_seed: int = 1234
     data_dir: str | None = None
     output: str = "runs"
-    leaderboard: str = "data/leaderboard.csv"
+    run_dir: str | None = None  # the run folder exactly (instead of <output>/<run_id>), e.g. for DVC stages
+    leaderboard: str | None = "data/leaderboard.csv"  # None: append no rows
     use_cache: bool = True
     device: str | None = None
     gen_kwargs: dict[str, Any] = Field(default_factory=dict)  # overrides of the tasks' generation settings
@@ -47,6 +48,20 @@ class RunConfig(Frozen):
     def _positive_limit(cls, v: int | None) -> int | None:
         if v is not None and v <= 0:
             raise ValueError("--limit must be a positive number of rows")
+        return v
+
+    @field_validator("num_fewshot")
+    @classmethod
+    def _fewshot(cls, v: int | None) -> int | None:
+        if v is not None and v < 0:
+            raise ValueError("--num-fewshot must be 0 or more")
+        return v
+
+    @field_validator("n_samples")
+    @classmethod
+    def _n(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError("--n must be at least 1 (generations per prompt)")
         return v
 
     @field_validator("batch_size")

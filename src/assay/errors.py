@@ -1,6 +1,7 @@
 """One error hierarchy for everything assay tells a user.
 
     AssayError                  any problem assay reports as one line, exit code 2
+    ├── Interrupted             Ctrl-C / SIGTERM stopped a command (exit code 130; names the run and --resume)
     ├── UsageError              bad command-line input (unknown option value, missing run, ...)
     │   ├── UnknownTaskError    a task name that matches nothing ("did you mean ...?")
     │   └── UnknownModelError   a backend or alias that does not exist
@@ -11,8 +12,10 @@
     ├── SandboxError            the code sandbox could not be set up
     └── TrackingError           MLflow / W&B / registry problems
 
-The CLI catches AssayError, prints `error: <message>` (plus `hint: ...` when there is one) and exits 2.
-Anything else is a bug in assay and keeps its traceback.
+The CLI (assay.cli.main) runs every command inside one boundary: an AssayError prints `error: <message>` (plus
+`hint: ...` when there is one) and exits with its exit_code (2). Exceptions from the environment the user controls
+(OSError such as a full disk or a missing file, bytes that are not UTF-8, Ctrl-C) are translated there into the same
+one-line form; anything else is a bug in assay: exit 1 and a hint to rerun with --debug for the traceback.
 """
 
 from __future__ import annotations
@@ -33,6 +36,12 @@ class AssayError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class Interrupted(AssayError):
+    """The user stopped a command (SIGINT/SIGTERM); the message says what was kept and how to resume."""
+
+    exit_code = 130
 
 
 class UsageError(AssayError):

@@ -4,6 +4,10 @@
 
 Every stage is a function that takes records of the stage before and returns new ones; nobody writes into a
 record made by another stage. The runner (assay.runner) is the one place that composes the stages.
+
+The records a run folder holds (RunRecord in summary.json, SampleResult per line of samples/*.jsonl) round-trip:
+`to_json()` writes them, `from_json()` reads them back validated and typed. `SCHEMA_VERSION` is the run-folder
+format; a summary without one is version 1 (same fields, fewer of them) and reads the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +18,30 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 JSON = dict[str, Any]
+
+SCHEMA_VERSION = 2  # the run-folder format written by this version of assay (1: before it was recorded)
+
+
+class RecordError(ValueError):
+    """A JSON document that is not a valid record (raised by from_json; runs/ names the file)."""
+
+
+def _validated(cls: type[Any], data: Any) -> Any:
+    """Build a record dataclass from JSON data, checking types (lists become tuples, nested records built)."""
+    from pydantic import TypeAdapter, ValidationError  # lazily: records are imported by every module
+
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise RecordError(f"{where}: {first['msg']}") from None
+
+
+_ADAPTERS: dict[type[Any], Any] = {}
 
 
 def stable_hash(obj: Any, length: int = 16) -> str:
@@ -165,6 +193,20 @@ class SampleResult:
             row["extras"] = self.extras
         return row
 
+    @classmethod
+    def from_json(cls, row: Any) -> SampleResult:
+        """Read back a row written by to_json (`correct` is derived, so it is not read)."""
+        if not isinstance(row, dict):
+            raise RecordError(f"a sample row is a JSON object, not {type(row).__name__}")
+        scores = row.get("scores")
+        if not isinstance(scores, dict):
+            raise RecordError("scores: a JSON object of metric -> value is required")
+        details = row.get("score_details") or {}
+        data = {k: v for k, v in row.items() if k not in {"correct", "scores", "score_details", "schema_version"}}
+        data["scores"] = [{"metric": m, "value": v, "detail": details.get(m, "")} for m, v in scores.items()]
+        result: SampleResult = _validated(cls, data)
+        return result
+
 
 # ------------------------------------------------------------------------------------------- aggregates
 
@@ -212,16 +254,42 @@ class RunRecord:
 
     run_id: str
     created: str  # ISO 8601 UTC
-    config: JSON
+    config: JSON  # the command's own resolved configuration (RunConfig for `assay run`)
     models: tuple[ModelInfo, ...]
     results: tuple[TaskResult, ...]
     environment: JSON
     git_sha: str = ""
     wall_seconds: float = 0.0
     stats: JSON = field(default_factory=dict)  # requests computed / cached, forward passes, tokens
+    command: str = "run"  # what wrote the folder: run | judge-mtbench | score
+    schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> JSON:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> RunRecord:
+        """Read back a summary written by to_json; version 1 (no `schema_version`) is read as it is."""
+        if not isinstance(data, dict):
+            raise RecordError(f"a run record is a JSON object, not {type(data).__name__}")
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise RecordError(f"schema_version {version!r} is newer than this assay reads ({SCHEMA_VERSION})")
+        record: RunRecord = _validated(cls, {**data, "schema_version": version})
+        return record
+
+    def model(self, name: str) -> ModelInfo:
+        """The evaluated model of that display name."""
+        for info in self.models:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    def task_results(self, model: str | None = None, *, groups: bool = True) -> list[TaskResult]:
+        """The results of one model (or all), optionally without group aggregates."""
+        return [
+            r for r in self.results if (model is None or r.model == model) and (groups or not r.is_group)
+        ]
 
     def metric_map(self) -> dict[str, float]:
         """Flat {"<model>/<task>/<metric>": value}, the content of metrics.json."""

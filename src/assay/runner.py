@@ -1,15 +1,19 @@
 """The one place that composes the stages: tasks -> samples -> requests -> model -> scores -> run folder.
 
 record, run_dir = run_evaluation(RunConfig(models=(ModelSpec(model="smollm2-135m"),), tasks=("arc_easy",)))
+
+Everything the user named (tasks, task files, models and their args) is checked before the run folder is
+started; the folder is written only through the RunWriter (runs/<id>.partial/ until it is complete).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import signal
+import sys
 import time
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,41 +21,113 @@ from typing import Any
 from assay import pipeline
 from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
-from assay.errors import AssayError, UsageError
-from assay.leaderboard.store import append_rows, rows_from_summary
+from assay.errors import Interrupted, UsageError
 from assay.metrics.aggregate import aggregate_scores, pooled_group
 from assay.models.aliases import cache_root
+from assay.models.base import Model
 from assay.models.cache import CachedModel, ResponseStore
-from assay.models.registry import load_model, resolve_spec
+from assay.models.registry import check_spec, load_model, resolve_spec
 from assay.progress import RunProgress
 from assay.records import ModelInfo, RunRecord, SampleResult, TaskResult
 from assay.runs import environment
-from assay.runs.layout import new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
+from assay.runs.writer import RunWriter, Tracker
 from assay.tasks.build import build_samples, import_hook, load_task_data
 from assay.tasks.registry import Selection, select
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
 
+Warn = Callable[[str], None]
+
+
+def _stderr_warning(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
 
 def run_evaluation(
-    config: RunConfig, *, resume_dir: Path | None = None, show_progress: bool = True
+    config: RunConfig,
+    *,
+    resume_dir: Path | None = None,
+    show_progress: bool = True,
+    model: Model | None = None,
+    warn: Warn = _stderr_warning,
 ) -> tuple[RunRecord, Path]:
-    """Evaluate every model on every task; write the run folder and leaderboard rows; return the record."""
+    """Evaluate every model on every task; write the run folder and leaderboard rows; return the record.
+
+    `model` (optional) is used instead of loading config.models[0]: a caller that already holds a model
+    (or a test with a fake one) injects it. `resume_dir` is an unfinished run's folder.
+    """
     started = time.time()
     selection = select(config.tasks, config.task_files)
     data_dir = data_dir_from(config.data_dir)
-    for spec in config.models:  # unknown models and inline secrets fail before anything is written
-        resolve_spec(spec)
+    if model is not None and len(config.models) != 1:
+        raise UsageError("an injected model evaluates exactly one model spec")
+    for spec in config.models:  # unknown models, args and inline secrets fail before anything is written
+        if model is None:
+            check_spec(spec)
         _refuse_secrets(spec)
-    run_dir = resume_dir or config.output_dir / new_run_id()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / "config.json", config.model_dump(mode="json"))
+    if resume_dir is not None:
+        writer = RunWriter.reopen(resume_dir)
+    else:
+        run_dir = Path(config.run_dir) if config.run_dir else None
+        writer = RunWriter.start(config.output_dir, config.model_dump(mode="json"), run_dir=run_dir)
     try:
-        return _run(config, selection, data_dir, run_dir, started, show_progress)
-    except AssayError:
-        if resume_dir is None and not _has_responses(run_dir):
-            shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth resuming: leave nothing half-written
+        with _sigterm_as_interrupt():
+            record = _run(config, selection, data_dir, writer, started, show_progress, model)
+    except KeyboardInterrupt:
+        raise _interrupted(writer) from None
+    except BaseException:
+        if resume_dir is None and not _has_responses(writer.journal_path):
+            writer.discard()  # nothing worth resuming: leave nothing half-written
         raise
+    done = writer.finish(record, leaderboard=_leaderboard(config), trackers=_trackers(config, writer.run_id))
+    for text in done.warnings:
+        warn(text)
+    return record, done.path
+
+
+def _leaderboard(config: RunConfig) -> Path | None:
+    return Path(config.leaderboard) if config.leaderboard else None
+
+
+def _trackers(config: RunConfig, run_id: str) -> list[Tracker]:
+    if not config.track:
+        return []
+    from assay.tracking.mlflow_log import log_run
+
+    def track(folder: Path) -> None:
+        log_run(folder, config.tracking_uri, config.experiment)
+
+    uri = f" --tracking-uri {config.tracking_uri}" if config.tracking_uri else ""
+    return [("MLflow tracking", f"assay tracking log {run_id}{uri}", track)]
+
+
+def _interrupted(writer: RunWriter) -> Interrupted:
+    if not _has_responses(writer.journal_path):
+        writer.discard()
+        return Interrupted("interrupted before any result was computed; nothing was kept")
+    return Interrupted(
+        f"interrupted: run {writer.run_id} keeps every finished result in {writer.partial}",
+        hint=f"continue with: assay run --resume {writer.partial}",
+    )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the job) ends the run the way Ctrl-C does: work kept, resume printed."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 _SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
@@ -67,8 +143,7 @@ def _refuse_secrets(spec: ModelSpec) -> None:
             )
 
 
-def _has_responses(run_dir: Path) -> bool:
-    journal = run_dir / "responses.sqlite"
+def _has_responses(journal: Path) -> bool:
     if not journal.exists():
         return False
     store = ResponseStore(journal)
@@ -82,32 +157,32 @@ def _run(
     config: RunConfig,
     selection: Selection,
     data_dir: Path | None,
-    run_dir: Path,
+    writer: RunWriter,
     started: float,
     show_progress: bool,
-) -> tuple[RunRecord, Path]:
+    injected: Model | None,
+) -> RunRecord:
     infos: list[ModelInfo] = []
     results: list[TaskResult] = []
     stats: dict[str, Any] = {}
     with ExitStack() as stack, RunProgress(enabled=show_progress) as progress:
-        journal = ResponseStore(run_dir / "responses.sqlite")
+        journal = ResponseStore(writer.journal_path)
         stack.callback(journal.close)
         readers = [journal] + (
             [] if not config.use_cache else [ResponseStore(cache_root() / "responses.sqlite")]
         )
         for spec in config.models:
-            model, info = _open_model(spec, config, readers)
+            model, info = _open_model(spec, config, readers, injected)
             stack.callback(model.close)
             infos.append(info)
             model_results = [
-                _evaluate_task(task, model, info, config, data_dir, run_dir, progress)
-                for task in selection.tasks
+                _evaluate_task(task, model, info, config, data_dir, writer, progress) for task in selection.tasks
             ]
             results.extend(model_results)
             results.extend(_group_results(info.name, selection, model_results))
             stats[info.name] = {**model.stats, **getattr(model.inner, "stats", {})}
-    record = RunRecord(
-        run_id=run_dir.name,
+    return RunRecord(
+        run_id=writer.run_id,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         config=config.model_dump(mode="json"),
         models=tuple(infos),
@@ -116,20 +191,19 @@ def _run(
         git_sha=environment.git_sha(),
         wall_seconds=round(time.time() - started, 2),
         stats=stats,
+        command="run",
     )
-    _write_outputs(record, run_dir, config)
-    return record, run_dir
 
 
 def _open_model(
-    spec: ModelSpec, config: RunConfig, readers: list[ResponseStore]
+    spec: ModelSpec, config: RunConfig, readers: list[ResponseStore], injected: Model | None
 ) -> tuple[CachedModel, ModelInfo]:
     backend, args, name = resolve_spec(spec)
     if backend == "hf":
         args.setdefault("batch_size", config.batch_size)
         if config.device:
             args.setdefault("device", config.device)
-    inner = load_model(ModelSpec(name=name, model=backend, args=args))
+    inner = injected or load_model(ModelSpec(name=name, model=backend, args=args))
     # the journal is always written; the user cache only when caching is on
     # requests per committed chunk: what a kill can lose at most (ASSAY_CHUNK_SIZE tunes it)
     model = CachedModel(
@@ -151,7 +225,7 @@ def _evaluate_task(
     info: ModelInfo,
     config: RunConfig,
     data_dir: Path | None,
-    run_dir: Path,
+    writer: RunWriter,
     progress: RunProgress,
 ) -> TaskResult:
     data = load_task_data(spec, data_dir, config.limit)
@@ -173,11 +247,11 @@ def _evaluate_task(
             ctx = ScoringContext(
                 data_dir=str(data_dir) if data_dir else None,
                 seed=config.seed,
-                options=dict(spec.metadata.get("scorer_options", {})),
+                options=dict(spec.scorer_options),
             )
             hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in outputs], ctx)
         sample_results = pipeline.score_generations(spec, info.name, samples, outputs, hook_scores)
-    write_jsonl_atomic(samples_path(run_dir, info.name, spec.name), [r.to_json() for r in sample_results])
+    writer.write_samples(info.name, spec.name, sample_results)
     return _task_result(spec, info.name, sample_results, data.source, data.sha256)
 
 
@@ -198,17 +272,10 @@ def _task_result(
 
 
 def _directions(spec: TaskSpec) -> dict[str, bool]:
-    out = {}
-    for ref in spec.metrics:
-        if ref.name in {"acc", "acc_norm"}:
-            continue
-        try:
-            from assay.metrics.registry import get_metric
+    from assay.metrics.registry import METRICS
 
-            out[ref.label] = get_metric(ref.name).higher_is_better
-        except Exception:  # a scorer hook's own metric names are not in the registry
-            out[ref.label] = True
-    return out
+    # a scorer hook's own metrics (pass@k, judge scores) are not in the registry: higher is better for those
+    return {ref.label: METRICS[ref.name].higher_is_better if ref.name in METRICS else True for ref in spec.metrics}
 
 
 def _group_results(model: str, selection: Selection, results: Sequence[TaskResult]) -> list[TaskResult]:
@@ -230,14 +297,3 @@ def _group_results(model: str, selection: Selection, results: Sequence[TaskResul
             )
         )
     return out
-
-
-def _write_outputs(record: RunRecord, run_dir: Path, config: RunConfig) -> None:
-    summary = record.to_json()
-    write_json_atomic(run_dir / "summary.json", summary)
-    write_json_atomic(run_dir / "metrics.json", record.metric_map())
-    append_rows(rows_from_summary(summary), Path(config.leaderboard))
-    if config.track:
-        from assay.tracking.mlflow_log import log_run
-
-        log_run(run_dir, config.tracking_uri, config.experiment)

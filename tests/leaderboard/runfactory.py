@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from assay.leaderboard.store import append_rows, rows_from_summary
+from assay.leaderboard.store import append_rows, rows_from_record
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, Score, TaskResult
 from assay.runs.layout import samples_path, write_json_atomic, write_jsonl_atomic
 
@@ -88,5 +88,5 @@ def write_run(
     write_json_atomic(run_dir / "summary.json", record.to_json())
     write_json_atomic(run_dir / "metrics.json", record.metric_map())
     if leaderboard is not None:
-        append_rows(rows_from_summary(record.to_json()), leaderboard)
+        append_rows(rows_from_record(record), leaderboard)
     return run_dir

@@ -50,6 +50,13 @@ def _metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
 
 
+def _finished(partial: Path) -> Path:
+    """The resumed run's folder: the `.partial` one renamed into place, nothing left behind."""
+    final = partial.with_name(partial.name.removesuffix(".partial"))
+    assert final.is_dir() and not partial.exists()
+    return final
+
+
 def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
@@ -88,7 +95,9 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir:
     assert 32 <= done_before < TOTAL and done_before % 16 == 0  # whole chunks only
     assert not (run_dir / "summary.json").exists()
 
+    assert run_dir.name.endswith(".partial")  # an unfinished run is never a run folder
     _run(assay_cmd("run", "--resume", str(run_dir), "--quiet"), _env(tmp_path, "cache-a"), tmp_path)
+    run_dir = _finished(run_dir)
     stats = _stats(run_dir)
     assert stats["requests_computed"] == TOTAL - done_before
     assert stats["requests_cached"] == done_before
@@ -136,6 +145,7 @@ def test_generation_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path
     assert not (run_dir / "summary.json").exists()
 
     _run(assay_cmd("run", "--resume", str(run_dir), "--quiet"), env, tmp_path)
+    run_dir = _finished(run_dir)
     stats = _stats(run_dir)
     assert stats["requests_computed"] == GEN_TOTAL - done_before
     assert stats["requests_cached"] == done_before

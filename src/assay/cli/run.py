@@ -11,11 +11,12 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
+from assay.cli._preflight import check_run
 from assay.cli.common import console, parse_kv
 from assay.config import ModelSpec, RunConfig
 from assay.errors import ConfigError, UsageError
 from assay.records import RunRecord
-from assay.runs.layout import read_json, resolve_run
+from assay.runs.folder import find_unfinished, read_config
 
 
 def models_from_cli(
@@ -50,7 +51,8 @@ def build_config(**fields: Any) -> RunConfig:
         return RunConfig(**fields)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise UsageError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise UsageError(f"{'.'.join(str(p) for p in first['loc'])}: {message}") from exc
 
 
 def print_results(record: RunRecord, run_dir: Path) -> None:
@@ -66,10 +68,9 @@ def print_results(record: RunRecord, run_dir: Path) -> None:
     computed = sum(int(s.get("requests_computed", 0)) for s in record.stats.values())
     cached = sum(int(s.get("requests_cached", 0)) for s in record.stats.values())
     console.print(f"requests: {computed} computed, {cached} from cache · {record.wall_seconds:.1f} s")
-    console.print(
-        f"wrote {run_dir}/ (summary.json, metrics.json, samples/) "
-        f"and leaderboard rows to {record.config['leaderboard']}"
-    )
+    board = record.config.get("leaderboard")
+    rows = f" and leaderboard rows to {board}" if board else ""
+    console.print(f"wrote {run_dir}/ (summary.json, metrics.json, samples/){rows}")
 
 
 def register(app: typer.Typer) -> None:
@@ -103,9 +104,13 @@ def register(app: typer.Typer) -> None:
             None, "--data-dir", help="Local data folder <id>/<config>/<split>.jsonl (or ASSAY_DATA_DIR)."
         ),
         output: str = typer.Option("runs", "--output", "-o", help="Folder that receives runs/<run_id>/."),
+        run_dir_opt: str | None = typer.Option(
+            None, "--run-dir", help="Write the run folder exactly here (instead of OUTPUT/<run_id>)."
+        ),
         leaderboard: str = typer.Option(
             "data/leaderboard.csv", "--leaderboard", help="Leaderboard CSV to append to."
         ),
+        no_leaderboard: bool = typer.Option(False, "--no-leaderboard", help="Append no leaderboard rows."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
         resume: str | None = typer.Option(
             None, "--resume", help="Finish an interrupted run (run id or folder) with its saved config."
@@ -133,12 +138,8 @@ def register(app: typer.Typer) -> None:
         from assay.runner import run_evaluation
 
         if resume:
-            run_dir = resolve_run(resume, Path(output))
-            config = RunConfig.model_validate(read_json(run_dir / "config.json"))
-            if (run_dir / "summary.json").exists():
-                raise UsageError(
-                    f"run {run_dir} already finished", hint="start a new run instead of --resume"
-                )
+            run_dir = _unfinished(resume, Path(output))
+            config = _saved_config(run_dir)
         else:
             run_dir = None
             config = build_config(
@@ -151,7 +152,8 @@ def register(app: typer.Typer) -> None:
                 fewshot_seed=fewshot_seed,
                 data_dir=data_dir,
                 output=output,
-                leaderboard=leaderboard,
+                run_dir=run_dir_opt,
+                leaderboard=None if no_leaderboard else leaderboard,
                 use_cache=not no_cache,
                 device=device,
                 gen_kwargs=parse_kv(gen_kwargs),
@@ -161,8 +163,35 @@ def register(app: typer.Typer) -> None:
                 experiment=experiment,
                 task_files=tuple(include),
             )
+            check_run(config)  # validation before work: nothing is loaded or written for a bad input
         record, folder = run_evaluation(config, resume_dir=run_dir, show_progress=not quiet)
         print_results(record, folder)
+
+
+def _unfinished(run: str, output: Path) -> Path:
+    """The `.partial` folder of the run to resume (a finished or unknown run is a one-line error)."""
+    from assay.runs.folder import resolve_run
+
+    found = find_unfinished(run, output)
+    if found is not None:
+        return found
+    try:
+        finished = resolve_run(run, output)
+    except UsageError:
+        raise UsageError(
+            f"no unfinished run {run!r} under {output}", hint="give the run id or folder that was printed"
+        ) from None
+    raise UsageError(f"run {finished} already finished", hint="start a new run instead of --resume")
+
+
+def _saved_config(run_dir: Path) -> RunConfig:
+    try:
+        return RunConfig.model_validate(read_config(run_dir))
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{run_dir / 'config.json'}: not an `assay run` configuration: {str(exc).splitlines()[0]}",
+            hint="the file is damaged; start a new run",
+        ) from None
 
 
 def summary_json(record: RunRecord) -> str:

@@ -34,7 +34,7 @@ from rich.table import Table
 
 from assay.cli.common import console
 from assay.errors import DataError, UsageError
-from assay.leaderboard.store import DEFAULT_LEADERBOARD, append_rows, rows_from_summary
+from assay.leaderboard.store import DEFAULT_LEADERBOARD, append_rows, check_appendable, rows_from_record
 from assay.metrics import MetricSpec, expand_metric_names
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, Score, TaskResult
 from assay.runs.layout import DEFAULT_OUTPUT, new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
@@ -276,6 +276,8 @@ def score(
     folder = output or DEFAULT_OUTPUT / run_id
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise UsageError(f"{folder} already exists and is not an empty folder", hint="choose a new --output")
+    if not no_leaderboard:
+        check_appendable(leaderboard)  # a foreign CSV is refused before anything is written
     candidates = read_candidates(outputs, model)
     results = score_candidates(candidates, specs, outputs.stem)
     record = build_record(run_id, outputs, outputs.stem, results, specs)
@@ -283,7 +285,7 @@ def score(
     _print_tables(record, results, specs)
     console.print(f"wrote {folder / 'results.jsonl'} ({len(results) * len(specs)} rows)", highlight=False)
     if not no_leaderboard:
-        rows = rows_from_summary(record.to_json())
+        rows = rows_from_record(record)
         append_rows(rows, leaderboard)
         console.print(f"appended {len(rows)} rows to {leaderboard}", highlight=False)
 

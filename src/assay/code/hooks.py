@@ -17,23 +17,20 @@ from assay.records import Sample, Score
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
 
-DEFAULT_KS = (1, 5, 10, 100)
-
 
 def _problem_id(spec: TaskSpec, sample: Sample) -> str:
-    prefix = str(spec.metadata.get("task_id_prefix", ""))
-    return f"{prefix}{sample.doc['task_id']}"
+    return f"{spec.code.task_id_prefix}{sample.doc['task_id']}"
 
 
 def score_code(
     spec: TaskSpec, samples: Sequence[Sample], outputs: Sequence[tuple[str, ...]], ctx: ScoringContext
 ) -> list[tuple[Score, ...]]:
     """pass@k for every k <= n (n = outputs per sample), plus the per-sample verdicts of the first output."""
-    source = str(spec.metadata.get("problems", "humaneval"))
+    source = spec.code.problems
     if source.endswith(".jsonl") and spec.source and not Path(source).is_absolute():
         source = str(Path(spec.source).parent / source)
     problems = load_problems(source, Path(ctx.data_dir) if ctx.data_dir else None)
-    mode: Literal["body", "program"] = "program" if spec.metadata.get("completion") == "program" else "body"
+    mode: Literal["body", "program"] = spec.code.completion
     jobs: list[tuple[str, str]] = []
     for sample, texts in zip(samples, outputs, strict=True):
         pid = _problem_id(spec, sample)
@@ -54,7 +51,7 @@ def score_code(
         mine = outcomes[offset : offset + len(texts)]
         offset += len(texts)
         n, c = len(mine), sum(o.passed for o in mine)
-        ks = [k for k in spec.metadata.get("k", DEFAULT_KS) if k <= n]
+        ks = [k for k in spec.code.k if k <= n]
         scores = [Score(metric=f"pass@{k}", value=pass_at_k(n, c, k)) for k in ks]
         scores.append(Score(metric="passed_first", value=float(mine[0].passed), detail=mine[0].result))
         results.append(tuple(scores))

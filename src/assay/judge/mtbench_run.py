@@ -44,7 +44,7 @@ from assay.judge.plot import plot_categories
 from assay.judge.prompts import load_fastchat_prompts
 from assay.judge.rows import pair_row, single_row
 from assay.judge.runinfo import model_info
-from assay.leaderboard.store import append_rows, rows_from_summary
+from assay.leaderboard.store import append_rows, rows_from_record
 from assay.models.aliases import cache_root
 from assay.models.base import Model
 from assay.models.cache import CachedModel, ResponseStore
@@ -323,7 +323,7 @@ def write_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if config.leaderboard:
-        append_rows(rows_from_summary(summary), Path(config.leaderboard))
+        append_rows(rows_from_record(record), Path(config.leaderboard))
     if config.track:
         from assay.tracking.mlflow_log import log_run
 

@@ -7,6 +7,7 @@ returned as a problem with its line number.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -19,6 +20,7 @@ from typing import Any
 from filelock import FileLock
 
 from assay.errors import DataError
+from assay.records import RunRecord
 
 DEFAULT_LEADERBOARD = Path("data") / "leaderboard.csv"
 COLUMNS = (
@@ -84,11 +86,45 @@ def _lock(path: Path) -> FileLock:
     return FileLock(str(path) + ".lock", timeout=60)
 
 
+def check_appendable(path: Path) -> None:
+    """Refuse, before any work, a leaderboard path rows cannot be appended to: a folder, a file in another format
+    (a CSV whose header is not a leaderboard's), bytes that are not UTF-8, or a place that cannot be written."""
+    hint = "pass --leaderboard FILE naming a leaderboard CSV (or a new file)"
+    if path.is_dir():
+        raise DataError(f"the leaderboard path {path} is a folder, not a CSV file", hint=hint)
+    if path.exists():
+        _check_header(path, hint)
+        if not os.access(path, os.W_OK):
+            raise DataError(f"the leaderboard {path} is not writable", hint=hint)
+        return
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise DataError(f"the leaderboard {path} cannot be created ({parent} is not a writable folder)", hint=hint)
+
+
+def _check_header(path: Path, hint: str) -> None:
+    with path.open("rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        return
+    try:
+        header = next(csv.reader([first.decode("utf-8").rstrip("\r\n")]))
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text, so not a leaderboard CSV", hint=hint) from None
+    if tuple(header) != COLUMNS:
+        shown = ",".join(header)[:80]
+        raise DataError(f"{path} is not a leaderboard: its header is {shown!r}; nothing was appended", hint=hint)
+
+
 def append_rows(rows: Iterable[LeaderboardRow], path: Path = DEFAULT_LEADERBOARD) -> int:
-    """Append rows atomically (one locked write); writes the header when the file is new. Returns count."""
+    """Append rows atomically (one locked write); writes the header when the file is new. Returns count.
+    A file in another format is refused (DataError), never appended to."""
     rows = list(rows)
     if not rows:
         return 0
+    check_appendable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -96,6 +132,8 @@ def append_rows(rows: Iterable[LeaderboardRow], path: Path = DEFAULT_LEADERBOARD
         writer.writerow(row.as_csv_row())
     with _lock(path):
         new = not path.exists() or path.stat().st_size == 0
+        if not new:
+            _check_header(path, "pass --leaderboard FILE naming a leaderboard CSV")  # again, under the lock
         payload = buf.getvalue()
         if new:
             head = io.StringIO()
@@ -143,8 +181,16 @@ def read_rows(path: Path = DEFAULT_LEADERBOARD) -> tuple[list[LeaderboardRow], l
         )
     rows: list[LeaderboardRow] = []
     problems: list[Problem] = []
-    with _lock(path), path.open(encoding="utf-8", newline="") as fh:
-        lines = fh.read().splitlines()
+    if path.is_dir():
+        raise DataError(f"the leaderboard path {path} is a folder, not a CSV file", hint="pass --leaderboard FILE")
+    try:
+        # reading never creates the lock file: a file no assay writer ever locked needs no lock (and a foreign
+        # file gets no <name>.lock next to it)
+        lock = _lock(path) if Path(str(path) + ".lock").exists() else contextlib.nullcontext()
+        with lock, path.open(encoding="utf-8", newline="") as fh:
+            lines = fh.read().splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}), so not a leaderboard CSV") from None
     if not lines:
         return rows, problems
     header = next(csv.reader([lines[0]]))
@@ -164,28 +210,28 @@ def read_rows(path: Path = DEFAULT_LEADERBOARD) -> tuple[list[LeaderboardRow], l
     return rows, problems
 
 
-def rows_from_summary(summary: Mapping[str, Any]) -> list[LeaderboardRow]:
-    """The leaderboard rows of one run (summary.json as a dict): one per model x task x metric."""
-    models = {m["name"]: m for m in summary["models"]}
+def rows_from_record(record: RunRecord) -> list[LeaderboardRow]:
+    """The leaderboard rows of one run: one per model x task x metric."""
+    models = {m.name: m for m in record.models}
     out = []
-    for result in summary["results"]:
-        model = models.get(result["model"], {})
-        for metric, mv in result["metrics"].items():
+    for result in record.results:
+        model = models.get(result.model)
+        for metric, mv in result.metrics.items():
             out.append(
                 LeaderboardRow(
-                    model=result["model"],
-                    model_version=str(model.get("version", "")),
-                    model_fingerprint=str(model.get("fingerprint", "")),
-                    benchmark=result["task"],
-                    dataset=result.get("dataset", ""),
-                    dataset_sha256=result.get("dataset_sha256", ""),
+                    model=result.model,
+                    model_version=model.version if model else "",
+                    model_fingerprint=model.fingerprint if model else "",
+                    benchmark=result.task,
+                    dataset=result.dataset,
+                    dataset_sha256=result.dataset_sha256,
                     metric=metric,
-                    score=float(mv["value"]),
-                    stderr=None if mv.get("stderr") is None else float(mv["stderr"]),
-                    n=int(mv["n"]),
-                    eval_date=summary["created"],
-                    run_id=summary["run_id"],
-                    git_sha=summary.get("git_sha", ""),
+                    score=float(mv.value),
+                    stderr=mv.stderr,
+                    n=mv.n,
+                    eval_date=record.created,
+                    run_id=record.run_id,
+                    git_sha=record.git_sha,
                 )
             )
     return out

@@ -23,7 +23,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from assay.errors import UsageError
-from assay.leaderboard.store import LeaderboardRow, Problem, read_rows, rows_from_summary
+from assay.leaderboard.store import LeaderboardRow, Problem, read_rows, rows_from_record
+from assay.records import RunRecord
 from assay.leaderboard.views import collapse_subtasks, latest, primary_metrics, wide
 from assay.report.collect import (
     RunDiff,
@@ -87,7 +88,7 @@ def gather(leaderboard: Path, runs_dir: Path) -> ReportInputs:
             f"nothing to report: no leaderboard at {leaderboard} and no finished runs in {runs_dir}",
             hint="pass --leaderboard FILE and/or --runs DIR",
         )
-    rows = [row for run in runs for row in rows_from_summary(run.summary)]
+    rows = [row for run in runs for row in rows_from_record(RunRecord.from_json({k: v for k, v in run.summary.items() if k != "_dir"}))]
     return ReportInputs(rows, [], f"the summaries of {len(runs)} run(s) in {runs_dir}", runs)
 
 

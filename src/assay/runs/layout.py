@@ -1,5 +1,6 @@
 """The layout of a run folder, shared by every command that reads or writes runs.
 
+    runs/<run_id>.partial/     an unfinished run: config.json, responses.sqlite, samples written so far
     runs/<run_id>/
         config.json            the resolved configuration (enough to resume or audit the run)
         summary.json           RunRecord: every metric with stderr and n, config, seeds, versions, hashes
@@ -24,6 +25,7 @@ from typing import Any
 from assay.errors import UsageError
 
 DEFAULT_OUTPUT = Path("runs")
+PARTIAL_SUFFIX = ".partial"  # runs/<run_id>.partial/ until the writer renames it into place
 RUN_ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
 
@@ -62,22 +64,22 @@ def read_json(path: Path) -> Any:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON via a temp file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    _write_atomic(path, lambda fh: fh.write(text))
 
 
 def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write JSON lines via a temp file and rename; on any failure the temp file is removed, the target untouched."""
+    """Write JSON lines via a temp file and rename."""
+    _write_atomic(path, lambda fh: fh.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    """On any failure (a full disk included) the temp file is removed and the target left untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from assay.errors import ConfigError
+from assay.errors import ConfigError, did_you_mean
 
 
 class _Frozen(BaseModel):
@@ -73,6 +73,19 @@ class MetricRef(_Frozen):
         return f"{self.name}_{self.filter}" if self.filter else self.name
 
 
+class CodeSpec(_Frozen):
+    """How a code task's completions are run (read by the code scorer, assay.code.hooks)."""
+
+    problems: str = "humaneval"  # humaneval | mbpp | example | a problems .jsonl (relative to the YAML)
+    completion: Literal["body", "program"] = "body"  # a function body after the prompt, or a whole program
+    task_id_prefix: str = ""  # prepended to the row's task_id to find its problem ("Mbpp/")
+    k: tuple[int, ...] = (1, 5, 10, 100)  # pass@k reported for every k <= n
+
+
+# metadata keys that code reads become these typed fields (the YAML may still put them under metadata:)
+_TYPED_METADATA = {"fewshot_examples", "scorer_options", "problems", "completion", "task_id_prefix", "k"}
+
+
 class TaskSpec(_Frozen):
     """One evaluation task; see the module docstring for the YAML form."""
 
@@ -98,8 +111,27 @@ class TaskSpec(_Frozen):
     filters: dict[str, tuple[dict[str, Any], ...]] = Field(default_factory=dict)  # named extraction pipelines
     metrics: tuple[MetricRef, ...] = (MetricRef(name="acc"),)
     scorer: str | None = None  # "module:function" scoring a batch (code execution, judges)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    scorer_options: dict[str, Any] = Field(default_factory=dict)  # handed to the scorer (timeouts, workers, ...)
+    fewshot_examples: tuple[dict[str, Any], ...] = ()  # fixed few-shot rows written in the YAML itself
+    code: CodeSpec = CodeSpec()
+    metadata: dict[str, Any] = Field(default_factory=dict)  # free-form; nothing in assay reads it
     source: str = ""  # the YAML file it came from (filled by the loader)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lift_metadata(cls, value: Any) -> Any:
+        """`metadata: {problems: mbpp, scorer_options: {...}}` (the older form) fills the typed fields."""
+        if not isinstance(value, dict) or not isinstance(value.get("metadata"), dict):
+            return value
+        meta = dict(value["metadata"])
+        lifted = {k: meta.pop(k) for k in list(meta) if k in _TYPED_METADATA}
+        out = {**value, "metadata": meta}
+        for key in ("fewshot_examples", "scorer_options"):
+            if key in lifted:
+                out.setdefault(key, lifted.pop(key))
+        if lifted:
+            out["code"] = {**lifted, **(value.get("code") or {})}
+        return out
 
     @field_validator("metrics", mode="before")
     @classmethod
@@ -129,10 +161,38 @@ def load_task_file(path: Path) -> list[TaskSpec]:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(f"{path}: task {entry.get('name', '?')!r}: {where}: {first['msg']}") from exc
-        if spec.filters:
-            from assay.tasks.filters import validate_filter  # a bad regex fails at load, not mid-run
-
-            for steps in spec.filters.values():
-                validate_filter(steps)
+        check_names(spec, path)
         specs.append(spec)
     return specs
+
+
+def check_names(spec: TaskSpec, path: Path) -> None:
+    """Metric and filter names checked against their registries when the file loads, not after generation."""
+    from assay.metrics.choice import CHOICE_METRICS
+    from assay.metrics.registry import METRICS
+    from assay.tasks.filters import validate_filter  # a bad step or regex fails at load, not mid-run
+
+    for name, steps in spec.filters.items():
+        try:
+            validate_filter(steps)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: task {spec.name!r}: filters.{name}: {exc.message}", hint=exc.hint) from None
+    for ref in spec.metrics:
+        if spec.output_type == "multiple_choice":
+            known: Any = CHOICE_METRICS
+        elif spec.scorer:  # a scorer hook reports metrics of its own (pass@k, judge scores)
+            known = None
+        else:
+            known = METRICS
+        if known is not None and ref.name not in known:
+            _unknown(path, spec, "metrics", ref.name, known)
+        if ref.filter is not None and ref.filter not in spec.filters:
+            _unknown(path, spec, "metrics.filter", ref.filter, spec.filters)
+
+
+def _unknown(path: Path, spec: TaskSpec, key: str, name: str, known: Any) -> None:
+    names = sorted(known)
+    raise ConfigError(
+        f"{path}: task {spec.name!r}: {key}: unknown name {name!r}",
+        hint=did_you_mean(name, names) or (f"known: {', '.join(names)}" if names else "define it under filters:"),
+    )

@@ -7,7 +7,8 @@ tests of the pipeline, the runner, the run writer and the cluster executor, and 
 Model args:
     seed                 changes every answer (default 0)
     latency_request_ms   simulated time per request (default 0)
-    latency_token_ms     simulated time per forwarded token (tokens counted as `estimate_tokens`) (default 0)
+    latency_token_ms     simulated time per forwarded token (tokens counted as `estimate_tokens`; a context
+                         shared by several requests of one call counts once, as the hf backend forwards it) (default 0)
     fail_rate            share of requests that raise ModelError, chosen by hash (default 0)
     crash_after          the process kills itself (SIGKILL) after answering this many requests (default: never)
 """
@@ -48,6 +49,7 @@ class FakeModel:
     """Answers derived from hashes; simulated latency; seeded failures and crashes for fault tests."""
 
     backend = "fake"
+    known_args = ARGS
 
     def __init__(self, name: str = "fake", **args: Any) -> None:
         unknown = sorted(set(args) - set(ARGS))
@@ -90,9 +92,12 @@ class FakeModel:
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
         out = []
+        contexts: set[str] = set()  # a context shared by several requests of a call is forwarded once (as hf)
         for req in requests:
             key = req.key()
-            self._before(key, estimate_tokens(req.context) + estimate_tokens(req.continuation))
+            forwarded = 0 if req.context in contexts else estimate_tokens(req.context)
+            contexts.add(req.context)
+            self._before(key, forwarded + estimate_tokens(req.continuation))
             n_tokens = estimate_tokens(req.continuation)
             logprob = -n_tokens * (0.5 + 3.0 * _unit(self.seed, "ll", key))
             out.append(
