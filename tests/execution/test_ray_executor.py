@@ -78,3 +78,24 @@ def test_resources_the_cluster_lacks_are_refused_at_once(ray_cluster: str) -> No
         check_resources(1, parse_resources("cpu=1,gpu=1"))
     with pytest.raises(UsageError, match="not name=amount"):
         parse_resources("cpu")
+
+
+def test_sandbox_jobs_on_every_node_give_the_local_verdicts(ray_cluster: str) -> None:
+    from assay.code.score import load_problems, score_completions
+    from assay.execution.ray_sandbox import RaySandbox
+    from assay.sandbox import ProcessSandbox
+
+    problems = load_problems("example")
+    pairs = [(t, p.program(p.reference or "")) for t, p in problems.items()]
+    pairs += [(t, "def broken(:\n") for t in problems]  # a syntax error in each
+    pairs += [(t, "while True:\n    pass\n") for t in list(problems)[:2]]  # two timeouts
+    remote = RaySandbox()
+    try:
+        got = score_completions(problems, pairs, sandbox=remote, whole_programs=True, min_time=0.5)
+    finally:
+        remote.close()
+    with ProcessSandbox(workers=2) as box:
+        want = score_completions(problems, pairs, sandbox=box, whole_programs=True, min_time=0.5)
+    assert [o.result for o in got] == [o.result for o in want]
+    assert [o.status for o in got].count("passed") == len(problems)
+    assert [o.status for o in got].count("timeout") == 2
