@@ -12,16 +12,15 @@ Model args (as on the command line, `--model-args pretrained=PATH,dtype=float32`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assay.errors import DependencyError, ModelError
+from assay.errors import DependencyError, ModelError, UsageError
 from assay.models.base import Progress
+from assay.models.identity import fingerprint
 from assay.records import GenerationRequest, GenerationResponse, LoglikelihoodRequest, LoglikelihoodResponse
 
 _DTYPES = {
@@ -44,38 +43,51 @@ def _import_torch() -> Any:
     return torch
 
 
-_FINGERPRINTED = {".safetensors", ".bin", ".json", ".model", ".jinja", ".gguf", ".txt"}
+# every model argument HFModel takes (the CLI checks --model-args against it before anything is written)
+ARGS = (
+    "pretrained",
+    "gguf_file",
+    "dtype",
+    "device",
+    "batch_size",
+    "max_length",
+    "revision",
+    "trust_remote_code",
+    "add_bos_token",
+)
 
 
-def fingerprint_folder(folder: Path, gguf_file: str | None = None) -> str:
-    """sha256 over the weight, config and tokenizer files (name + content), cached by size and mtime."""
-    names = sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file()
-        and p.suffix in _FINGERPRINTED
-        and (gguf_file is None or p.suffix != ".gguf" or p.name == gguf_file)
-    )
-    stamp = hashlib.sha256(
-        json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in names]).encode()
-    ).hexdigest()
-    memo = folder / ".assay-fingerprint"
-    try:
-        saved = json.loads(memo.read_text())
-        if saved.get("stamp") == stamp:
-            return str(saved["fingerprint"])
-    except (OSError, ValueError):
-        pass
-    h = hashlib.sha256()
-    for path in names:
-        h.update(path.name.encode() + b"\0")
+def check_args(args: dict[str, Any]) -> None:
+    """Reject what would fail at load time, before any work: unknown arguments, a missing pretrained folder or
+    GGUF file, an unknown dtype, and a CUDA device on a machine without one."""
+    unknown = sorted(set(args) - set(ARGS))
+    if unknown:
+        raise UsageError(f"unknown hf model argument(s): {', '.join(unknown)}", hint=f"known: {', '.join(ARGS)}")
+    if "pretrained" not in args:
+        raise UsageError("the hf backend needs pretrained=FOLDER (or a hub id)", hint="--model-args pretrained=DIR")
+    dtype = str(args.get("dtype", "float32"))
+    if dtype != "auto" and dtype not in _DTYPES:
+        raise UsageError(f"unknown dtype {dtype!r}", hint="use float32, bfloat16, float16 or auto")
+    gguf = args.get("gguf_file")
+    if gguf is not None:
+        path = Path(str(args["pretrained"])) / str(gguf)
+        if not path.is_file():
+            raise UsageError(f"GGUF file {path} does not exist", hint="gguf_file names a file inside pretrained")
         with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-    value = "sha256:" + h.hexdigest()
-    with contextlib.suppress(OSError):  # a read-only model folder just recomputes next time
-        memo.write_text(json.dumps({"stamp": stamp, "fingerprint": value}))
-    return value
+            if fh.read(4) != b"GGUF":
+                raise ModelError(f"{path} is not a GGUF file (no GGUF header)", hint="check the file")
+    check_device(args.get("device"))
+
+
+def check_device(device: Any) -> None:
+    """--device cuda on a machine without CUDA is a one-line error, not torch's assertion mid-load."""
+    if device is None or device in ("cpu", "mps"):
+        return
+    if not str(device).startswith("cuda"):
+        raise UsageError(f"unknown device {device!r}", hint="use cpu or cuda (cuda:N for device N)")
+    torch = _import_torch()
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: no CUDA device is available on this machine", hint="use --device cpu")
 
 
 class HFModel:
@@ -97,10 +109,7 @@ class HFModel:
         add_bos_token: bool | None = None,
         **unknown: Any,
     ) -> None:
-        if unknown:
-            known = "pretrained, dtype, device, batch_size, max_length, gguf_file, revision"
-            names = ", ".join(sorted(unknown))
-            raise ModelError(f"unknown hf model argument(s): {names}", hint=f"known: {known}")
+        check_args({"pretrained": pretrained, "dtype": dtype, "device": device, "gguf_file": gguf_file, **unknown})
         torch = _import_torch()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -123,6 +132,13 @@ class HFModel:
             hint = "give a local folder with config.json and weights, or a hub id"
             first_line = str(exc).splitlines()[0]
             raise ModelError(f"cannot load model {pretrained!r}: {first_line}", hint=hint) from exc
+        except Exception as exc:  # a truncated or corrupt weight file fails deep inside the loaders, any type
+            first_line = (str(exc).splitlines() or [""])[0]
+            what = f"{pretrained}/{gguf_file}" if gguf_file else pretrained
+            raise ModelError(
+                f"cannot load model {what!r}: {type(exc).__name__}: {first_line}",
+                hint="the weight files look damaged or truncated: download or convert them again",
+            ) from exc
         self.model.to(self.device).eval()
         if add_bos_token is not None:
             self.tokenizer.add_bos_token = add_bos_token
@@ -136,11 +152,14 @@ class HFModel:
         self.prefix_id = bos if bos is not None else self.tokenizer.eos_token_id
         folder = Path(pretrained)
         self._fingerprint = (
-            fingerprint_folder(folder, gguf_file)
+            fingerprint(folder, gguf_file)
             if folder.is_dir()
             else "hub:" + hashlib.sha256(f"{pretrained}@{revision}".encode()).hexdigest()
         )
         self.version = revision or ""
+        from assay.models.hf_prefix import PrefixMemo
+
+        self.prefix_memo = PrefixMemo()  # the last shared prefix's key/values, reused by the next call
 
     @property
     def fingerprint(self) -> str:
@@ -169,7 +188,7 @@ class HFModel:
                 progress(done)
 
         self.stats["forward_tokens"] += score_rows(
-            self.model, rows, batch, self.pad_id, self.device, on_batch, counters=self.stats
+            self.model, rows, batch, self.pad_id, self.device, on_batch, counters=self.stats, memo=self.prefix_memo
         )
         assert all(r is not None for r in out)
         return [r for r in out if r is not None]

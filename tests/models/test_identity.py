@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from assay.errors import UsageError
-from assay.tracking.fingerprint import model_fingerprint
+from assay.models.identity import fingerprint as model_fingerprint
+from assay.models.identity import matches
 
 
 def _checkpoint(root: Path) -> Path:
@@ -25,7 +26,7 @@ def test_copy_has_same_fingerprint_and_docs_do_not_count(tmp_path: Path) -> None
     shutil.copytree(a, b)
     (b / "README.md").write_text("changed docs")
     assert model_fingerprint(a) == model_fingerprint(b)
-    assert len(model_fingerprint(a)) == 16
+    assert model_fingerprint(a).startswith("files-sha256-v2:") and len(model_fingerprint(a)) == 16 + 64
 
 
 def test_one_changed_weight_byte_or_config_changes_it(tmp_path: Path) -> None:
@@ -44,3 +45,29 @@ def test_single_file_and_missing_path(tmp_path: Path) -> None:
     assert model_fingerprint(a / "model.safetensors") != model_fingerprint(a)
     with pytest.raises(UsageError):
         model_fingerprint(tmp_path / "nope")
+
+
+def test_legacy_digests_are_verified_with_their_own_algorithm(tmp_path: Path) -> None:
+    import hashlib
+
+    a = _checkpoint(tmp_path / "a")
+    legacy_hf = hashlib.sha256()
+    for name in ("config.json", "model.safetensors"):  # the former hf hash: top-level files, name + content
+        legacy_hf.update(name.encode() + b"\0" + (a / name).read_bytes())
+    assert matches(a, "sha256:" + legacy_hf.hexdigest())
+    assert matches(a, model_fingerprint(a).split(":")[1][:16])  # the former registry digest: 16 hex
+    assert matches(a, model_fingerprint(a))
+    (a / "config.json").write_text('{"hidden_size": 10}')
+    assert not matches(a, "sha256:" + legacy_hf.hexdigest())
+    assert not matches(a, "md5:whatever")
+
+
+def test_gguf_file_selects_one_of_several(tmp_path: Path) -> None:
+    a = tmp_path / "g"
+    a.mkdir()
+    (a / "one.gguf").write_bytes(b"GGUF1")
+    (a / "two.gguf").write_bytes(b"GGUF2")
+    one = model_fingerprint(a, "one.gguf")
+    assert one != model_fingerprint(a, "two.gguf")
+    (a / "two.gguf").write_bytes(b"GGUF2 changed")  # the other file is not part of this model
+    assert model_fingerprint(a, "one.gguf") == one
