@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from assay.cli.common import console
+from assay.cli.common import console, styled
 from assay.errors import UsageError
 
 AUDIT_HELP = (
@@ -79,9 +79,9 @@ def _evaluation(run: str, output: Path, data_dir: str | None, tolerance: float |
             table.add_row(d.kind, d.where, d.detail, d.cause)
         console.print(table)
     if report.reproduced:
-        console.print("[bold green]reproduced[/]: every sample and metric matches")
+        console.print(styled(("reproduced", "bold green"), ": every sample and metric matches"))
         return
-    console.print(f"[bold red]not reproduced[/]: likely cause(s): {', '.join(report.causes) or 'unknown'}")
+    console.print(styled(("not reproduced", "bold red"), f": likely cause(s): {', '.join(report.causes) or 'unknown'}"))
     sys.exit(1)  # not typer.Exit: the CLI runs click in non-standalone mode, which drops its code
 
 
@@ -105,7 +105,7 @@ def _train(
     loss = "-" if result.loss_max_diff is None else f"{result.loss_max_diff:.3g}"
     console.print(f"loss curve: {result.loss_steps} steps, max |diff| {loss} {result.loss_note}".rstrip())
     if result.reproduced:
-        console.print(f"[bold green]reproduced[/]: both runs agree (tolerance {tolerance:g})")
+        console.print(styled(("reproduced", "bold green"), f": both runs agree (tolerance {tolerance:g})"))
         return
-    console.print("[bold red]not reproduced[/]: the two runs with the same seed differ")
+    console.print(styled(("not reproduced", "bold red"), ": the two runs with the same seed differ"))
     sys.exit(1)  # not typer.Exit: the CLI runs click in non-standalone mode, which drops its code

@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from assay.cli.common import console_err
-from assay.errors import DataError, UsageError, did_you_mean
+from assay.errors import DataError, Interrupted, UsageError, did_you_mean
 from assay.runs.layout import write_jsonl_atomic
 
 
@@ -177,11 +177,10 @@ def check_code(
             _execute(journal, todo_pairs, todo, problem_set, workers, hide, timeout, min_time, time_factor)
         finished = True
     except KeyboardInterrupt:
-        console_err.print(
-            f"interrupted: {len(journal.done)} of {len(pairs)} verdicts are kept in {journal.path}; "
-            "run the same command again to continue"
-        )
-        raise typer.Exit(130) from None
+        raise Interrupted(
+            f"interrupted: {len(journal.done)} of {len(pairs)} verdicts are kept in {journal.path}",
+            hint="run the same command again to continue",
+        ) from None
     finally:
         journal.close(finished)
     results: dict[str, list[bool]] = {}

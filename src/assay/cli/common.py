@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from assay.errors import UsageError
 
-console = Console()
-console_err = Console(stderr=True)
+# markup and emoji codes off: user text (file names like `samples[red].jsonl`, templates) prints as it is;
+# styles are given as rich Text / style= arguments instead
+console = Console(markup=False, emoji=False)
+console_err = Console(stderr=True, markup=False, emoji=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Literal text with styled pieces: styled(("warning:", "yellow"), " ", user_text)."""
+    return Text.assemble(*parts)
 
 
 def parse_kv(text: str | None) -> dict[str, Any]:
@@ -22,9 +30,7 @@ def parse_kv(text: str | None) -> dict[str, Any]:
         if not part:
             continue
         if "=" not in part:
-            raise UsageError(
-                f"model argument {part!r} is not of the form key=value", hint="e.g. dtype=float32"
-            )
+            raise UsageError(f"model argument {part!r} is not of the form key=value", hint="e.g. dtype=float32")
         key, value = part.split("=", 1)
         out[key.strip()] = coerce(value.strip())
     return out

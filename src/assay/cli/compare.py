@@ -9,7 +9,7 @@ from typing import cast
 import typer
 from rich.table import Table
 
-from assay.cli.common import console
+from assay.cli.common import console, styled
 from assay.errors import UsageError
 from assay.stats.compare import Comparison, compare_runs, comparison_rows, markdown_table
 from assay.stats.paired import TestName
@@ -36,8 +36,7 @@ def _print(comparisons: list[Comparison], alpha: float) -> None:
             name, justify="left" if name in {"task", "metric", "test", "verdict", "CI"} else "right"
         )
     for comparison, row in zip(comparisons, rows, strict=True):
-        row[-1] = f"[{_STYLE[comparison.verdict]}]{row[-1]}[/]"
-        table.add_row(*row)
+        table.add_row(*row[:-1], styled((row[-1], _STYLE[comparison.verdict])))
     console.print(table)
 
 

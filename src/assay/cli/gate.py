@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from assay.cli.common import console, parse_kv
+from assay.cli.common import console, parse_kv, styled
 from assay.errors import UsageError
 
 _STYLE = {"regression": "bold red", "improvement": "green", "worse, within min delta": "yellow"}
@@ -50,13 +50,11 @@ def _print(result: Any) -> None:
         st = status(c, result.min_delta)
         table.add_row(
             c.task, c.metric, str(c.n), f"{c.mean_b:.4f}", f"{c.mean_a:.4f}", f"{c.difference:+.4f}",
-            f"{c.p_adjusted:.3g}", f"[{_STYLE.get(st, 'dim')}]{_SHORT.get(st, st)}[/]",
+            f"{c.p_adjusted:.3g}", styled((_SHORT.get(st, st), _STYLE.get(st, "dim"))),
         )  # fmt: skip
     console.print(table)
-    console.print(
-        "[dim]n.s. = no significant difference after Holm; the Markdown summary has CIs and raw p[/]"
-    )
-    console.print(f"[{'bold red' if result.exit_code else 'bold green'}]{result.verdict}[/]")
+    console.print("n.s. = no significant difference after Holm; the Markdown summary has CIs and raw p", style="dim")
+    console.print(result.verdict, style="bold red" if result.exit_code else "bold green")
 
 
 def gate(

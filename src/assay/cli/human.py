@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from assay.cli.common import console, console_err
+from assay.cli.common import console, console_err, styled
 from assay.errors import require
 
 if TYPE_CHECKING:  # the agreement module pulls in numpy and assay.stats: load it only when used
@@ -51,7 +51,7 @@ def serve_cmd(
 
     def announce(url: str) -> None:
         console.print(f"{len(store.items)} {checked} items, ratings in {db}")
-        console.print(f"annotators open [bold]{url}[/] (Ctrl-C to stop)", highlight=False)
+        console.print(styled("annotators open ", (url, "bold"), " (Ctrl-C to stop)"), highlight=False)
 
     try:
         serve(store, sock, announce=announce)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from assay.cli.common import console, console_err
+from assay.cli.common import console, console_err, styled
 from assay.leaderboard.store import DEFAULT_LEADERBOARD, LeaderboardRow, Problem, append_rows, read_rows
 from assay.leaderboard.views import WideTable
 
@@ -29,7 +29,7 @@ def _report_problems(problems: Sequence[Problem], path: Path) -> None:
     if not problems:
         return
     console_err.print(
-        f"[yellow]warning:[/] {len(problems)} line(s) of {path} are not valid leaderboard rows:"
+        styled(("warning:", "yellow"), f" {len(problems)} line(s) of {path} are not valid leaderboard rows:")
     )
     for p in problems[:20]:
         console_err.print(f"  line {p.line}: {p.reason}: {p.text[:100]!r}", highlight=False)
@@ -69,7 +69,7 @@ def _wide_table(table: WideTable, source: str, *, with_runs: bool) -> Table:
     out.add_column("eval_date")
     for col in table.columns:
         metric = next(iter(r.cells[col].metric for r in table.rows if col in r.cells), "")
-        out.add_column(col if "/" in col else f"{col}\n[dim]{metric}[/]", justify="right")
+        out.add_column(col if "/" in col else styled(col, "\n", (metric, "dim")), justify="right")
     out.add_column("mean", justify="right")
     for r in table.rows:
         cells = [_fmt(r.score(c)) for c in table.columns]
@@ -114,7 +114,7 @@ def show(
     table = views.sort_wide(views.wide(rows, metrics=metric, by_run=not only_latest), sort, desc=desc)
     console.print(_wide_table(table, f"{leaderboard}", with_runs=not only_latest))
     if hidden:
-        console.print(f"[dim]{len(hidden)} subtask column(s) of groups hidden; --subtasks shows them[/]")
+        console.print(f"{len(hidden)} subtask column(s) of groups hidden; --subtasks shows them", style="dim")
 
 
 def history(

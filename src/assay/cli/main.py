@@ -6,6 +6,7 @@ A command module is any module in assay.cli (other than this one and `common`) t
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import pkgutil
@@ -14,8 +15,7 @@ import sys
 import typer
 
 from assay import __version__
-from assay.cli.common import console_err
-from assay.errors import AssayError
+from assay.cli._boundary import Failure, explain, report, show_traceback
 
 app = typer.Typer(
     name="assay",
@@ -26,6 +26,9 @@ app = typer.Typer(
 )
 
 
+_DEBUG = {"on": False}
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"assay {__version__}")
@@ -34,20 +37,21 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
-    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of any error (also ASSAY_DEBUG=1)."),
 ) -> None:
     """assay: evaluate language models."""
+    _DEBUG["on"] = _DEBUG["on"] or debug
 
 
 def _requested_module(argv: list[str]) -> str | None:
     """The command module `assay CMD ...` needs (module name = command name, '-' as '_'), when started as the
     `assay` program: importing only that one keeps start-up short. None: load every command."""
     started_as_cli = __name__ == "__main__" or os.path.basename(argv[0]) == "assay"
-    if not started_as_cli or len(argv) < 2 or argv[1].startswith("-"):
+    words = [a for a in argv[1:] if a != "--debug"][:1]
+    if not started_as_cli or not words or words[0].startswith("-"):
         return None
-    return argv[1].replace("-", "_")
+    return words[0].replace("-", "_")
 
 
 def _load_commands(only: str | None = None) -> None:
@@ -68,40 +72,55 @@ def _load_commands(only: str | None = None) -> None:
 _load_commands(_requested_module(sys.argv))
 
 
-def main() -> None:
-    """Run the CLI; an AssayError becomes one line on stderr and exit code 2."""
+def _debug_on() -> bool:
+    """--debug (seen by the root callback before the command ran) or ASSAY_DEBUG=1."""
+    return _DEBUG["on"] or os.environ.get("ASSAY_DEBUG", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI inside the one boundary: any exception ends in `error:` (+ `hint:`) and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _DEBUG["on"] = False
     try:
-        code = app(standalone_mode=False)  # typer.Exit(n) comes back as a return value here
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except AssayError as exc:
-        console_err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        if exc.hint:
-            console_err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        console_err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        console_err.print("interrupted: results finished so far are saved; continue with --resume")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        usage, other = _click_exceptions()
-        if isinstance(exc, usage):
-            console_err.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)  # type: ignore[attr-defined]
-            sys.exit(2)
-        if isinstance(exc, other):
-            exc.show()  # type: ignore[attr-defined]
-            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        code = app(args=args, prog_name="assay", standalone_mode=False)  # typer.Exit(n) comes back as n
+    except SystemExit:
         raise
+    except BaseException as exc:  # noqa: BLE001 - this is the boundary: nothing passes it untranslated
+        sys.exit(_fail(exc, _debug_on()))
+    if code == 130:  # typer turns Ctrl-C into Exit(130) before it reaches us
+        report(explain(KeyboardInterrupt()))
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _fail(exc: BaseException, debug: bool) -> int:
+    """Print what went wrong and return the exit code."""
+    usage, other = _click_exceptions()
+    if isinstance(exc, usage):
+        failure = Failure(exc.format_message(), None, 2)  # type: ignore[attr-defined]
+    elif isinstance(exc, other):
+        failure = Failure(exc.format_message(), None, exc.exit_code)  # type: ignore[attr-defined]
+    elif isinstance(exc, _abort_exceptions()):
+        failure = explain(KeyboardInterrupt())
+    elif isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+        return _quiet_broken_pipe()
+    else:
+        failure = explain(exc)
+    if debug:
+        show_traceback(exc)
+    report(failure)
+    return failure.exit_code
+
+
+def _quiet_broken_pipe() -> int:
+    """`assay ... | head` closed our stdout: stop without a message (as other Unix tools do)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
     """(usage errors, other click errors): click's own and, in newer typer releases, typer's vendored copy."""
-    import importlib
-
     usage: list[type[Exception]] = []
     other: list[type[Exception]] = []
     for name in ("click.exceptions", "typer._click.exceptions"):
@@ -112,6 +131,16 @@ def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Excepti
         usage.append(module.UsageError)
         other.append(module.ClickException)
     return tuple(usage), tuple(other)
+
+
+def _abort_exceptions() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = []
+    for name in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):
+        try:
+            found.append(importlib.import_module(name).Abort)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 if __name__ == "__main__":

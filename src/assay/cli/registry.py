@@ -11,11 +11,23 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from assay.cli.common import console, console_err, parse_kv
+from assay.cli.common import console, console_err, parse_kv, styled
 from assay.errors import TrackingError
 
 registry_app = typer.Typer(help="Model registry: register and promote versions (champion, challenger).")
 URI_HELP = "MLflow tracking/registry URI (default: MLFLOW_TRACKING_URI, else ./mlflow.db)."
+
+
+def _require_store(tracking_uri: str | None) -> None:
+    """Reading commands never create a store: a local sqlite file that does not exist holds no versions."""
+    from assay.tracking.store import resolve_tracking_uri, sqlite_path
+
+    db = sqlite_path(resolve_tracking_uri(tracking_uri))
+    if db is not None and not db.exists():
+        raise TrackingError(
+            f"no tracking store at {db}: no model is registered there",
+            hint="register a version first (`assay registry register ...`), or pass --tracking-uri",
+        )
 
 
 @registry_app.command("register")
@@ -40,7 +52,7 @@ def register_command(
         tracking_uri=tracking_uri, allow_any_name=any_name, reference_only=reference_only,
     )  # fmt: skip
     for warning in info.warnings:
-        console_err.print(f"[yellow]warning:[/] {warning}")
+        console_err.print(styled(("warning:", "yellow"), f" {warning}"))
     fingerprint = info.tags["assay.fingerprint"]
     console.print(f"registered {info.name} version {info.version} (fingerprint {fingerprint})")
     if "assay.artifact" in info.tags:
@@ -66,6 +78,7 @@ def promote_command(
     from assay.tracking.model_registry import get_version, promote
     from assay.tracking.store import get_client, resolve_tracking_uri
 
+    _require_store(tracking_uri)
     if require_gate:
         client, uri = get_client(tracking_uri)
         candidate = get_version(client, name, version)
@@ -98,7 +111,7 @@ def _run_gate(name: str, version: str, tasks: list[str], extra: list[str], uri: 
     console_err.print("gate: " + shlex.join(command + extra))
     done = subprocess.run(command + extra, env={**os.environ, "MLFLOW_TRACKING_URI": uri})
     if done.returncode == 1:
-        console_err.print(f"[bold red]not promoted:[/] the gate found a regression of {name} v{version}")
+        console_err.print(styled(("not promoted:", "bold red"), f" the gate found a regression of {name} v{version}"))
         sys.exit(1)  # not typer.Exit: the CLI runs click in non-standalone mode, which drops its code
     if done.returncode != 0:
         code = done.returncode
@@ -110,6 +123,7 @@ def list_command(tracking_uri: str | None = typer.Option(None, "--tracking-uri",
     """Every registered model with its number of versions and aliases."""
     from assay.tracking.model_registry import list_models
 
+    _require_store(tracking_uri)
     table = Table(title="registered models")
     for col in ("name", "versions", "aliases"):
         table.add_column(col)
@@ -126,6 +140,7 @@ def show_command(
     """Each version of a model: aliases, fingerprint, the evaluating run and its benchmark results."""
     from assay.tracking.model_registry import list_versions
 
+    _require_store(tracking_uri)
     table = Table(title=name)
     for col in ("version", "aliases", "fingerprint", "model", "run", "benchmarks", "created"):
         table.add_column(col)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from assay.cli.common import console
-from assay.tasks.registry import all_tasks, groups_of
+from assay.cli.common import console, styled
+from assay.tasks.build import prepare
+from assay.tasks.registry import BUILTIN_DIR, all_tasks, groups_of
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +20,10 @@ def register(app: typer.Typer) -> None:
         include: list[str] = typer.Option([], "--include", help="Extra task YAML file or folder."),
     ) -> None:
         """List tasks (name, type, dataset, metrics) and groups."""
-        known = all_tasks(include)
+        known = all_tasks(include)  # templates and expressions of included files are compiled here
+        for spec in known.values():  # and their own data files read: every row must render
+            if spec.dataset.data_files and not Path(spec.source).is_relative_to(BUILTIN_DIR):
+                prepare(spec, None, None, None, 1234)
 
         def keep(name: str) -> bool:
             return fnmatch.fnmatchcase(name, pattern) or (pattern.strip("*") in name)
@@ -42,4 +47,4 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         groups = {g: m for g, m in groups_of(known).items() if keep(g)}
         for group, members in sorted(groups.items()):
-            console.print(f"[bold]{group}[/] (group of {len(members)})")
+            console.print(styled((group, "bold"), f" (group of {len(members)})"))

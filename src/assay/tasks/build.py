@@ -14,12 +14,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from assay.data.sources import filter_rows, load_split, rows_sha256, split_exists
-from assay.errors import ConfigError, DataError
+from assay.data.sources import filter_rows, load_split, local_split_path, rows_sha256, split_exists
+from assay.errors import AssayError, ConfigError, DataError
 from assay.records import Sample, stable_hash
+from assay.tasks.check import check_templates, is_template, row_error
 from assay.tasks.spec import TaskSpec
 
 Row = dict[str, Any]
@@ -36,6 +37,7 @@ class TaskData:
     split: str
     source: str
     sha256: str
+    path: str | None = None  # the file the evaluated rows came from (for errors naming a line)
 
 
 def import_hook(ref: str) -> Callable[..., Any]:
@@ -57,10 +59,15 @@ def load_task_data(spec: TaskSpec, data_dir: Path | None, limit: int | None) -> 
     ds = spec.dataset
     base = Path(spec.source).parent if spec.source and not spec.source.startswith("builtin") else None
     packaged = data_dir is None and not ds.data_files and ds.package_rows is not None
+    path = None
     if packaged:
         raw, source = tuple(import_hook(str(ds.package_rows))()), f"package:{ds.package_rows}"
     else:
         raw, source = load_split(ds.path, ds.name, ds.split, data_dir, ds.data_files, base)
+        if ds.data_files:
+            path = source
+        elif data_dir is not None:
+            path = str(local_split_path(data_dir, ds.path, ds.name, ds.split))
     rows = _processed(spec, raw)
     if limit is not None:
         rows = rows[:limit]
@@ -77,7 +84,10 @@ def load_task_data(spec: TaskSpec, data_dir: Path | None, limit: int | None) -> 
                     continue
     if fewshot_is_eval:
         fewshot = _processed(spec, raw)
-    return TaskData(tuple(rows), tuple(fewshot), fewshot_is_eval, ds.split, source, rows_sha256(rows))
+    unchanged = not spec.process_docs
+    return TaskData(
+        tuple(rows), tuple(fewshot), fewshot_is_eval, ds.split, source, rows_sha256(rows), path if unchanged else None
+    )
 
 
 @lru_cache(maxsize=512)
@@ -90,7 +100,7 @@ def _expression(text: str) -> Any:
     inner = text.strip()
     if inner.startswith("{{") and inner.endswith("}}"):  # lm-eval style "{{choices.text}}"
         inner = inner[2:-2].strip()
-    return _ENV.compile_expression(inner)
+    return _ENV.compile_expression(inner, undefined_to_none=False)
 
 
 def render_text(template: str, row: Row) -> str:
@@ -108,8 +118,13 @@ def evaluate(expr: str | Sequence[str], row: Row) -> Any:
         return [render_text(item, row) for item in expr]
     if expr.startswith("hook:"):
         return import_hook(expr[5:])(row)
+    if is_template(expr):
+        return render_text(expr, row)
     try:
-        return _expression(expr)(**row)
+        value = _expression(expr)(**row)
+        if isinstance(value, Undefined):
+            str(value)  # a field the row lacks: StrictUndefined raises UndefinedError naming it
+        return value
     except TemplateError as exc:
         raise ConfigError(f"expression {expr!r} failed on a row: {exc}") from exc
 
@@ -144,7 +159,7 @@ def fewshot_prefix(spec: TaskSpec, data: TaskData, index: int, n: int, rng: rand
     """The few-shot block (ending with the delimiter) for row `index`, or '' for zero-shot."""
     if n <= 0:
         return ""
-    fixed = spec.metadata.get("fewshot_examples")
+    fixed = spec.fewshot_examples
     if fixed:
         examples = list(fixed)[:n]
     elif spec.fewshot_rows:
@@ -160,17 +175,32 @@ def fewshot_prefix(spec: TaskSpec, data: TaskData, index: int, n: int, rng: rand
     return "".join(_example_text(spec, ex) + spec.fewshot_delimiter for ex in examples)
 
 
+def check_task(spec: TaskSpec) -> None:
+    """Every template and expression of the task compiles (a syntax error names the YAML file and line)."""
+    check_templates(spec, _template, _expression)
+
+
+def prepare(spec: TaskSpec, data_dir: Path | None, limit: int | None, num_fewshot: int | None, seed: int) -> None:
+    """Validation before work: load the rows a run would evaluate and build every sample (nothing is kept).
+    A row that lacks a field the task uses fails here, naming its file and line, before any model loads."""
+    check_task(spec)
+    build_samples(spec, load_task_data(spec, data_dir, limit), num_fewshot, seed)
+
+
 def build_samples(spec: TaskSpec, data: TaskData, num_fewshot: int | None, seed: int) -> list[Sample]:
     """One Sample per row: the rendered prompt (description + few-shot + question), choices and target."""
     n_shot = spec.num_fewshot if num_fewshot is None else num_fewshot
     rng = random.Random(seed)
     samples = []
     for index, row in enumerate(data.rows):
-        prefix = (render_text(spec.description, row) if spec.description else "") + fewshot_prefix(
-            spec, data, index, n_shot, rng
-        )
-        sample_id = f"{spec.name}/{data.split}/{index}-{stable_hash(row, 8)}"
-        samples.append(_sample(spec, row, index, prefix, sample_id))
+        try:
+            prefix = (render_text(spec.description, row) if spec.description else "") + fewshot_prefix(
+                spec, data, index, n_shot, rng
+            )
+            sample_id = f"{spec.name}/{data.split}/{index}-{stable_hash(row, 8)}"
+            samples.append(_sample(spec, row, index, prefix, sample_id))
+        except (AssayError, TemplateError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            raise row_error(spec, data.rows, index, data.path, exc) from exc
     return samples
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assay.errors import UnknownTaskError, did_you_mean
+from assay.tasks.build import check_task
 from assay.tasks.mmlu import mmlu_tasks
 from assay.tasks.spec import TaskSpec, load_task_file
 
@@ -38,9 +39,17 @@ def all_tasks(extra_files: Iterable[str] = ()) -> dict[str, TaskSpec]:
         path = Path(item)
         files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
         for file in files:
-            for spec in load_task_file(file):
+            for spec in load_checked(file):
                 tasks[spec.name] = spec
     return tasks
+
+
+def load_checked(path: Path) -> list[TaskSpec]:
+    """A user's task file, validated: schema (when loading), then every template and expression compiles."""
+    specs = load_task_file(path)
+    for spec in specs:
+        check_task(spec)
+    return specs
 
 
 def groups_of(tasks: dict[str, TaskSpec]) -> dict[str, tuple[str, ...]]:
@@ -62,7 +71,7 @@ def select(names: Sequence[str], extra_files: Iterable[str] = ()) -> Selection:
         if not name:
             continue
         if Path(name).suffix in {".yaml", ".yml"} and Path(name).exists():
-            for spec in load_task_file(Path(name)):
+            for spec in load_checked(Path(name)):
                 chosen.setdefault(spec.name, spec)
             continue
         if name in tasks:

@@ -1,0 +1,77 @@
+"""Validation before work for commands that evaluate: everything the user gave is checked before a model loads
+or a file is written (tasks and their rows, model arguments, the output folder, the leaderboard file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from assay.config import RunConfig
+from assay.errors import UsageError
+
+
+def check_writable_folder(path: Path, option: str) -> None:
+    """`path` is a folder or can be created as one, and is writable (no file is created here)."""
+    hint = f"choose another {option}"
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file, not a folder", hint=hint)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{option} {path} cannot be created: {existing} is a file", hint=hint)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path} is not writable ({existing})", hint=hint)
+
+
+def check_models(config: RunConfig) -> None:
+    """Backend arguments that would fail at load time fail now (hf: unknown args, missing files, no CUDA)."""
+    from assay.models.registry import resolve_spec
+    from assay.runner import _refuse_secrets  # the runner checks again; here it comes before any data is read
+
+    for spec in config.models:
+        _refuse_secrets(spec)
+        backend, args, _ = resolve_spec(spec)
+        if backend == "hf":
+            from assay.models.hf import check_args
+
+            check_args({**args, **({"device": config.device} if config.device else {})})
+
+
+def check_gen_kwargs(gen_kwargs: dict[str, object]) -> None:
+    """--gen-kwargs keys are generation settings: a typo is an error, not an ignored override."""
+    from assay.errors import did_you_mean
+    from assay.tasks.spec import GenerationSpec
+
+    known = list(GenerationSpec.model_fields)
+    for key in gen_kwargs:
+        if key not in known:
+            raise UsageError(
+                f"--gen-kwargs: unknown generation setting {key!r}",
+                hint=did_you_mean(key, known) or f"known: {', '.join(known)}",
+            )
+    try:
+        GenerationSpec.model_validate({**GenerationSpec().model_dump(), **gen_kwargs})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"--gen-kwargs: {first['loc'][0]}: {first['msg']}") from None
+
+
+def check_run(config: RunConfig) -> None:
+    """All of `assay run`'s inputs, in the order a user would fix them; raises an AssayError on the first."""
+    from assay.data.sources import data_dir_from
+    from assay.leaderboard.store import check_appendable
+    from assay.tasks.build import prepare
+    from assay.tasks.registry import select
+
+    check_models(config)
+    selection = select(config.tasks, config.task_files)
+    check_gen_kwargs(config.gen_kwargs)
+    check_writable_folder(config.output_dir, "--output")
+    if config.leaderboard:
+        check_appendable(Path(config.leaderboard))
+    data_dir = data_dir_from(config.data_dir)
+    for spec in selection.tasks:
+        prepare(spec, data_dir, config.limit, config.num_fewshot, config.fewshot_seed)
