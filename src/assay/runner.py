@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,18 @@ from assay import pipeline
 from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
 from assay.errors import Interrupted, UsageError
+from assay.execution.base import Executor
+from assay.execution.units import Kind
 from assay.metrics.aggregate import aggregate_scores, pooled_group
 from assay.models.aliases import cache_root
 from assay.models.base import Model
 from assay.models.cache import CachedModel, ResponseStore
-from assay.models.registry import check_spec, load_model, resolve_spec
+from assay.models.registry import check_spec, load_model, model_info, resolve_spec
 from assay.progress import RunProgress
-from assay.records import ModelInfo, RunRecord, SampleResult, TaskResult
+from assay.records import ModelInfo, RunRecord, Sample, SampleResult, TaskResult
 from assay.runs import environment
 from assay.runs.writer import RunWriter, Tracker
-from assay.tasks.build import build_samples, import_hook, load_task_data
+from assay.tasks.build import TaskData, build_samples, import_hook, load_task_data
 from assay.tasks.registry import Selection, select
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
@@ -65,6 +68,11 @@ def run_evaluation(
         if model is None:
             check_spec(spec)
         _refuse_secrets(spec)
+    if config.executor == "ray" and model is None:  # an unreachable cluster or missing resources: nothing written
+        from assay.execution.ray_pool import check_resources, connect, parse_resources
+
+        connect(config.ray_address)
+        check_resources(config.workers, parse_resources(config.worker_resources))
     if resume_dir is not None:
         writer = RunWriter.reopen(resume_dir)
     else:
@@ -79,7 +87,7 @@ def run_evaluation(
         if resume_dir is None and not _has_responses(writer.journal_path):
             writer.discard()  # nothing worth resuming: leave nothing half-written
         raise
-    done = writer.finish(record, leaderboard=_leaderboard(config), trackers=_trackers(config, writer.run_id))
+    done = writer.finish(record, leaderboard=_leaderboard(config), trackers=_trackers(config, writer.final))
     for text in done.warnings:
         warn(text)
     return record, done.path
@@ -89,7 +97,7 @@ def _leaderboard(config: RunConfig) -> Path | None:
     return Path(config.leaderboard) if config.leaderboard else None
 
 
-def _trackers(config: RunConfig, run_id: str) -> list[Tracker]:
+def _trackers(config: RunConfig, folder: Path) -> list[Tracker]:
     if not config.track:
         return []
     from assay.tracking.mlflow_log import log_run
@@ -98,7 +106,7 @@ def _trackers(config: RunConfig, run_id: str) -> list[Tracker]:
         log_run(folder, config.tracking_uri, config.experiment)
 
     uri = f" --tracking-uri {config.tracking_uri}" if config.tracking_uri else ""
-    return [("MLflow tracking", f"assay tracking log {run_id}{uri}", track)]
+    return [("MLflow tracking", f"assay tracking log {folder}{uri}", track)]
 
 
 def _interrupted(writer: RunWriter) -> Interrupted:
@@ -172,12 +180,10 @@ def _run(
             [] if not config.use_cache else [ResponseStore(cache_root() / "responses.sqlite")]
         )
         for spec in config.models:
-            model, info = _open_model(spec, config, readers, injected)
+            model, info = _open_model(spec, config, readers, injected, progress.log)
             stack.callback(model.close)
             infos.append(info)
-            model_results = [
-                _evaluate_task(task, model, info, config, data_dir, writer, progress) for task in selection.tasks
-            ]
+            model_results = _evaluate_tasks(selection.tasks, model, info, config, data_dir, writer, progress)
             results.extend(model_results)
             results.extend(_group_results(info.name, selection, model_results))
             stats[info.name] = {**model.stats, **getattr(model.inner, "stats", {})}
@@ -196,52 +202,82 @@ def _run(
 
 
 def _open_model(
-    spec: ModelSpec, config: RunConfig, readers: list[ResponseStore], injected: Model | None
+    spec: ModelSpec, config: RunConfig, readers: list[ResponseStore], injected: Model | None, log: Warn
 ) -> tuple[CachedModel, ModelInfo]:
     backend, args, name = resolve_spec(spec)
     if backend == "hf":
         args.setdefault("batch_size", config.batch_size)
         if config.device:
             args.setdefault("device", config.device)
-    inner = injected or load_model(ModelSpec(name=name, model=backend, args=args))
+    inner: Model | Executor
+    if config.executor == "ray" and injected is None:  # the workers load the model; this process does not
+        from assay.execution.ray_pool import RayExecutor, parse_resources
+
+        need = parse_resources(config.worker_resources)
+        inner = RayExecutor(ModelSpec(name=name, model=backend, args=args), config.workers, need, log)
+    else:
+        inner = injected or load_model(ModelSpec(name=name, model=backend, args=args))
     # the journal is always written; the user cache only when caching is on
     # requests per committed chunk: what a kill can lose at most (ASSAY_CHUNK_SIZE tunes it)
     model = CachedModel(
         inner, readers=readers, writers=readers, chunk_size=int(os.environ.get("ASSAY_CHUNK_SIZE", "128"))
     )
-    info = ModelInfo(
-        name=name,
-        backend=backend,
-        args=args,
-        fingerprint=inner.fingerprint,
-        version=str(getattr(inner, "version", "")),
-    )
-    return model, info
+    return model, model_info(backend, args, inner, name)
 
 
-def _evaluate_task(
-    spec: TaskSpec,
+@dataclass(frozen=True)
+class _Prepared:
+    """A task's samples and the requests they make, before any is answered."""
+
+    spec: TaskSpec
+    data: TaskData
+    samples: list[Sample]
+    kind: Kind
+    requests: list[Any]
+
+
+def _prepare(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> _Prepared:
+    data = load_task_data(spec, data_dir, config.limit)
+    samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
+    if spec.output_type == "multiple_choice":
+        return _Prepared(spec, data, samples, "loglikelihood", list(pipeline.loglikelihood_requests(samples)))
+    requests = pipeline.generation_requests(spec, samples, config.seed, config.gen_kwargs, config.n_samples)
+    return _Prepared(spec, data, samples, "generate", list(requests))
+
+
+def _evaluate_tasks(
+    tasks: Sequence[TaskSpec],
     model: CachedModel,
     info: ModelInfo,
     config: RunConfig,
     data_dir: Path | None,
     writer: RunWriter,
     progress: RunProgress,
+) -> list[TaskResult]:
+    """Every task's requests go to the model at once (one queue of units, one progress bar), then each is scored."""
+    prepared = [_prepare(spec, config, data_dir) for spec in tasks]
+    lists = [model.work_list(p.spec.name, p.kind, p.requests) for p in prepared]
+    label = f"{info.name} · {tasks[0].name}" if len(tasks) == 1 else f"{info.name} · {len(tasks)} tasks"
+    with progress.task(label, sum(len(p.requests) for p in prepared)) as advance:
+        answers = model.run_lists(lists, advance)
+    return [
+        _score_task(p, responses, info, config, data_dir, writer)
+        for p, responses in zip(prepared, answers, strict=True)
+    ]
+
+
+def _score_task(
+    prep: _Prepared,
+    responses: list[Any],
+    info: ModelInfo,
+    config: RunConfig,
+    data_dir: Path | None,
+    writer: RunWriter,
 ) -> TaskResult:
-    data = load_task_data(spec, data_dir, config.limit)
-    samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
-    label = f"{info.name} · {spec.name}"
-    if spec.output_type == "multiple_choice":
-        requests = pipeline.loglikelihood_requests(samples)
-        with progress.task(label, len(requests)) as advance:
-            responses = model.loglikelihood(requests, advance)
+    spec, samples = prep.spec, prep.samples
+    if prep.kind == "loglikelihood":
         sample_results = pipeline.score_choices(spec, info.name, samples, responses)
     else:
-        gen_requests = pipeline.generation_requests(
-            spec, samples, config.seed, config.gen_kwargs, config.n_samples
-        )
-        with progress.task(label, len(gen_requests)) as advance:
-            outputs = model.generate(gen_requests, advance)
         hook_scores = None
         if spec.scorer:
             ctx = ScoringContext(
@@ -249,10 +285,10 @@ def _evaluate_task(
                 seed=config.seed,
                 options=dict(spec.scorer_options),
             )
-            hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in outputs], ctx)
-        sample_results = pipeline.score_generations(spec, info.name, samples, outputs, hook_scores)
+            hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in responses], ctx)
+        sample_results = pipeline.score_generations(spec, info.name, samples, responses, hook_scores)
     writer.write_samples(info.name, spec.name, sample_results)
-    return _task_result(spec, info.name, sample_results, data.source, data.sha256)
+    return _task_result(spec, info.name, sample_results, prep.data.source, prep.data.sha256)
 
 
 def _task_result(
