@@ -158,7 +158,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
-ROUNDS = 3  # the sandbox alone is measured this many times, each with fresh judges
+ROUNDS = 3  # the sandbox alone is measured this many times, each with fresh checkers
 
 
 def _cpu_line() -> list[int]:
@@ -200,7 +200,7 @@ def read_results(path: Path) -> list[dict]:
 def sandbox_rate(
     rows: list[dict], loops: list[dict], workers: int
 ) -> tuple[list[tuple[float, float, float]], float]:
-    """(executions/s, steal seconds, busy CPU seconds per program) of the sandbox alone (judges already
+    """(executions/s, steal seconds, busy CPU seconds per program) of the sandbox alone (checkers already
     started, default limits) on `rows`, ROUNDS times, and the CPU seconds the `loops` may burn under the same
     limits (each runs until its limit)."""
     from assay.code import load_problems as assay_problems
@@ -209,7 +209,7 @@ def sandbox_rate(
     problems = assay_problems("humaneval")
     rates = []
     for _ in range(ROUNDS):
-        with ProcessSandbox(workers=workers) as box:  # fresh judges: nothing learned in a round carries over
+        with ProcessSandbox(workers=workers) as box:  # fresh checkers: nothing learned in a round carries over
             limits = reference_limits(list(problems.values()), box)
             jobs = [problems[r["task_id"]].job(r["completion"], limits[r["task_id"]]) for r in rows]
             s0, b0, t0 = steal_seconds(), busy_seconds(), time.perf_counter()
@@ -222,7 +222,7 @@ def sandbox_rate(
 def bare_fork_cpu(problems: list[dict], rows: list[dict]) -> float:
     """CPU seconds (parent and child) per program of the cheapest way to run one: fork this process, compile
     and run the sample with its check in the child (stopped after 0.25 s of CPU), exit. No isolation, no
-    separate judge, nothing sent anywhere: a floor for any fork-per-program design on this machine."""
+    separate checker, nothing sent anywhere: a floor for any fork-per-program design on this machine."""
     import gc
     import resource
     import signal

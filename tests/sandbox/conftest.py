@@ -1,4 +1,4 @@
-"""One sandbox per test module: starting judges and zygotes costs a second or two."""
+"""One sandbox per test module: starting checkers and zygotes costs a second or two."""
 
 from __future__ import annotations
 

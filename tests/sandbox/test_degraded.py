@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_degraded_mode_warns_once_and_still_judges():
+def test_degraded_mode_warns_once_and_still_checks():
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=150)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["['passed', 'failed']"] * 2

@@ -72,7 +72,7 @@ def test_redefining_check_and_patching_builtins_does_nothing(sandbox, capfd):
     """
     o = run_one(sandbox, program)
     assert_no_pass_and_clean(sandbox, o, capfd)
-    # the judge's own check still applies; a check written as check(candidate) is unaffected too
+    # the checker's own check still applies; a check written as check(candidate) is unaffected too
     hv = Check(
         setup="def check(candidate):\n    assert candidate(3) == 9\n",
         tests=("check(solve)",),

@@ -1,5 +1,5 @@
 """How the pool places work: one CPU per regular worker (when there are enough), and a problem's samples kept
-on one judge."""
+on one checker."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_no_pinning_when_asked_or_with_more_workers_than_cpus():
         assert _cpus_seen(box, 3) == [allowed] * 3
 
 
-def test_a_problems_samples_go_to_one_judge_together():
+def test_a_problems_samples_go_to_one_checker_together():
     from collections import deque
 
     from assay.sandbox import Check, Job

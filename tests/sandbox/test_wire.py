@@ -119,17 +119,17 @@ def test_channel_frames_and_limits():
             Channel(f).recv()
 
 
-def test_judge_speaks_marshal_and_reads_only_json():
-    judge_end, program_end = socket.socketpair()
-    with judge_end, program_end:
-        judge = Channel(judge_end, send_marshal=True)
+def test_checker_speaks_marshal_and_reads_only_json():
+    checker_end, program_end = socket.socketpair()
+    with checker_end, program_end:
+        checker = Channel(checker_end, send_marshal=True)
         program = Channel(program_end, recv_marshal=True)
         request = {"src": "def f(x):\n    return x\n", "batch": [["f", [1, {"t": [2.5, None]}], {}]]}
-        judge.send(request)
+        checker.send(request)
         assert program.recv() == request  # lists stay lists, so decode() on the program's side accepts them
         program.send({"v": [1, {"i": "ff"}]})
-        assert judge.recv() == {"v": [1, {"i": "ff"}]}
+        assert checker.recv() == {"v": [1, {"i": "ff"}]}
         # a program that answers in marshal (or anything but JSON) breaks the protocol
         program_end.sendall(struct.pack(">I", 5) + b"\xe9\x01\x00\x00\x00")
         with pytest.raises(WireError, match="malformed"):
-            judge.recv()
+            checker.recv()

@@ -1,10 +1,10 @@
 """Run untrusted code against hidden tests, isolated, and decide verdicts it cannot forge.
 
     Sandbox (protocol)      run_batch(jobs) -> outcomes; ProcessSandbox is the local backend
-    Job = program + Check   the program runs confined; the Check's test code runs in the trusted judge
+    Job = program + Check   the program runs confined; the Check's test code runs in the trusted checker
     Outcome                 status passed/failed/timeout/error, reason, per-test results, CPU time, output
 
-See judge.py for the process layout and wire.py for what may cross from the program to the judge.
+See checker.py for the process layout and wire.py for what may cross from the program to the checker.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Runs in a fork of the zygote (which never saw any test code). After `confine` the process is an unprivileged
 uid with no_new_privs and hard rlimits, its stdout/stderr are nameless in-memory files the zygote reads back, and its
-environment is minimal. Everything it sends back is plain data (see wire.py); the judge decides the verdict.
+environment is minimal. Everything it sends back is plain data (see wire.py); the checker decides the verdict.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def child_environment(work_dir: str) -> dict[str, str]:
 
 
 class _Server:
-    """Answers the judge's requests about the program's globals; non-plain values live in `refs`."""
+    """Answers the checker's requests about the program's globals; non-plain values live in `refs`."""
 
     def __init__(self, chan: Channel) -> None:
         self.chan = chan

@@ -1,6 +1,6 @@
 """Linux isolation primitives through libc (Python 3.11 has no os.unshare): namespaces, mounts, privileges.
 
-Everything here is called by the sandbox's own processes: the judge (its name, its pid namespace), the zygote
+Everything here is called by the sandbox's own processes: the checker (its name, its pid namespace), the zygote
 (the root process that forks sandboxed programs) or a sandboxed child just before it runs untrusted code.
 Nothing here is used in the harness's own process.
 """

@@ -1,6 +1,6 @@
 """The sandbox's frozen records: a Job goes in, an Outcome comes out.
 
-A Job pairs an untrusted `program` (run isolated) with a trusted `Check` (run in the judge, outside the
+A Job pairs an untrusted `program` (run isolated) with a trusted `Check` (run in the checker, outside the
 sandbox). The check's code reaches the program only through `remote` names: calling one sends plain-data
 arguments into the sandbox and gets plain data (or an opaque handle) back.
 """
@@ -48,7 +48,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Check:
-    """Trusted test code, run by the judge in this order:
+    """Trusted test code, run by the checker in this order:
 
     1. `prelude` (e.g. HumanEval's prompt, which defines helpers such as `poly` that the tests call),
     2. each name in `remote` is bound to a proxy of the program's global of that name,

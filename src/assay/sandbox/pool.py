@@ -1,8 +1,8 @@
-"""The harness side: a pool of judge processes, each with its own zygote, fed jobs in small chunks.
+"""The harness side: a pool of checker processes, each with its own zygote, fed jobs in small chunks.
 
-    harness --pickles--> judge (trusted, root) --fds--> zygote (pid 1, namespaces) --fork--> program
+    harness --pickles--> checker (trusted, root) --fds--> zygote (pid 1, namespaces) --fork--> program
 
-Judges and zygotes are fresh interpreters started with a clean environment, so neither the harness's memory
+Checkers and zygotes are fresh interpreters started with a clean environment, so neither the harness's memory
 (test code, other answers) nor its environment (API keys) is inherited by anything a program can read.
 """
 
@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from assay.errors import SandboxError
+from assay.sandbox.checker import clean_env, recv_obj, send_obj
 from assay.sandbox.jobs import Job, Outcome
-from assay.sandbox.judge import clean_env, recv_obj, send_obj
 
-CHUNK = 4  # jobs per message: amortizes the pipe round trip without starving the other judges
-INFLIGHT = 2  # chunks queued per judge
-MAX_GROUP = 16  # jobs of one check sent to one judge together, at most
+CHUNK = 4  # jobs per message: amortizes the pipe round trip without starving the other checkers
+INFLIGHT = 2  # chunks queued per checker
+MAX_GROUP = 16  # jobs of one check sent to one checker together, at most
 _warned = False
 
 
@@ -46,10 +46,10 @@ def _default_hide() -> tuple[str, ...]:
 def _worker_cpus(workers: int) -> list[int]:
     """One CPU of those we may use for each regular worker, or none when there are fewer CPUs than workers.
 
-    A worker is a chain (judge -> zygote -> program) in which one process at a time runs. Kept on one CPU,
+    A worker is a chain (checker -> zygote -> program) in which one process at a time runs. Kept on one CPU,
     each hand-off is a local wake-up and the copy-on-write pages stay in that CPU's caches; left to the
     scheduler, two chains often wait on the same CPU while the other idles (measured: ~10% of the time on
-    2 cores, 0% pinned). Standby judges stay unpinned, so a slow program does not hold their CPU."""
+    2 cores, 0% pinned). Standby checkers stay unpinned, so a slow program does not hold their CPU."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -58,10 +58,10 @@ def _worker_cpus(workers: int) -> list[int]:
 
 
 def _next_chunk(jobs: Sequence[Job], queue: deque[int]) -> list[int]:
-    """The next jobs to hand one judge: the run of queued jobs that share the first one's check (up to
-    MAX_GROUP), topped up to CHUNK with whatever follows. A judge compiles a check, reads its literal calls and
+    """The next jobs to hand one checker: the run of queued jobs that share the first one's check (up to
+    MAX_GROUP), topped up to CHUNK with whatever follows. A checker compiles a check, reads its literal calls and
     learns its calls from a passing run once; keeping a problem's samples together means once per problem
-    instead of once per judge that happens to get one of them."""
+    instead of once per checker that happens to get one of them."""
     chunk = [queue.popleft()]
     key = jobs[chunk[0]].check.key
     while queue and key and len(chunk) < MAX_GROUP and jobs[queue[0]].check.key == key:
@@ -109,15 +109,15 @@ class ProcessSandbox:
         self.close()
 
     def start(self) -> None:
-        """Start the judges (and their zygotes); warns once if isolation is degraded."""
+        """Start the checkers (and their zygotes); warns once if isolation is degraded."""
         global _warned
         if self.workers:
             return
-        # standby judges take over while a slow program (a loop, a sleep) occupies a regular one
+        # standby checkers take over while a slow program (a loop, a sleep) occupies a regular one
         for i in range(self.n_workers + max(1, self.n_workers // 2)):
             mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             proc = subprocess.Popen(
-                [sys.executable, "-m", "assay.sandbox", "judge", str(theirs.fileno())],
+                [sys.executable, "-m", "assay.sandbox", "checker", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 env=clean_env(),
                 stdin=subprocess.DEVNULL,
@@ -156,7 +156,7 @@ class ProcessSandbox:
         `progress(1)` are called (e.g. to journal results, so an interrupted batch can resume).
 
         At most `workers` programs run at a time, plus one per program that has been slow for SLOW seconds:
-        a timeout does not stall the pool, and jobs queued behind a slow program move to another judge.
+        a timeout does not stall the pool, and jobs queued behind a slow program move to another checker.
         """
         self.start()
         results: list[Outcome | None] = [None] * len(jobs)
@@ -184,7 +184,7 @@ class ProcessSandbox:
                         if index in w.pending:
                             w.pending.remove(index)
                         w.stalled = w.stalled and bool(w.pending)
-                        if results[index] is None:  # a job moved off a slow judge may finish twice
+                        if results[index] is None:  # a job moved off a slow checker may finish twice
                             results[index] = outcome
                             remaining -= 1
                             if on_outcome is not None:
@@ -219,7 +219,7 @@ class ProcessSandbox:
                 w.pending.extend(chunk)
 
     def close(self) -> None:
-        """Stop the judges; their zygotes (and anything left in their namespaces) die with them."""
+        """Stop the checkers; their zygotes (and anything left in their namespaces) die with them."""
         for w in self.workers:
             with contextlib.suppress(OSError):
                 send_obj(w.sock, None)

@@ -1,12 +1,12 @@
-"""The judge's view of a sandboxed program: proxies that forward calls over the pipe and decode plain data.
+"""The checker's view of a sandboxed program: proxies that forward calls over the pipe and decode plain data.
 
 Test code calls `candidate(...)` (a RemoteFunction) exactly as it would call the function itself. What comes
-back is a fresh built-in value the judge built, or a RemoteHandle that equals only itself. Exceptions the
+back is a fresh built-in value the checker built, or a RemoteHandle that equals only itself. Exceptions the
 program raised come back as mirrors of the nearest built-in exception class, so `except ValueError` in a test
 still works.
 Once the channel breaks (the program exited, was killed, or broke the protocol) the session is dead: every
 later call raises SandboxGone, a BaseException so that `except Exception` in a test cannot swallow it, and the
-judge never counts a dead session as a pass, whatever the test code did afterwards.
+checker never counts a dead session as a pass, whatever the test code did afterwards.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _mirror(base: type[BaseException]) -> type[BaseException]:
 
 
 def rebuild_exception(name: str, base_name: str, message: str) -> Exception:
-    """The judge-side stand-in for an exception the program raised."""
+    """The checker-side stand-in for an exception the program raised."""
     base = getattr(builtins, base_name, None)
     if isinstance(base, type) and issubclass(base, Exception):
         try:

@@ -1,12 +1,12 @@
-"""What crosses the pipe between the trusted judge and a sandboxed program: framed plain data.
+"""What crosses the pipe between the trusted checker and a sandboxed program: framed plain data.
 
-The program's answers are JSON, read by a strict parser. The judge's requests (the program's source, the
+The program's answers are JSON, read by a strict parser. The checker's requests (the program's source, the
 arguments of calls) are `marshal`, which the program's side reads with one C call: marshal is not safe against
-hostile bytes, but only the judge writes in that direction.
+hostile bytes, but only the checker writes in that direction.
 
 Only values of built-in types cross, so an object the program made (with an `__eq__` that always says True,
-say) never reaches the judge: the judge compares fresh built-in values it decoded itself. Anything else the
-program returns stays in the sandbox and is represented by an opaque handle the judge can pass back, ask for
+say) never reaches the checker: the checker compares fresh built-in values it decoded itself. Anything else the
+program returns stays in the sandbox and is represented by an opaque handle the checker can pass back, ask for
 attributes, or iterate, but which equals nothing but itself.
 
     JSON null/bool/int/float/str/list  as themselves      {"t": [...]}  tuple      {"d": [[k, v], ...]}  dict
@@ -40,7 +40,7 @@ class Closed(WireError):
 class Channel:
     """A framed, buffered view of a stream socket: one recv() usually brings a whole frame.
 
-    `send_marshal` is for the judge's end (its peer reads marshal), `recv_marshal` for the program's end."""
+    `send_marshal` is for the checker's end (its peer reads marshal), `recv_marshal` for the program's end."""
 
     def __init__(self, sock: socket.socket, *, send_marshal: bool = False, recv_marshal: bool = False) -> None:
         self.sock = sock

@@ -1,12 +1,12 @@
 """The zygote: a fresh interpreter that forks one confined child per program and polices its limits.
 
-Started by a judge as pid 1 of a new pid namespace; it then enters new mount, network, IPC and UTS
+Started by a checker as pid 1 of a new pid namespace; it then enters new mount, network, IPC and UTS
 namespaces, makes the filesystem read-only except a tmpfs work root, and pre-imports the modules programs
 commonly use so a fork is all a program costs. It never receives test code, so a program that reads its own
 memory finds none. Because it is pid 1, `kill(-1, SIGKILL)` ends every process a program started, and
 nothing survives its job.
 
-Control messages (SOCK_SEQPACKET, JSON) from the judge: `start` (with the job's socket as fd), `end`, `quit`.
+Control messages (SOCK_SEQPACKET, JSON) from the checker: `start` (with the job's socket as fd), `end`, `quit`.
 """
 
 from __future__ import annotations
@@ -310,7 +310,7 @@ def _report_bytes(report: dict[str, Any]) -> bytes:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness handles Ctrl-C and tears us down
-    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)  # judge gone -> we go, and our namespace too
+    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)  # checker gone -> we go, and our namespace too
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     zygote = Zygote(ctrl, json.loads(sys.argv[2]))
     zygote.setup()

@@ -1,11 +1,11 @@
-"""The judge: a trusted worker process that runs checks against sandboxed programs and decides verdicts.
+"""The checker: a trusted worker process that runs checks against sandboxed programs and decides verdicts.
 
 Started by the pool as a fresh interpreter. It moves its future children into a new pid namespace and starts
 a zygote there (pid 1). For each job it hands the zygote one end of a new socketpair, sends the program over
 the other end, then runs the trusted check with the remote names bound to proxies (remote.py). The verdict is
 computed here, from the check's own exceptions and the zygote's report; nothing the program does can write it.
 
-Pool <-> judge messages are length-prefixed pickles (both sides trusted): a list of (index, Job) in, one
+Pool <-> checker messages are length-prefixed pickles (both sides trusted): a list of (index, Job) in, one
 (index, Outcome) out per job.
 """
 
@@ -37,11 +37,11 @@ from assay.sandbox.wire import Closed, WireError
 _HEADER = struct.Struct(">Q")
 MAX_OUTPUT = 16 * 1024  # bytes of stdout and of stderr kept per program, at most
 MAX_PLAN_BYTES = 1 << 20  # encoded arguments of the calls learned from a passing run, at most
-SLOW = 0.1  # seconds before a judge reports its program as slow, so the pool stops queueing behind it
+SLOW = 0.1  # seconds before a checker reports its program as slow, so the pool stops queueing behind it
 
 
 def clean_env() -> dict[str, str]:
-    """The whole environment of judges and zygotes: no secrets of the harness, just enough to import assay."""
+    """The whole environment of checkers and zygotes: no secrets of the harness, just enough to import assay."""
     import assay
 
     src = os.path.dirname(os.path.dirname(os.path.abspath(assay.__file__)))
@@ -76,7 +76,7 @@ def recv_obj(sock: socket.socket) -> Any:
 
 
 def _first_reply(session: Session, limit: float, on_slow: Callable[[], None] | None) -> Any:
-    """The program's first answer; if it is slow in coming, tell the pool (it can then use another judge)."""
+    """The program's first answer; if it is slow in coming, tell the pool (it can then use another checker)."""
     sock = session.chan.sock
     if on_slow is None or limit <= SLOW:
         return session.chan.recv()
@@ -110,7 +110,7 @@ def _on_alarm(_signum: int, _frame: Any) -> None:
     raise _CheckTimeout()
 
 
-class Judge:
+class Checker:
     """Owns one zygote; runs jobs one at a time and computes their verdicts."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -297,17 +297,17 @@ def main() -> None:
     # is not pid 1 and reports the degraded mode
     with contextlib.suppress(OSError):
         isolation.unshare(isolation.CLONE_NEWPID)
-    judge = Judge(config)
-    send_obj(pool, judge.hello)
+    checker = Checker(config)
+    send_obj(pool, checker.hello)
     try:
-        serve(pool, judge)
+        serve(pool, checker)
     except EOFError:
         pass
     finally:
-        judge.close()
+        checker.close()
 
 
-def serve(pool: socket.socket, judge: Judge) -> None:
+def serve(pool: socket.socket, checker: Checker) -> None:
     """Pool messages: ("jobs", [(index, Job)]), ("cancel", [index]), None to stop. Replies: ("done", index,
     Outcome) and ("slow", index) when a program is slow, so the pool can hand our queued jobs to others."""
     queue: deque[tuple[int, Job]] = deque()
@@ -322,5 +322,5 @@ def serve(pool: socket.socket, judge: Judge) -> None:
                 dropped = set(msg[1])
                 queue = deque(item for item in queue if item[0] not in dropped)
         index, job = queue.popleft()
-        outcome = judge.run(job, on_slow=functools.partial(send_obj, pool, ("slow", index)))
+        outcome = checker.run(job, on_slow=functools.partial(send_obj, pool, ("slow", index)))
         send_obj(pool, ("done", index, outcome))
