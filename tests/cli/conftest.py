@@ -71,6 +71,12 @@ class Cli:
         )  # fmt: skip
         return Outcome(done.returncode, done.stdout, done.stderr)
 
+    def setup(self, files: dict[str, str | bytes]) -> None:
+        """Write the files, then freeze the folder."""
+        for name, content in files.items():
+            self.write(name, content)
+        self.freeze()
+
     def write(self, name: str, content: str | bytes) -> Path:
         path = self.work / name
         path.parent.mkdir(parents=True, exist_ok=True)

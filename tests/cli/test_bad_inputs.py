@@ -17,7 +17,10 @@ doc_to_choice: "choices"
 doc_to_target: "answer"
 metrics: [acc]
 """
-ROWS = '{"question": "2+2?", "choices": ["3", "4"], "answer": 1}\n{"question": "1+1?", "choices": ["2", "5"], "answer": 0}\n'
+ROWS = (
+    '{"question": "2+2?", "choices": ["3", "4"], "answer": 1}\n'
+    '{"question": "1+1?", "choices": ["2", "5"], "answer": 0}\n'
+)
 RUN = ("run", "--model", "fake", "--tasks", "tiny.yaml", "--output", "out", "--leaderboard", "lb.csv", "-q")
 FOREIGN_CSV = "name,email\nann,ann@example.org\n"
 
@@ -107,12 +110,10 @@ RUN_CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], tuple[str, .
 
 
 @pytest.mark.parametrize(("files", "args", "fragments"), [c[1:] for c in RUN_CASES], ids=[c[0] for c in RUN_CASES])
-def test_run_refuses(cli: Cli, files: dict[str, str | bytes], args: tuple[str, ...], fragments: tuple[str, ...]) -> None:
-    cli.write("tiny.yaml", TASK)
-    cli.write("tiny.jsonl", ROWS)
-    for name, content in files.items():
-        cli.write(name, content)
-    cli.freeze()
+def test_run_refuses(
+    cli: Cli, files: dict[str, str | bytes], args: tuple[str, ...], fragments: tuple[str, ...]
+) -> None:
+    cli.setup({"tiny.yaml": TASK, "tiny.jsonl": ROWS, **files})
     done = cli(*args)
     assert_refused(done, cli, *fragments)
     assert "sk-secret" not in done.err
@@ -137,11 +138,7 @@ TASKS_CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], tuple[str,
 def test_tasks_and_models_refuse(
     cli: Cli, files: dict[str, str | bytes], args: tuple[str, ...], fragments: tuple[str, ...]
 ) -> None:
-    cli.write("tiny.yaml", TASK)
-    cli.write("tiny.jsonl", ROWS)
-    for name, content in files.items():
-        cli.write(name, content)
-    cli.freeze()
+    cli.setup({"tiny.yaml": TASK, "tiny.jsonl": ROWS, **files})
     assert_refused(cli(*args), cli, *fragments)
 
 

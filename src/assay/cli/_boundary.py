@@ -12,6 +12,7 @@ User text (file names, templates, messages) is printed literally: never read as 
 from __future__ import annotations
 
 import errno
+import json
 import sys
 import traceback
 from dataclasses import dataclass
@@ -103,6 +104,12 @@ def explain(exc: BaseException) -> Failure:
         return Failure(what, "save the file as UTF-8", 2)
     if isinstance(exc, OSError):
         return _os_failure(exc)
+    if isinstance(exc, json.JSONDecodeError) and (name := _file_being_read(exc)):
+        return Failure(
+            f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+            "the file is damaged (torn by a crash?) or not JSON: restore it, or remove it",
+            2,
+        )
     if _is_sqlite_environment(exc):
         return Failure(f"database: {exc}", "free some space, or check the database file and its folder", 2)
     if isinstance(exc, MemoryError):

@@ -68,6 +68,9 @@ def compare(
     """
     if test not in {"auto", "mcnemar", "bootstrap", "permutation"}:
         raise UsageError(f"unknown test {test!r}", hint="auto, mcnemar, bootstrap or permutation")
+    for name, value in (("--alpha", alpha), ("--confidence", confidence)):
+        if not 0 < value < 1:
+            raise UsageError(f"{name} must be between 0 and 1 (exclusive), got {value:g}")
     if resamples < 100:
         raise UsageError(f"--resamples {resamples} is too few for a p-value", hint="use at least 1000")
     comparisons = compare_runs(

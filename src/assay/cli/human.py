@@ -26,7 +26,7 @@ def serve_cmd(
     ),
     db: Path = typer.Option(..., "--db", help="SQLite file for the ratings (created if missing)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8765, "--port", help="Port to listen on (0 picks a free one)."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port to listen on (0 picks a free one)."),
     mode: str = typer.Option("single", "--mode", help="single (score 1-10) or pairwise (A / B / tie)."),
 ) -> None:
     """Start the annotation web app for ITEMS.jsonl on --db; every rating is committed as it is made.

@@ -42,14 +42,14 @@ def mtbench_cmd(
     mode: str = typer.Option("single", "--mode", help="single (1-10 per turn) or pairwise (vs --baseline)."),
     baseline: str = typer.Option(None, "--baseline", help="Baseline model for pairwise mode."),
     baseline_args: str = typer.Option(None, "--baseline-args", help="key=value,... for the baseline."),
-    questions: int = typer.Option(None, "--questions", help="Use the first N selected questions."),
+    questions: int = typer.Option(None, "--questions", min=1, help="Use the first N selected questions."),
     question_ids: str = typer.Option(None, "--question-ids", help="Comma-separated question ids (81-160)."),
     categories: str = typer.Option(
         None, "--categories", help="Comma-separated categories (writing,math,...)."
     ),
-    answer_max_tokens: int = typer.Option(1024, "--max-tokens", help="Answer length cap per turn."),
-    judge_max_tokens: int = typer.Option(2048, "--judge-max-tokens", help="Judge output length cap."),
-    retries: int = typer.Option(2, "--retries", help="Extra judge attempts for malformed output."),
+    answer_max_tokens: int = typer.Option(1024, "--max-tokens", min=1, help="Answer length cap per turn."),
+    judge_max_tokens: int = typer.Option(2048, "--judge-max-tokens", min=1, help="Judge output length cap."),
+    retries: int = typer.Option(2, "--retries", min=0, help="Extra judge attempts for malformed output."),
     seed: int = typer.Option(1234, "--seed", help="Seed for sampled answers and judge retries."),
     data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data folder (else $ASSAY_DATA_DIR)."),
     output: str = typer.Option("runs", "--output", help="Folder for run folders."),

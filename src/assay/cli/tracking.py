@@ -25,8 +25,10 @@ def log_command(
     force: bool = typer.Option(False, "--force", help="Log again even if this run was logged before."),
 ) -> None:
     """Log a finished run (params, metrics with stderr, tags, artifacts, datasets) after the fact."""
-    from assay.runs.layout import resolve_run
+    from assay.runs.folder import resolve_run
 
+    if tracker not in {"mlflow", "wandb"}:
+        raise UsageError(f"unknown tracker {tracker!r}", hint="use --tracker mlflow or --tracker wandb")
     run_dir = resolve_run(run, output)
     if tracker == "wandb":
         from assay.tracking.wandb_log import log_run_wandb
@@ -35,8 +37,6 @@ def log_command(
         console.print(f"logged {run_dir.name} to W&B (offline) at {folder}")
         console.print(f"sync later with: wandb sync {folder}")
         return
-    if tracker != "mlflow":
-        raise UsageError(f"unknown tracker {tracker!r}", hint="use --tracker mlflow or --tracker wandb")
     from assay.tracking.mlflow_log import log_runs
 
     for logged in log_runs(run_dir, tracking_uri, experiment, run_name=run_name, force=force):
