@@ -90,6 +90,24 @@ def check_device(device: Any) -> None:
         raise UsageError(f"--device {device}: no CUDA device is available on this machine", hint="use --device cpu")
 
 
+
+def hub_commit(pretrained: str, revision: str | None = None) -> str | None:
+    """The hub commit a model's files were loaded from (a branch or tag `revision` resolved), else None.
+
+    The hub cache keeps each commit's files under `snapshots/<commit>/`, which names it; a plain local folder
+    has none.
+    """
+    from transformers.utils.hub import cached_file, extract_commit_hash
+
+    folder = Path(pretrained)
+    if folder.is_dir():
+        return extract_commit_hash(str(folder.resolve() / "config.json"), None)
+    try:
+        config = cached_file(pretrained, "config.json", revision=revision)
+    except OSError:
+        return None
+    return extract_commit_hash(str(config), None) if config else None
+
 class HFModel:
     """transformers causal LM behind the batch-in/batch-out Model seam."""
 
@@ -151,12 +169,13 @@ class HFModel:
         bos = self.tokenizer.bos_token_id
         self.prefix_id = bos if bos is not None else self.tokenizer.eos_token_id
         folder = Path(pretrained)
+        commit = hub_commit(pretrained, revision)
         self._fingerprint = (
             fingerprint(folder, gguf_file)
             if folder.is_dir()
-            else "hub:" + hashlib.sha256(f"{pretrained}@{revision}".encode()).hexdigest()
+            else "hub:" + hashlib.sha256(f"{pretrained}@{commit or revision}".encode()).hexdigest()
         )
-        self.version = revision or ""
+        self.version = str(commit or revision or "")
         from assay.models.hf_prefix import PrefixMemo
 
         self.prefix_memo = PrefixMemo()  # the last shared prefix's key/values, reused by the next call

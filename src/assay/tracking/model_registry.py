@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.config import ModelSpec
 from assay.errors import TrackingError, UnknownModelError, UsageError, did_you_mean
-from assay.tracking.fingerprint import backend_fingerprint
+from assay.tracking.fingerprint import backend_fingerprint, matches
 from assay.tracking.naming import is_pascal_case, pascal_case
 from assay.tracking.store import ensure_experiment, get_client
 
@@ -173,30 +173,26 @@ def _evaluation_tags(
     run: str | Path, runs_output: Path, uri: str, model: str, fingerprint: str
 ) -> tuple[dict[str, str], str, tuple[str, ...]]:
     """The model's results in a run folder as tags, and that run's MLflow id (logging it if new)."""
-    from assay.runs.layout import load_summary
+    from assay.runs.folder import open_run
     from assay.tracking.mlflow_log import log_runs
 
-    summary = load_summary(run, runs_output)
-    names = [m["name"] for m in summary["models"]]
+    run_folder = open_run(run, runs_output)
+    record = run_folder.record
+    names = [m.name for m in record.models]
     chosen = model if model in names else (names[0] if len(names) == 1 else "")
     if not chosen:
-        raise UsageError(
-            f"run {summary['run_id']} evaluated {names}, none named {model!r}", hint="pick the run"
-        )
-    info = next(m for m in summary["models"] if m["name"] == chosen)
-    tags = {"assay.run_id": summary["run_id"], "assay.run_fingerprint": str(info.get("fingerprint", ""))}
-    for result in summary["results"]:
-        if result["model"] == chosen:
-            for metric, mv in result["metrics"].items():
-                tags[f"bench.{result['task']}/{metric}"] = f"{mv['value']:.6g}"
-                if mv.get("stderr") is not None:
-                    tags[f"bench.{result['task']}/{metric}_stderr"] = f"{mv['stderr']:.3g}"
+        raise UsageError(f"run {record.run_id} evaluated {names}, none named {model!r}", hint="pick the run")
+    info = record.model(chosen)
+    tags = {"assay.run_id": record.run_id, "assay.run_fingerprint": info.fingerprint}
+    for result in record.task_results(chosen):
+        for metric, mv in result.metrics.items():
+            tags[f"bench.{result.task}/{metric}"] = f"{mv.value:.6g}"
+            if mv.stderr is not None:
+                tags[f"bench.{result.task}/{metric}_stderr"] = f"{mv.stderr:.3g}"
     warnings: tuple[str, ...] = ()
-    if info.get("fingerprint") and info["fingerprint"] != fingerprint:
-        warnings = (
-            f"the run evaluated fingerprint {info['fingerprint']}, the files now hash to {fingerprint}",
-        )
-    logged = log_runs(Path(summary["_dir"]), uri, None)
+    if info.fingerprint and info.fingerprint != fingerprint:
+        warnings = (f"the run evaluated fingerprint {info.fingerprint}, the files now hash to {fingerprint}",)
+    logged = log_runs(run_folder.path, uri, None)
     by_model = {lr.model: lr.run_id for lr in logged}
     return tags, by_model.get(chosen, ""), warnings
 
@@ -342,8 +338,8 @@ def resolve_registry_uri(spec: ModelSpec) -> ModelSpec:
 def _check_reference(name: str, version: str, tags: dict[str, str]) -> None:
     """A reference-only version's files, where they still are, must be the ones registered."""
     path = Path(tags.get("assay.path", ""))
-    expected, backend = tags.get("assay.fingerprint", ""), tags.get("assay.backend", "")
-    if expected and path.exists() and backend_fingerprint(backend, path) != expected:
+    expected = tags.get("assay.fingerprint", "")
+    if expected and path.exists() and not matches(path, expected):
         raise TrackingError(
             f"the files of {name} version {version} at {path} changed since it was registered",
             hint="register the changed checkpoint as a new version",
