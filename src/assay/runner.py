@@ -34,7 +34,7 @@ from assay.progress import RunProgress
 from assay.records import ModelInfo, RunRecord, Sample, SampleResult, TaskResult
 from assay.runs import environment
 from assay.runs.writer import RunWriter, Tracker
-from assay.tasks.build import TaskData, build_samples, import_hook, load_task_data
+from assay.tasks.build import TaskData, build_samples, fewshot_notices, import_hook, load_task_data
 from assay.tasks.registry import Selection, select
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
@@ -64,10 +64,11 @@ def run_evaluation(
     data_dir = data_dir_from(config.data_dir)
     if model is not None and len(config.models) != 1:
         raise UsageError("an injected model evaluates exactly one model spec")
-    for spec in config.models:  # unknown models, args and inline secrets fail before anything is written
+    specs = tuple(concrete_spec(spec) for spec in config.models)  # config.json keeps the models:/ URIs
+    for spec in specs:  # unknown models, args and inline secrets fail before anything is written
         if model is None:
             check_spec(spec)
-        _refuse_secrets(spec)
+        refuse_secrets(spec)
     if config.executor == "ray" and model is None:  # an unreachable cluster or missing resources: nothing written
         from assay.execution.ray_pool import check_resources, connect, parse_resources
 
@@ -80,7 +81,7 @@ def run_evaluation(
         writer = RunWriter.start(config.output_dir, config.model_dump(mode="json"), run_dir=run_dir)
     try:
         with _sigterm_as_interrupt():
-            record = _run(config, selection, data_dir, writer, started, show_progress, model)
+            record = _run(config, specs, selection, data_dir, writer, started, show_progress, model)
     except KeyboardInterrupt:
         raise _interrupted(writer) from None
     except BaseException:
@@ -91,6 +92,16 @@ def run_evaluation(
     for text in done.warnings:
         warn(text)
     return record, done.path
+
+
+def concrete_spec(spec: ModelSpec) -> ModelSpec:
+    """A `models:/Name@alias` URI resolved to the backend and args its registry version names (the model
+    registry lives in tracking/, above models/, so it is resolved here and not by the backend table)."""
+    if not spec.model.startswith("models:/"):
+        return spec
+    from assay.tracking.model_registry import resolve_registry_uri
+
+    return resolve_registry_uri(spec)
 
 
 def _leaderboard(config: RunConfig) -> Path | None:
@@ -141,7 +152,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 _SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
 
 
-def _refuse_secrets(spec: ModelSpec) -> None:
+def refuse_secrets(spec: ModelSpec) -> None:
     """Keys must come from the environment: config.json and summary.json would otherwise store them."""
     for key in spec.args:
         if any(word in key.lower() for word in _SECRET_WORDS) and not key.lower().endswith("_env"):
@@ -163,6 +174,7 @@ def _has_responses(journal: Path) -> bool:
 
 def _run(
     config: RunConfig,
+    specs: tuple[ModelSpec, ...],
     selection: Selection,
     data_dir: Path | None,
     writer: RunWriter,
@@ -179,7 +191,7 @@ def _run(
         readers = [journal] + (
             [] if not config.use_cache else [ResponseStore(cache_root() / "responses.sqlite")]
         )
-        for spec in config.models:
+        for spec in specs:
             model, info = _open_model(spec, config, readers, injected, progress.log)
             stack.callback(model.close)
             infos.append(info)
@@ -237,7 +249,7 @@ class _Prepared:
 
 
 def _prepare(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> _Prepared:
-    data = load_task_data(spec, data_dir, config.limit)
+    data = load_task_data(spec, data_dir, config.limit, config.fewshot_split)
     samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
     if spec.output_type == "multiple_choice":
         return _Prepared(spec, data, samples, "loglikelihood", list(pipeline.loglikelihood_requests(samples)))
@@ -256,6 +268,8 @@ def _evaluate_tasks(
 ) -> list[TaskResult]:
     """Every task's requests go to the model at once (one queue of units, one progress bar), then each is scored."""
     prepared = [_prepare(spec, config, data_dir) for spec in tasks]
+    for line in fewshot_notices([(p.spec, p.data) for p in prepared], config.num_fewshot):
+        progress.log(line)
     lists = [model.work_list(p.spec.name, p.kind, p.requests) for p in prepared]
     label = f"{info.name} · {tasks[0].name}" if len(tasks) == 1 else f"{info.name} · {len(tasks)} tasks"
     with progress.task(label, sum(len(p.requests) for p in prepared)) as advance:

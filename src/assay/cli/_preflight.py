@@ -29,11 +29,11 @@ def check_writable_folder(path: Path, option: str) -> None:
 def check_models(config: RunConfig) -> None:
     """Backend arguments that would fail at load time fail now (hf: unknown args, missing files, no CUDA)."""
     from assay.models.registry import resolve_spec
-    from assay.runner import _refuse_secrets  # the runner checks again; here it comes before any data is read
+    from assay.runner import concrete_spec, refuse_secrets  # the runner checks again; here before any data is read
 
     for spec in config.models:
-        _refuse_secrets(spec)
-        backend, args, _ = resolve_spec(spec)
+        refuse_secrets(spec)
+        backend, args, _ = resolve_spec(concrete_spec(spec))
         if backend == "hf":
             from assay.models.hf import check_args
 

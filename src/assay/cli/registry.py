@@ -19,15 +19,9 @@ URI_HELP = "MLflow tracking/registry URI (default: MLFLOW_TRACKING_URI, else ./m
 
 
 def _require_store(tracking_uri: str | None) -> None:
-    """Reading commands never create a store: a local sqlite file that does not exist holds no versions."""
-    from assay.tracking.store import resolve_tracking_uri, sqlite_path
+    from assay.tracking.store import require_store
 
-    db = sqlite_path(resolve_tracking_uri(tracking_uri))
-    if db is not None and not db.exists():
-        raise TrackingError(
-            f"no tracking store at {db}: no model is registered there",
-            hint="register a version first (`assay registry register ...`), or pass --tracking-uri",
-        )
+    require_store(tracking_uri)
 
 
 @registry_app.command("register")

@@ -36,10 +36,11 @@ _DTYPES = {
 def _import_torch() -> Any:
     try:
         import torch
-        import transformers  # noqa: F401
+        import transformers
     except ImportError as exc:
         hint = "pip install 'assay[hf]'"
         raise DependencyError("the hf backend needs torch and transformers", hint=hint) from exc
+    transformers.utils.logging.disable_progress_bar()  # assay shows its own progress; --quiet means quiet
     return torch
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
+from typing import Any, Protocol
 
 from assay.config import ModelSpec
 from assay.errors import UnknownModelError, UsageError, did_you_mean
 from assay.models.aliases import ALIASES
 from assay.models.base import Model
+from assay.records import ModelInfo
 
 # backend name -> "module:factory"; the factory takes (name, **args) and returns a Model
 BACKENDS: dict[str, str] = {
@@ -37,9 +38,10 @@ def resolve_spec(spec: ModelSpec) -> tuple[str, dict[str, Any], str]:
         )
         return spec.model, dict(spec.args), spec.name or default_name or spec.model
     if spec.model.startswith("models:/"):
-        from assay.tracking.model_registry import resolve_registry_uri  # registry versions name a model too
-
-        return resolve_spec(resolve_registry_uri(spec))
+        raise UnknownModelError(
+            f"{spec.model}: a registry URI is resolved by the command that evaluates it, not by the backend table",
+            hint="use `assay run --model models:/Name@alias` (assay.runner.concrete_spec resolves it)",
+        )
     raise UnknownModelError(
         f"unknown model {spec.model!r}",
         hint=did_you_mean(spec.model, known_models()) or f"known: {', '.join(known_models())}",
@@ -87,3 +89,23 @@ def load_model(spec: ModelSpec) -> Model:
     backend, args, name = resolve_spec(spec)
     model: Model = _factory(backend)(name=name, **args)
     return model
+
+
+class Identified(Protocol):
+    """What model_info needs of a loaded model (a backend, or an executor that loads it on workers)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+
+def model_info(backend: str, args: dict[str, Any], model: Identified, name: str | None = None) -> ModelInfo:
+    """What a run records about a loaded model; the one place a ModelInfo is built.
+
+    `model` is the backend itself, not a cache wrapped around it: the version is the model's own `version`,
+    else the `revision` arg; the name is `name`, else the model's own.
+    """
+    version = getattr(model, "version", "") or args.get("revision") or ""
+    display = name or str(getattr(model, "name", "") or backend)
+    return ModelInfo(
+        name=display, backend=backend, args=args, fingerprint=model.fingerprint, version=str(version)
+    )

@@ -26,7 +26,7 @@ from assay.config import ModelSpec
 from assay.errors import TrackingError, UnknownModelError, UsageError, did_you_mean
 from assay.tracking.fingerprint import backend_fingerprint, matches
 from assay.tracking.naming import is_pascal_case, pascal_case
-from assay.tracking.store import ensure_experiment, get_client
+from assay.tracking.store import ensure_experiment, get_client, require_store
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -318,6 +318,7 @@ def resolve_registry_uri(spec: ModelSpec) -> ModelSpec:
     """
     name, version, alias = parse_registry_uri(spec.model)
     args = dict(spec.args)
+    require_store(args.get("tracking_uri"))  # resolving a URI never creates a store
     client, _ = get_client(args.pop("tracking_uri", None))
     mv = get_version(client, name, version, alias)
     tags = dict(mv.tags or {})

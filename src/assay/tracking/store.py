@@ -65,6 +65,18 @@ def artifacts_root(uri: str) -> Path | None:
     return None if db is None else db.parent / DEFAULT_ARTIFACTS
 
 
+def require_store(tracking_uri: str | None) -> None:
+    """Reading commands never create a store: a local sqlite file that does not exist holds no versions."""
+    from assay.errors import TrackingError
+
+    db = sqlite_path(resolve_tracking_uri(tracking_uri))
+    if db is not None and not db.exists():
+        raise TrackingError(
+            f"no tracking store at {db}: no model is registered there",
+            hint="register a version first (`assay registry register ...`), or pass --tracking-uri",
+        )
+
+
 def check_server(uri: str) -> None:
     """Raise TrackingError at once when a server URI does not answer /health."""
     import httpx
