@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
+from assay.cli._fit import Column, fit
 from assay.cli.common import console, console_err, styled
 from assay.leaderboard.store import DEFAULT_LEADERBOARD, LeaderboardRow, Problem, append_rows, read_rows
-from assay.leaderboard.views import WideTable
+from assay.leaderboard.views import WideRow, WideTable
 
 LEADERBOARD_OPT = typer.Option(DEFAULT_LEADERBOARD, "--leaderboard", "-l", help="The leaderboard CSV file.")
 
@@ -18,6 +21,12 @@ LEADERBOARD_OPT = typer.Option(DEFAULT_LEADERBOARD, "--leaderboard", "-l", help=
 def _date(stamp: str) -> str:
     """ISO date and minutes: enough to tell runs apart, short enough for an 80-column CI log."""
     return stamp[:16].replace("T", " ")
+
+
+def _short_dates(rows: Sequence[LeaderboardRow | WideRow]) -> tuple[str, ...] | None:
+    """Month, day and time when every date is of one year (for a narrow terminal), else None."""
+    dates = [_date(r.eval_date) for r in rows]
+    return tuple(d[5:] for d in dates) if len({d[:4] for d in dates}) == 1 else None
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -43,39 +52,61 @@ def _load(path: Path) -> list[LeaderboardRow]:
     return rows
 
 
-def _long_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
-    table = Table(title=title)
-    for col in ("model", "benchmark", "metric", "score", "stderr", "n", "eval_date", "run_id"):
-        table.add_column(col, justify="right" if col in {"score", "stderr", "n"} else "left")
-    for r in rows:
-        table.add_row(
-            r.model,
-            r.benchmark,
-            r.metric,
-            _fmt(r.score),
-            _fmt(r.stderr),
-            str(r.n),
-            _date(r.eval_date),
-            r.run_id,
-        )
-    return table
+def _width(wide: bool) -> int | None:
+    """The terminal's width, or None (no limit) with --wide."""
+    return None if wide else console.width
 
 
-def _wide_table(table: WideTable, source: str, *, with_runs: bool) -> Table:
-    out = Table(title=source + (" (one row per run)" if with_runs else " (latest per model)"))
-    out.add_column("model")
+def _print(tables: Sequence[Table], wide: bool) -> None:
+    for table in tables:
+        console.print(table, crop=not wide, width=table.width if wide else None)
+
+
+def _long_table(rows: Sequence[LeaderboardRow], title: str, width: int | None) -> list[Table]:
+    def cells(name: str) -> tuple[str, ...]:
+        return tuple(str(getattr(r, name)) for r in rows)
+
+    return fit(
+        [
+            Column("model", cells("model"), key=True, wrap=True),
+            Column("benchmark", cells("benchmark"), key=True, wrap=True),
+            Column("metric", cells("metric"), key=True, wrap=True),
+            Column("score", tuple(_fmt(r.score) for r in rows), right=True),
+            Column("stderr", tuple(_fmt(r.stderr) for r in rows), right=True),
+            Column("n", cells("n"), right=True),
+            Column("eval_date", tuple(_date(r.eval_date) for r in rows), short=_short_dates(rows)),
+            Column("run_id", cells("run_id"), run_ids=True),
+        ],
+        title,
+        width,
+    )
+
+
+def _wide_table(table: WideTable, source: str, *, with_runs: bool, width: int | None) -> list[Table]:
+    rows = table.rows
+    columns = [Column("model", tuple(r.model for r in rows), key=True, wrap=True)]
     if with_runs:
-        out.add_column("run_id")
-    out.add_column("eval_date")
-    for col in table.columns:
-        metric = next(iter(r.cells[col].metric for r in table.rows if col in r.cells), "")
-        out.add_column(col if "/" in col else styled(col, "\n", (metric, "dim")), justify="right")
-    out.add_column("mean", justify="right")
-    for r in table.rows:
-        cells = [_fmt(r.score(c)) for c in table.columns]
-        lead = [r.model] + ([r.run_id] if with_runs else []) + [_date(r.eval_date)]
-        out.add_row(*lead, *cells, _fmt(r.mean))
-    return out
+        columns.append(Column("run_id", tuple(r.run_id for r in rows), key=True, run_ids=True))
+    columns.append(Column("eval_date", tuple(_date(r.eval_date) for r in rows), key=True, short=_short_dates(rows)))
+    for name in table.columns:
+        metric = next(iter(r.cells[name].metric for r in rows if name in r.cells), "")
+        dim = "" if "/" in name else metric
+        columns.append(Column(name, tuple(_fmt(r.score(name)) for r in rows), right=True, dim_header=dim))
+    columns.append(Column("mean", tuple(_fmt(r.mean) for r in rows), right=True))
+    title = source + (" (one row per run)" if with_runs else " (latest per model)")
+    return fit(columns, title, width)
+
+
+def _as_json(table: WideTable) -> str:
+    return json.dumps(
+        [
+            {"model": r.model, "run_id": r.run_id, "eval_date": r.eval_date, "mean": r.mean,
+             "scores": {name: r.score(name) for name in table.columns if name in r.cells},
+             "metrics": {name: r.cells[name].metric for name in table.columns if name in r.cells}}
+            for r in table.rows
+        ],
+        indent=2,
+    )  # fmt: skip
 
 
 def show(
@@ -96,6 +127,8 @@ def show(
     only_latest: bool = typer.Option(False, "--latest", help="Only each model's latest score per benchmark."),
     long: bool = typer.Option(False, "--long", help="One line per model x benchmark x metric."),
     subtasks: bool = typer.Option(False, "--subtasks", help="Wide form: also show subtasks of groups."),
+    wide: bool = typer.Option(False, "--wide", help="One table with every column and full run ids, however wide."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON (everything, untruncated)."),
 ) -> None:
     """Print the leaderboard: one row per model (per run unless --latest), a column per benchmark."""
     from assay.leaderboard import views
@@ -104,15 +137,20 @@ def show(
     if long:
         if only_latest:
             rows = views.latest(rows)
-        console.print(
-            _long_table(views.sort_long(rows, sort, desc=desc), f"{leaderboard} ({len(rows)} rows)")
-        )
+        if as_json:
+            typer.echo(json.dumps([dataclasses.asdict(r) for r in views.sort_long(rows, sort, desc=desc)], indent=2))
+            return
+        title = f"{leaderboard} ({len(rows)} rows)"
+        _print(_long_table(views.sort_long(rows, sort, desc=desc), title, _width(wide)), wide)
         return
     hidden: list[str] = []
     if not subtasks and not task:
         rows, hidden = views.collapse_subtasks(rows)
     table = views.sort_wide(views.wide(rows, metrics=metric, by_run=not only_latest), sort, desc=desc)
-    console.print(_wide_table(table, f"{leaderboard}", with_runs=not only_latest))
+    if as_json:
+        typer.echo(_as_json(table))
+        return
+    _print(_wide_table(table, f"{leaderboard}", with_runs=not only_latest, width=_width(wide)), wide)
     if hidden:
         console.print(f"{len(hidden)} subtask column(s) of groups hidden; --subtasks shows them", style="dim")
 
@@ -122,13 +160,14 @@ def history(
     leaderboard: Path = LEADERBOARD_OPT,
     task: list[str] = typer.Option([], "--task", "-t", help="Only these benchmarks."),
     metric: list[str] = typer.Option([], "--metric", "-m", help="Only these metrics."),
+    wide: bool = typer.Option(False, "--wide", help="One table with full run ids, however wide."),
 ) -> None:
     """List one model's scores over time, oldest first."""
     from assay.leaderboard import views
 
     rows = views.history(_load(leaderboard), model)
     rows = views.filter_rows(rows, tasks=task, metrics=metric)
-    console.print(_long_table(rows, f"history of {model} ({len(rows)} rows)"))
+    _print(_long_table(rows, f"history of {model} ({len(rows)} rows)", _width(wide)), wide)
 
 
 def import_results(
@@ -146,7 +185,7 @@ def import_results(
     parsed = [(path, read_lmeval_file(path, model=model)) for path in results]
     for path, rows in parsed:
         if dry_run:
-            console.print(_long_table(rows, f"{path} (dry run: nothing appended)"))
+            _print(_long_table(rows, f"{path} (dry run: nothing appended)", _width(False)), False)
             continue
         count = append_rows(rows, leaderboard)
         console.print(f"imported {count} rows from {path} into {leaderboard} (run id {rows[0].run_id})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,45 @@ def _primary(rows: Sequence[LeaderboardRow]) -> list[LeaderboardRow]:
     return [r for r in rows if chosen[r.benchmark] == r.metric]
 
 
+def time_limits(dates: Sequence[datetime]) -> tuple[datetime, datetime]:
+    """The time axis spans the data: 5% either side, or 12 hours either side of a single instant (matplotlib's
+    default for one date is years wide)."""
+    lo, hi = min(dates), max(dates)
+    pad = (hi - lo) * 0.05 if hi > lo else timedelta(hours=12)
+    return lo - pad, hi + pad
+
+
+def history_figure(rows: Sequence[LeaderboardRow], task: str) -> Any:
+    """The figure of one benchmark's primary metric over eval date, a line per model (rows already primary)."""
+    import matplotlib.dates as mdates
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    metric = ""
+    dates: list[datetime] = []
+    for model in sorted({r.model for r in rows if r.benchmark == task}):
+        points = sorted(((w, r) for r in rows if r.benchmark == task and r.model == model if (w := _when(r))),
+                        key=lambda p: p[0])  # fmt: skip
+        if not points:
+            continue
+        metric = points[0][1].metric
+        dates.extend(p[0] for p in points)
+        ax.errorbar([p[0] for p in points], [p[1].score for p in points],
+                    yerr=[p[1].stderr or 0.0 for p in points], marker="o", capsize=3, label=model)  # fmt: skip
+    if dates:
+        ax.set_xlim(*time_limits(dates))
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_title(f"{task}: {metric} over time")
+    ax.set_xlabel("eval date (UTC)")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(rows: Sequence[LeaderboardRow], out_dir: Path) -> list[Path]:
     """One PNG per benchmark: its primary metric over eval date, a line per model. Returns the files."""
     plt = _pyplot()
@@ -49,29 +88,7 @@ def plot_history(rows: Sequence[LeaderboardRow], out_dir: Path) -> list[Path]:
     selected = _primary(rows)
     paths = []
     for task in sorted({r.benchmark for r in selected}):
-        fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-        metric = ""
-        for model in sorted({r.model for r in selected if r.benchmark == task}):
-            points = [(w, r) for r in selected if r.benchmark == task and r.model == model if (w := _when(r))]
-            points.sort(key=lambda p: p[0])
-            if not points:
-                continue
-            metric = points[0][1].metric
-            ax.errorbar(
-                [p[0] for p in points],
-                [p[1].score for p in points],
-                yerr=[p[1].stderr or 0.0 for p in points],
-                marker="o",
-                capsize=3,
-                label=model,
-            )
-        ax.set_title(f"{task}: {metric} over time")
-        ax.set_xlabel("eval date (UTC)")
-        ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
-        fig.autofmt_xdate()
-        fig.tight_layout()
+        fig = history_figure(selected, task)
         path = out_dir / f"history_{_file_part(task)}.png"
         fig.savefig(path)
         plt.close(fig)

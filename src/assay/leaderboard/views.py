@@ -37,10 +37,26 @@ class WideRow:
         return sum(values) / len(values) if values else None
 
 
+    def mean_of(self, metric: str) -> float | None:
+        """Mean over the cells that report `metric` (never across metrics: pass@1 and acc do not average)."""
+        values = [r.score for r in self.cells.values() if r.metric == metric]
+        return sum(values) / len(values) if values else None
+
+
 @dataclass(frozen=True)
 class WideTable:
     columns: tuple[str, ...]  # "benchmark" or "benchmark/metric" when several metrics are shown
     rows: tuple[WideRow, ...]
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics shown, most columns first: one mean column each."""
+        count: dict[str, int] = {}
+        for row in self.rows:
+            for column in self.columns:
+                if column in row.cells:
+                    count[row.cells[column].metric] = count.get(row.cells[column].metric, 0) + 1
+        return tuple(sorted(count, key=lambda m: (-count[m], m)))
 
 
 def _split(values: Iterable[str] | None) -> list[str]:

@@ -121,7 +121,9 @@ def _render_index(
     grouped, hidden = collapse_subtasks(inputs.rows)
     shown = latest(grouped)
     table = wide(shown, by_run=False)
-    table_rows = sorted(table.rows, key=lambda r: -(r.mean or 0.0))  # best first until the user sorts
+    # best first (by the mean of the most used metric) until the user sorts; no mean mixes two metrics
+    first = table.metrics[0] if table.metrics else ""
+    table_rows = sorted(table.rows, key=lambda r: -(r.mean_of(first) or 0.0))
     metrics = sorted(set(primary_metrics(shown).values()))
     all_rows = sorted(inputs.rows, key=lambda r: (r.eval_date, r.run_id), reverse=True)
     return env.get_template("index.html").render(
