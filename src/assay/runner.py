@@ -22,7 +22,7 @@ from typing import Any
 from assay import pipeline
 from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
-from assay.errors import Interrupted, UsageError
+from assay.errors import AssayError, Interrupted, UsageError
 from assay.execution.base import Executor
 from assay.execution.units import Kind
 from assay.metrics.aggregate import aggregate_scores, pooled_group
@@ -84,9 +84,16 @@ def run_evaluation(
             record = _run(config, specs, selection, data_dir, writer, started, show_progress, model)
     except KeyboardInterrupt:
         raise _interrupted(writer) from None
+    except AssayError as exc:
+        if _has_responses(writer.journal_path):  # work worth keeping: say how to finish it
+            resume = f"finished work is kept; continue with: assay run --resume {writer.partial}"
+            raise type(exc)(exc.message, hint=f"{exc.hint}; {resume}" if exc.hint else resume) from exc
+        if resume_dir is None:
+            writer.discard()  # nothing worth resuming: leave nothing half-written
+        raise
     except BaseException:
         if resume_dir is None and not _has_responses(writer.journal_path):
-            writer.discard()  # nothing worth resuming: leave nothing half-written
+            writer.discard()
         raise
     done = writer.finish(record, leaderboard=_leaderboard(config), trackers=_trackers(config, writer.final))
     for text in done.warnings:
