@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -17,23 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assay_cmd
+from tests.runs.test_resume import _journal_rows as _journaled
 
 pytestmark = pytest.mark.integration
 
 ROWS = 60
 TOTAL = ROWS * 4  # the first 60 ARC-Easy rows have four choices each
 UNIT = 8
-
-
-def _journaled(folder: Path) -> int:
-    db = folder / "responses.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=1) as con:
-            return int(con.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
 
 
 def test_sigint_prints_resume_and_resume_recomputes_only_the_lost_unit(tmp_path: Path, data_dir: Path) -> None:
