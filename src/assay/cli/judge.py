@@ -90,9 +90,20 @@ def mtbench_cmd(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UsageError(str(first["msg"]).removeprefix("Value error, ")) from None
+    _check_outputs(config.output, config.leaderboard)
     record, run_dir = run_mtbench(config)
     _print_metrics(record.results[0].metrics, f"MT-Bench {record.results[0].model} ({config.task})")
     console.print(f"run folder: {run_dir}  plot: {run_dir / PLOT_NAME}", highlight=False)
+
+
+def _check_outputs(output: str, leaderboard: str | None) -> None:
+    """Where the run folder and the leaderboard rows go is checked before any answer is generated."""
+    from assay.cli._preflight import check_writable_folder
+    from assay.leaderboard.store import check_appendable
+
+    check_writable_folder(Path(output), "--output")
+    if leaderboard:
+        check_appendable(Path(leaderboard))
 
 
 def _print_metrics(metrics: dict, title: str) -> None:  # type: ignore[type-arg]
