@@ -30,6 +30,7 @@ class RunConfig(Frozen):
     batch_size: int | str = 8  # an int or "auto"
     seed: int = 1234
     fewshot_seed: int = 1234
+    fewshot_split: str | None = None  # where few-shot examples come from; None: the task's split, else train, ...
     data_dir: str | None = None
     output: str = "runs"
     run_dir: str | None = None  # the run folder exactly (instead of <output>/<run_id>), e.g. for DVC stages
@@ -42,6 +43,26 @@ class RunConfig(Frozen):
     tracking_uri: str | None = None
     experiment: str | None = None
     task_files: tuple[str, ...] = ()  # extra task YAML files or folders
+    # how the units of work are computed, not what: left out of config.json (results do not depend on it), so a
+    # run can be resumed with another executor or worker count
+    executor: str = Field(default="local", exclude=True)  # local | ray
+    ray_address: str | None = Field(default=None, exclude=True)  # None: a new local cluster; "auto"; HOST:PORT
+    workers: int = Field(default=1, exclude=True)  # Ray actors, one model replica each
+    worker_resources: str | None = Field(default=None, exclude=True)  # per worker, e.g. "cpu=1,gpu=1"
+
+    @field_validator("executor")
+    @classmethod
+    def _executor(cls, v: str) -> str:
+        if v not in ("local", "ray"):
+            raise ValueError(f"unknown executor {v!r}: use local or ray")
+        return v
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("--workers must be at least 1")
+        return v
 
     @field_validator("limit")
     @classmethod

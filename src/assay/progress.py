@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -45,6 +46,13 @@ class RunProgress:
     ) -> None:
         if self._progress:
             self._progress.stop()
+
+    def log(self, text: str) -> None:
+        """A line for the user (above the bars while they run; on stderr when they are off)."""
+        if self._progress is None:
+            print(text, file=sys.stderr)
+        else:
+            self._progress.console.print(text, markup=False, highlight=False)
 
     @contextmanager
     def task(self, label: str, total: int) -> Iterator[Callable[[int], None]]:

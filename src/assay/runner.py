@@ -118,13 +118,9 @@ def _leaderboard(config: RunConfig) -> Path | None:
 def _trackers(config: RunConfig, folder: Path) -> list[Tracker]:
     if not config.track:
         return []
-    from assay.tracking.mlflow_log import log_run
+    from assay.tracking.mlflow_log import mlflow_tracker
 
-    def track(folder: Path) -> None:
-        log_run(folder, config.tracking_uri, config.experiment)
-
-    uri = f" --tracking-uri {config.tracking_uri}" if config.tracking_uri else ""
-    return [("MLflow tracking", f"assay tracking log {folder}{uri}", track)]
+    return [mlflow_tracker(folder, config.tracking_uri, config.experiment)]
 
 
 def _interrupted(writer: RunWriter) -> Interrupted:

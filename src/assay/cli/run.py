@@ -100,6 +100,12 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(1234, "--seed", help="Seed for sampling."),
         fewshot_seed: int = typer.Option(1234, "--fewshot-seed", help="Seed for choosing few-shot examples."),
+        fewshot_split: str | None = typer.Option(
+            None,
+            "--fewshot-split",
+            help="Split the few-shot examples come from (e.g. dev, train, or the evaluated split itself, each "
+            "row then left out of its own). Default: the task's, else train, else validation, else the evaluated.",
+        ),
         data_dir: str | None = typer.Option(
             None, "--data-dir", help="Local data folder <id>/<config>/<split>.jsonl (or ASSAY_DATA_DIR)."
         ),
@@ -133,13 +139,25 @@ def register(app: typer.Typer) -> None:
             None, "--experiment", help="MLflow experiment name (default: {Task}-{ModelFamily})."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        executor: str = typer.Option(
+            "local", "--executor", help="local (this process) or ray (one model replica per Ray worker)."
+        ),
+        ray_address: str | None = typer.Option(
+            None, "--ray-address", help="Ray cluster HOST:PORT or 'auto' (default: start a local one)."
+        ),
+        workers: int = typer.Option(1, "--workers", help="Ray workers (actors), one model replica each."),
+        worker_resources: str | None = typer.Option(
+            None, "--worker-resources", help="Per Ray worker, e.g. cpu=1,gpu=1 (default cpu=1)."
+        ),
     ) -> None:
         """Evaluate one or more models on benchmarks; write runs/<run_id>/ and leaderboard rows."""
         from assay.runner import run_evaluation
 
-        if resume:
+        how = {"executor": executor, "ray_address": ray_address, "workers": workers,
+               "worker_resources": worker_resources}  # fmt: skip
+        if resume:  # a run may be resumed with another executor or worker count: results do not depend on them
             run_dir = _unfinished(resume, Path(output))
-            config = _saved_config(run_dir)
+            config = build_config(**{**_saved_config(run_dir).model_dump(), **how})
         else:
             run_dir = None
             config = build_config(
@@ -150,6 +168,7 @@ def register(app: typer.Typer) -> None:
                 batch_size=batch_size,
                 seed=seed,
                 fewshot_seed=fewshot_seed,
+                fewshot_split=fewshot_split,
                 data_dir=data_dir,
                 output=output,
                 run_dir=run_dir_opt,
@@ -162,6 +181,7 @@ def register(app: typer.Typer) -> None:
                 tracking_uri=tracking_uri,
                 experiment=experiment,
                 task_files=tuple(include),
+                **how,
             )
             check_run(config)  # validation before work: nothing is loaded or written for a bad input
         record, folder = run_evaluation(config, resume_dir=run_dir, show_progress=not quiet)

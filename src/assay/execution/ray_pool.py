@@ -74,10 +74,8 @@ def connect(address: str | None) -> None:
     kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
     if address:
         kwargs["address"] = address
-    else:  # a private cluster on this machine
+    else:  # a private cluster on this machine (on loopback, by the switch above)
         kwargs["include_dashboard"] = False
-    if local:
-        kwargs["_node_ip_address"] = "127.0.0.1"
     failure: list[BaseException] = []
 
     def join() -> None:
@@ -87,8 +85,11 @@ def connect(address: str | None) -> None:
             failure.append(exc)
 
     thread = threading.Thread(target=join, daemon=True)
-    thread.start()
-    thread.join(CONNECT_TIMEOUT * 3 if not address else CONNECT_TIMEOUT)
+    if address:  # joining can hang on a half-open address: bounded in a thread
+        thread.start()
+        thread.join(CONNECT_TIMEOUT)
+    else:  # starting a local cluster must happen in the main thread (Ray fails otherwise); it cannot hang
+        join()
     if thread.is_alive() or failure:
         reason = str(failure[0]).splitlines()[0] if failure else f"no answer within {CONNECT_TIMEOUT:.0f} s"
         raise UsageError(f"cannot join the Ray cluster at {address or 'a new local cluster'}: {reason}",

@@ -9,6 +9,7 @@ first. Verdicts come back as the same frozen Outcome records, in input order.
 from __future__ import annotations
 
 import collections
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -100,8 +101,6 @@ class RaySandbox:
         import ray
 
         for actor in self.actors:
-            try:
+            with contextlib.suppress(ray.exceptions.RayError):  # a node that is gone has nothing to close
                 ray.get(actor.close.remote(), timeout=30)
-            except ray.exceptions.RayError:
-                pass  # a node that is gone has nothing left to close
             ray.kill(actor)
