@@ -68,8 +68,24 @@ def test_wide_latest_one_row_per_model_and_sort(rows: list[LeaderboardRow]) -> N
     assert [r.model for r in views.sort_wide(table, "arc_easy", desc=True).rows] == ["beta", "alpha"]
     assert [r.model for r in views.sort_wide(table, "model", desc=True).rows] == ["beta", "alpha"]
     # default: mean, best first (alpha 0.45, beta 0.45 -> tie keeps input order; check values instead)
-    means = [r.mean for r in views.sort_wide(table, None).rows]
+    means = [r.mean_of("acc") for r in views.sort_wide(table, None).rows]
     assert means == sorted(means, reverse=True)
+
+
+def test_means_never_mix_metrics() -> None:
+    rows = [
+        row("a", "arc_easy", 0.8, "2026-11-01", "r1"), row("a", "humaneval", 0.1, "2026-11-01", "r1", "pass@1"),
+        row("b", "arc_easy", 0.4, "2026-11-01", "r2"), row("b", "humaneval", 0.9, "2026-11-01", "r2", "pass@1"),
+        row("b", "piqa", 0.6, "2026-11-01", "r2"), row("b", "mbpp", 0.7, "2026-11-01", "r2", "pass@1"),
+        row("a", "gsm8k", 0.2, "2026-11-01", "r1", "exact_match"),
+    ]  # fmt: skip
+    table = views.wide(rows, by_run=False)
+    assert table.metrics == ("acc", "pass@1")  # exact_match has one column: no mean of its own
+    b = next(r for r in table.rows if r.model == "b")
+    assert (b.mean_of("acc"), b.mean_of("pass@1")) == (0.5, 0.8)  # not (0.4 + 0.9 + 0.6 + 0.7) / 4
+    assert [r.model for r in views.sort_wide(table, None).rows] == ["a", "b"]  # mean acc 0.8 > 0.5
+    assert [r.model for r in views.sort_wide(table, "mean pass@1", desc=True).rows] == ["b", "a"]
+    assert [r.model for r in views.sort_wide(table, "score", desc=True).rows] == ["a", "b"]
 
 
 def test_wide_by_run_keeps_each_run(rows: list[LeaderboardRow]) -> None:

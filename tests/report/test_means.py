@@ -18,16 +18,20 @@ def test_one_mean_per_metric(tmp_path: Path) -> None:
     board = tmp_path / "lb.csv"
     append_rows([
         _row("aaaaaa", "arc_easy", "acc", 0.8), _row("aaaaaa", "piqa", "acc", 0.6),
-        _row("aaaaaa", "humaneval", "pass@1", 0.1),
+        _row("aaaaaa", "humaneval", "pass@1", 0.1), _row("aaaaaa", "mbpp", "pass@1", 0.3),
+        _row("aaaaaa", "gsm8k", "exact_match", 0.2),
         _row("bbbbbb", "arc_easy", "acc", 0.4), _row("bbbbbb", "piqa", "acc", 0.5),
-        _row("bbbbbb", "humaneval", "pass@1", 0.9),
+        _row("bbbbbb", "humaneval", "pass@1", 0.9), _row("bbbbbb", "mbpp", "pass@1", 0.7),
+        _row("bbbbbb", "gsm8k", "exact_match", 0.9),
     ], board)  # fmt: skip
     (tmp_path / "runs").mkdir()
     html = build_site(tmp_path / "site", board, tmp_path / "runs").read_text()
     table = html[html.index('id="leaderboard"') : html.index("</table>", html.index('id="leaderboard"'))]
     headers = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>.*?</th>", table)]
-    assert headers == ["model", "arc_easy", "humaneval", "piqa", "mean acc", "mean pass@1", "eval date"]
+    # a metric of one column (exact_match) gets no mean: it would only repeat that column
+    assert headers == ["model", "arc_easy", "gsm8k", "humaneval", "mbpp", "piqa", "mean acc", "mean pass@1",
+                       "eval date"]  # fmt: skip
     means = re.findall(r'<td class="num mean" data-value="([^"]*)"', table)
-    # rows best first by the mean of the most used metric (acc): a (0.7 acc, 0.1 pass@1), then b (0.45, 0.9);
-    # averaged across metrics they would be 0.5 and 0.6 and b would lead
-    assert [round(float(m), 4) for m in means] == [0.7, 0.1, 0.45, 0.9]
+    # best first by the mean of the most used metric: a (0.7 acc, 0.2 pass@1), then b (0.45 acc, 0.8 pass@1);
+    # averaged across metrics they would be 0.4 and 0.68, and b would lead
+    assert [round(float(m), 4) for m in means] == [0.7, 0.2, 0.45, 0.8]

@@ -92,7 +92,8 @@ def _wide_table(table: WideTable, source: str, *, with_runs: bool, width: int | 
         metric = next(iter(r.cells[name].metric for r in rows if name in r.cells), "")
         dim = "" if "/" in name else metric
         columns.append(Column(name, tuple(_fmt(r.score(name)) for r in rows), right=True, dim_header=dim))
-    columns.append(Column("mean", tuple(_fmt(r.mean) for r in rows), right=True))
+    for metric in table.metrics:  # one mean per metric: pass@1 and acc are never averaged together
+        columns.append(Column("mean", tuple(_fmt(r.mean_of(metric)) for r in rows), right=True, dim_header=metric))
     title = source + (" (one row per run)" if with_runs else " (latest per model)")
     return fit(columns, title, width)
 
@@ -100,7 +101,8 @@ def _wide_table(table: WideTable, source: str, *, with_runs: bool, width: int | 
 def _as_json(table: WideTable) -> str:
     return json.dumps(
         [
-            {"model": r.model, "run_id": r.run_id, "eval_date": r.eval_date, "mean": r.mean,
+            {"model": r.model, "run_id": r.run_id, "eval_date": r.eval_date,
+             "means": {m: r.mean_of(m) for m in table.metrics if r.mean_of(m) is not None},
              "scores": {name: r.score(name) for name in table.columns if name in r.cells},
              "metrics": {name: r.cells[name].metric for name in table.columns if name in r.cells}}
             for r in table.rows
@@ -114,7 +116,8 @@ def show(
     sort: str | None = typer.Option(
         None,
         "--sort",
-        help="Column to sort by: a benchmark, mean, model, eval_date (long form: any CSV column).",
+        help="Column to sort by: a benchmark, mean (of the main metric), 'mean METRIC', model, eval_date "
+        "(long form: any CSV column).",
     ),
     desc: bool = typer.Option(False, "--desc", help="Sort descending."),
     task: list[str] = typer.Option(

@@ -30,12 +30,6 @@ class WideRow:
         row = self.cells.get(column)
         return None if row is None else row.score
 
-    @property
-    def mean(self) -> float | None:
-        """Mean over the cells present (a model missing a benchmark is averaged over what it has)."""
-        values = [r.score for r in self.cells.values()]
-        return sum(values) / len(values) if values else None
-
 
     def mean_of(self, metric: str) -> float | None:
         """Mean over the cells that report `metric` (never across metrics: pass@1 and acc do not average)."""
@@ -50,13 +44,14 @@ class WideTable:
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        """The metrics shown, most columns first: one mean column each."""
+        """The metrics of two or more columns, most columns first: one mean column each (a metric of a single
+        column would only repeat it; different metrics are never averaged together)."""
         count: dict[str, int] = {}
-        for row in self.rows:
-            for column in self.columns:
-                if column in row.cells:
-                    count[row.cells[column].metric] = count.get(row.cells[column].metric, 0) + 1
-        return tuple(sorted(count, key=lambda m: (-count[m], m)))
+        for column in self.columns:
+            used = {row.cells[column].metric for row in self.rows if column in row.cells}
+            for metric in used:
+                count[metric] = count.get(metric, 0) + 1
+        return tuple(sorted((m for m in count if count[m] > 1), key=lambda m: (-count[m], m)))
 
 
 def _split(values: Iterable[str] | None) -> list[str]:
@@ -149,7 +144,7 @@ def wide(
     return WideTable(columns=tuple(columns), rows=tuple(out))
 
 
-WIDE_FIXED = ("model", "run_id", "eval_date", "mean")
+WIDE_FIXED = ("model", "run_id", "eval_date", "mean")  # "mean": of the most used metric; "mean METRIC" too
 
 
 def _none_last(value: float | str | None, desc: bool) -> tuple[int, float | str]:
@@ -165,15 +160,18 @@ def sort_wide(table: WideTable, column: str | None, *, desc: bool = False) -> Wi
     """Sort wide rows by a benchmark column or model/run_id/eval_date/mean (default: mean, best first)."""
     if column is None:
         column, desc = "mean", True
-    known = list(WIDE_FIXED) + list(table.columns)
+    if column in {"mean", "score"}:  # "score", as in the long form: the mean of the main metric
+        fallback = table.columns[0] if table.columns else "model"
+        column = f"mean {table.metrics[0]}" if table.metrics else fallback
+    known = list(WIDE_FIXED) + list(table.columns) + [f"mean {m}" for m in table.metrics]
     if column not in known:
         raise UsageError(
             f"cannot sort by {column!r}", hint=did_you_mean(column, known) or f"columns: {', '.join(known)}"
         )
 
     def value(row: WideRow) -> float | str | None:
-        if column == "mean":
-            return row.mean
+        if column.startswith("mean "):
+            return row.mean_of(column[len("mean ") :])
         if column in WIDE_FIXED:
             return str(getattr(row, column))
         return row.score(column)

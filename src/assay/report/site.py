@@ -123,7 +123,7 @@ def _render_index(
     table = wide(shown, by_run=False)
     # best first (by the mean of the most used metric) until the user sorts; no mean mixes two metrics
     first = table.metrics[0] if table.metrics else ""
-    table_rows = sorted(table.rows, key=lambda r: -(r.mean_of(first) or 0.0))
+    table_rows = sorted(table.rows, key=lambda r: -(r.mean_of(first) or 0.0) if first else r.model)
     metrics = sorted(set(primary_metrics(shown).values()))
     all_rows = sorted(inputs.rows, key=lambda r: (r.eval_date, r.run_id), reverse=True)
     return env.get_template("index.html").render(
