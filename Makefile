@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	# llamacpp: llama.cpp prebuilt (the xllamacpp wheel), for the in-process backend and the server tests
-	$(PY) -m pip install -q -e '.[hf,models,tracking,human,code,train,llamacpp,dev,ray]'
+	$(PY) -m pip install -q -e '.[hf,models,tracking,human,code,train,llamacpp,dev,ray,dvc]'
 	touch $@
 
 setup: $(VENV)/.installed

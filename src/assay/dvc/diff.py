@@ -1,0 +1,108 @@
+"""`assay dvc diff [REV_A] [REV_B]`: what `dvc metrics diff` shows, with the significance it lacks.
+
+The pipeline's run folders of two git revisions (default: HEAD against the workspace) are paired by folder
+name (runs/<model>-<task>), and each pair's samples by sample id; every task x metric gets the paired test of
+stats/ (exact McNemar for 0/1 scores, bootstrap otherwise) with its confidence interval, Holm-corrected
+within the pair. An older revision's folders are read from the DVC cache (or remote) through DVCFileSystem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from assay.errors import UsageError, require
+from assay.stats.compare import Comparison, compare_runs
+
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True, slots=True)
+class StageDiff:
+    """One run folder present in both revisions, and its comparisons (difference = B - A)."""
+
+    stage: str
+    comparisons: tuple[Comparison, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineDiff:
+    rev_a: str
+    rev_b: str
+    stages: tuple[StageDiff, ...]
+    only_a: tuple[str, ...]
+    only_b: tuple[str, ...]
+
+
+def materialize(rev: str, runs: str, dest: Path) -> Path:
+    """The pipeline's run folders as of git revision `rev` (the workspace's own for WORKSPACE)."""
+    if rev == WORKSPACE:
+        return Path(runs)
+    require("dvc", "dvc")
+    from dvc.api import DVCFileSystem
+
+    try:
+        fs = DVCFileSystem(".", rev=rev)
+        if not fs.exists(runs):
+            raise UsageError(f"revision {rev} has no {runs}/", hint="was the pipeline run and committed there?")
+        fs.get(runs, str(dest), recursive=True)
+    except UsageError:
+        raise
+    except Exception as exc:  # dvc and scmrepo raise many types for an unknown revision or a missing cache
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UsageError(
+            f"cannot read {runs}/ at revision {rev}: {first}",
+            hint="give a git revision of this repository whose outputs are in the DVC cache (`dvc pull -a`)",
+        ) from exc
+    return dest
+
+
+def _run_folders(root: Path) -> dict[str, Path]:
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "summary.json").is_file()}
+
+
+def diff_folders(root_a: Path, root_b: Path, rev_a: str, rev_b: str, seed: int = 0) -> PipelineDiff:
+    """Pair the run folders of two roots by name and compare each pair sample by sample."""
+    a, b = _run_folders(root_a), _run_folders(root_b)
+    shared = [name for name in a if name in b]
+    if not shared:
+        raise UsageError(
+            f"{rev_a} and {rev_b} share no run folder",
+            hint=f"{rev_a}: {', '.join(a) or 'none'}; {rev_b}: {', '.join(b) or 'none'}",
+        )
+    stages = tuple(
+        StageDiff(name, tuple(compare_runs(b[name], a[name], seed=seed))) for name in shared
+    )  # compare_runs gives A - B: passing (B, A) makes each difference "B - A"
+    return PipelineDiff(
+        rev_a, rev_b, stages, tuple(n for n in a if n not in b), tuple(n for n in b if n not in a)
+    )
+
+
+def diff_revisions(rev_a: str, rev_b: str, runs: str, scratch: Path, seed: int = 0) -> PipelineDiff:
+    """Materialize both revisions' run folders under `scratch` and diff them."""
+    root_a = materialize(rev_a, runs, scratch / "a")
+    root_b = materialize(rev_b, runs, scratch / "b")
+    return diff_folders(root_a, root_b, rev_a, rev_b, seed)
+
+
+def rows(diff: PipelineDiff) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the per-stage, per-metric table (means of A and B, B - A with its interval)."""
+    from assay.stats.compare import comparison_rows
+
+    header = ["stage", "task", "metric", "n", diff.rev_a, diff.rev_b, "delta", "CI", "test", "p", "verdict"]
+    out = []
+    for stage in diff.stages:
+        _, cells = comparison_rows(list(stage.comparisons))
+        for c, cell in zip(stage.comparisons, cells, strict=True):
+            # compare_runs ran (B, A): its "A" is revision B
+            out.append([stage.stage, c.task, c.metric, str(c.n), cell[4], cell[3], cell[5], cell[6], c.test,
+                        cell[9], _verdict(c.verdict, diff)])  # fmt: skip
+    return header, out
+
+
+def _verdict(verdict: str, diff: PipelineDiff) -> str:
+    """compare_runs' verdict, which names its sides A and B, with the revisions' names."""
+    named = {"A better": diff.rev_b, "B better": diff.rev_a}
+    return f"{named[verdict]} better" if verdict in named else verdict
