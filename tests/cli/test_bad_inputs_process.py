@@ -91,7 +91,7 @@ def test_a_bug_in_assay_exits_1_and_points_to_debug(cli: Cli, monkeypatch: pytes
     monkeypatch.setattr(assay.cli.tasks, "all_tasks", broken)
     cli.freeze()
     assert_refused(cli("tasks"), cli, "internal error: ZeroDivisionError", "--debug", code=1)
-    for args, env in ((("--debug", "tasks"), None), (("tasks",), "1")):
+    for args, env in ((("--debug", "tasks"), None), (("tasks", "--debug"), None), (("tasks",), "1")):
         if env:
             monkeypatch.setenv("ASSAY_DEBUG", env)
         done = cli(*args)

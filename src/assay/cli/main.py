@@ -79,8 +79,7 @@ def _debug_on() -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI inside the one boundary: any exception ends in `error:` (+ `hint:`) and an exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    _DEBUG["on"] = False
+    args, _DEBUG["on"] = _take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         code = app(args=args, prog_name="assay", standalone_mode=False)  # typer.Exit(n) comes back as n
     except SystemExit:
@@ -91,6 +90,14 @@ def main(argv: list[str] | None = None) -> None:
         report(explain(KeyboardInterrupt()))
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """`--debug` anywhere before a `--` (the hint says "rerun with --debug": users append it at the end)."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return args, False
+    return [a for a in args[:end] if a != "--debug"] + args[end:], True
 
 
 def _fail(exc: BaseException, debug: bool) -> int:
