@@ -46,13 +46,14 @@ def test_register_promote_resolve(tmp_path: Path, store: str) -> None:
     assert [(v.version, v.aliases) for v in shown] == [("2", ("challenger",)), ("1", ("champion",))]
 
 
-def test_the_model_layer_resolves_registry_uris(tmp_path: Path, store: str) -> None:
+def test_the_runner_resolves_registry_uris(tmp_path: Path, store: str) -> None:
     from assay.models.registry import resolve_spec
+    from assay.runner import concrete_spec
 
     ckpt = make_checkpoint(tmp_path / "a")
     registry.register_model("TinyChat", str(ckpt), reference_only=True)
     registry.promote("TinyChat", "1", "champion")
-    backend, args, name = resolve_spec(ModelSpec(model="models:/TinyChat@champion"))
+    backend, args, name = resolve_spec(concrete_spec(ModelSpec(model="models:/TinyChat@champion")))
     assert (backend, args["pretrained"], name) == ("hf", str(ckpt), "TinyChat-v1")
 
 
