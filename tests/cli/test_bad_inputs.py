@@ -88,6 +88,7 @@ RUN_CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], tuple[str, .
     ("data-file-missing", {"tiny.yaml": TASK.replace("tiny.jsonl", "gone.jsonl")}, RUN, ("gone.jsonl",)),
     ("data-torn-line", {"tiny.jsonl": ROWS + '{"question": "3+'}, RUN, ("tiny.jsonl:3", "malformed JSON")),
     ("output-is-a-file", {"out": "not a folder"}, RUN, ("--output out is a file",)),
+    ("output-empty", {}, (*RUN, "--output", ""), ("--output is empty",)),
     ("output-under-a-file", {"afile": "x"}, (*RUN, "--output", "afile/runs"), ("cannot be created",)),
     ("leaderboard-is-a-folder", {"lb.csv/keep": "x"}, RUN, ("is a folder",)),
     ("leaderboard-foreign-csv", {"lb.csv": FOREIGN_CSV}, RUN, ("not a leaderboard", "name,email")),

@@ -55,6 +55,7 @@ CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], tuple[str, ...]]
     ("human-serve-missing-items", {}, ("human", "serve", "items.jsonl", "--db", "r.sqlite"), ("items.jsonl",)),
     ("human-serve-bad-port", {"items.jsonl": '{"id": "1", "prompt": "p", "response": "r"}\n'},
      ("human", "serve", "items.jsonl", "--db", "r.sqlite", "--port", "70000"), ("--port",)),
+    ("tracking-serve-bad-port", {}, ("tracking", "serve", "--port", "70000"), ("--port",)),
     ("compare-unknown-runs", {}, ("compare", "run-a", "run-b"), ("run-a",)),
     ("compare-alpha-above-one", {}, ("compare", "A", "B", "--alpha", "2"), ("--alpha",)),
     ("compare-confidence-zero", {}, ("compare", "A", "B", "--confidence", "0"), ("--confidence",)),

@@ -66,6 +66,8 @@ def check_run(config: RunConfig) -> None:
     from assay.tasks.build import prepare
     from assay.tasks.registry import select
 
+    if not config.output.strip():
+        raise UsageError("--output is empty", hint="name the folder that receives runs/<run_id>/ (default: runs)")
     check_models(config)
     selection = select(config.tasks, config.task_files)
     check_gen_kwargs(config.gen_kwargs)

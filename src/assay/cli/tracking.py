@@ -49,7 +49,7 @@ def log_command(
 
 @tracking_app.command("serve")
 def serve_command(
-    port: int = typer.Option(5000, "--port", help="Port on 127.0.0.1."),
+    port: int = typer.Option(5000, "--port", min=1, max=65535, help="Port on 127.0.0.1."),
     backend_store: Path = typer.Option(
         Path("."), "--backend-store", help="Folder holding mlflow.db and mlartifacts/ (default: here)."
     ),
