@@ -56,7 +56,7 @@ def test_missing_data_folder(tmp_path: Path) -> None:
 
 def test_resume_of_unknown_run(tmp_path: Path) -> None:
     res = _run("run", "--resume", "20200101-000000-abcdef", cwd=tmp_path)
-    assert res.returncode == 2 and "no run found" in res.stderr
+    assert res.returncode == 2 and "no unfinished run" in res.stderr
 
 
 def test_models_file_is_validated(tmp_path: Path) -> None:
