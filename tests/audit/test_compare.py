@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from assay.audit.compare import CROSS_MACHINE_TOLERANCE, compare_runs, split_sample_id
-from assay.runs.layout import read_json, read_jsonl, write_json_atomic, write_jsonl_atomic
-from tests.tracking.runfolders import write_run
+from assay.runs.layout import write_json_atomic, write_jsonl_atomic
+from tests.tracking.runfolders import read_json, read_jsonl, write_run
 
 SAMPLES = "samples/smollm2-135m_arc_easy.jsonl"
 

@@ -16,7 +16,8 @@ import pytest
 from assay.config import ModelSpec
 from assay.judge.mtbench_run import PLOT_NAME, MTBenchConfig, run_mtbench
 from assay.leaderboard.store import read_rows
-from assay.runs.layout import read_jsonl, samples_path
+from assay.runs.layout import samples_path
+from tests.tracking.runfolders import read_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_data]
 
@@ -92,7 +93,8 @@ def test_mtbench_single_with_smollm_as_judge(tmp_path: Path, data_dir: Path, iso
 
     # the same run again comes entirely from the cache and gives the same scores
     again, _ = run_mtbench(_config(tmp_path, data_dir))
-    assert again.stats["requests_computed"] == 0 and again.stats["requests_cached"] > 0
+    stats = again.stats["smollm2-135m"]  # kept per evaluated model
+    assert stats["requests_computed"] == 0 and stats["requests_cached"] > 0
     assert again.metric_map() == record.metric_map()
 
 
@@ -106,7 +108,7 @@ def test_mtbench_pairwise_in_both_orders(tmp_path: Path, data_dir: Path, isolate
     assert [m.name for m in record.models] == ["smollm2-135m", "twin"]
     [row] = read_jsonl(samples_path(run_dir, "smollm2-135m", "mtbench_vs_twin"))
     assert row["extras"]["baseline_outputs"] == row["outputs"]  # same weights, greedy reasoning answers
-    assert record.stats["requests_cached"] >= 2  # the twin's two answers
+    assert record.stats["smollm2-135m"]["requests_cached"] >= 2  # the twin's two answers
     judgments = read_jsonl(run_dir / "judgments.jsonl")
     assert [j["prompt_name"] for j in judgments] == ["pair-math-v1", "pair-math-v1-multi-turn"]
     for j, turn in zip(judgments, ("win_turn1", "win_turn2"), strict=True):

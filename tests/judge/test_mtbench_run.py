@@ -14,7 +14,8 @@ from assay.judge.mtbench_run import PLOT_NAME, Judged, MTBenchConfig, write_run
 from assay.judge.rows import single_row
 from assay.leaderboard.store import read_rows
 from assay.records import ModelInfo
-from assay.runs.layout import load_samples, load_summary, read_json, read_jsonl
+from assay.runs.folder import open_run, read_config
+from tests.tracking.runfolders import read_json, read_jsonl
 
 QUESTIONS = [
     Question(question_id=81, category="writing", turns=("w1?", "w2?")),
@@ -48,15 +49,16 @@ def _config(tmp_path: Path, **extra: object) -> MTBenchConfig:
 
 
 def test_run_folder_layout_and_leaderboard(tmp_path: Path) -> None:
-    record, run_dir = write_run(_config(tmp_path), QUESTIONS, [INFO], INFO, _judged(), {"judgments": 4}, 1.5)
-    summary = load_summary(run_dir)
-    assert summary["run_id"] == record.run_id and summary["results"][0]["task"] == "mtbench"
-    assert summary["results"][0]["metrics"]["score"]["n"] == 3
-    assert summary["environment"]["python"] and summary["stats"] == {"judgments": 4}
+    stats = {"smollm2-135m": {"judgments": 4}}
+    record, run_dir = write_run(_config(tmp_path), QUESTIONS, [INFO], INFO, _judged(), stats, 1.5)
+    folder = open_run(run_dir)
+    assert folder.record == record and record.command == "judge-mtbench"
+    assert folder.record.results[0].task == "mtbench" and folder.record.results[0].metrics["score"].n == 3
+    assert folder.record.environment["python"] and folder.record.stats == stats
     assert read_json(run_dir / "metrics.json")["smollm2-135m/mtbench/score"] == pytest.approx(16 / 3)
-    assert read_json(run_dir / "config.json")["judge"]["model"] == "smollm2-135m"
-    samples = load_samples(run_dir, "smollm2-135m", "mtbench")
-    assert [s["scores"]["score"] for s in samples] == [7.0, None]
+    assert read_config(run_dir)["judge"]["model"] == "smollm2-135m"
+    samples = folder.samples("smollm2-135m", "mtbench")
+    assert [s.score("score") for s in samples] == [7.0, None]
     assert [r["score"] for r in read_jsonl(run_dir / "judgments.jsonl")] == [8.0, 6.0, 2.0, None]
     assert (run_dir / PLOT_NAME).read_bytes()[:4] == b"\x89PNG"
     rows, problems = read_rows(tmp_path / "lb.csv")

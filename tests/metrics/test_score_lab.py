@@ -16,8 +16,9 @@ from assay.cli.score import read_candidates, score
 from assay.errors import DataError, UsageError
 from assay.leaderboard.store import read_rows
 from assay.metrics import get_metric
-from assay.runs.layout import load_summary, read_jsonl
+from assay.runs.folder import open_run
 from assay.stats import compare_runs
+from tests.tracking.runfolders import read_jsonl
 
 REF = "def add(a, b):\n    return a + b"
 ADD_OUTPUTS = [
@@ -95,7 +96,8 @@ def test_score_writes_run_results_and_leaderboard(tmp_path: Path) -> None:
     by = {(r["id"], r["model"], r["metric"]): r["value"] for r in results}
     assert by[("add", "candidate-1", "ast_equal")] == 1.0 and by[("add", "candidate-3", "ast_parses")] == 0.0
     assert by[("capital", "candidate-2", "edit_distance")] == 2.0  # best over the two references
-    summary = load_summary(tmp_path / "run1")
+    record = open_run(tmp_path / "run1").record
+    assert record.command == "score" and record.environment["packages"]
     metrics = json.loads((tmp_path / "run1" / "metrics.json").read_text())
     assert metrics["candidate-1/lab/ast_equal"] == 1.0  # "Paris" is also a (one-name) Python program
     assert metrics["candidate-3/lab/ast_parses"] == 0.5
@@ -103,7 +105,7 @@ def test_score_writes_run_results_and_leaderboard(tmp_path: Path) -> None:
     assert not problems and len(rows) == 3 * 5
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert {(r.benchmark, r.dataset, r.dataset_sha256, r.run_id) for r in rows} == {
-        ("lab", str(path), sha, summary["run_id"])
+        ("lab", str(path), sha, record.run_id)
     }
     em = {r.model: r.score for r in rows if r.metric == "exact_match"}
     assert em == {"candidate-1": 0.5, "candidate-2": 0.0, "candidate-3": 0.0}

@@ -41,15 +41,15 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def test_diff_task_lists_flips_by_sample_id() -> None:
-    a = [s.to_json() for s in mc_samples("m", "t", [1, 1, 0, 0])]
-    b = [s.to_json() for s in mc_samples("m", "t", [1, 0, 1, 0])]
+    a = mc_samples("m", "t", [1, 1, 0, 0])
+    b = mc_samples("m", "t", [1, 0, 1, 0])
     b.reverse()  # pairing is by sample id, not by position
     d = diff_task("t", a, b)
     assert d is not None and d.task == "t"
-    assert [f.sample_id for f in d.lost] == [a[1]["sample_id"]]
-    assert [f.sample_id for f in d.gained] == [a[2]["sample_id"]]
+    assert [f.sample_id for f in d.lost] == [a[1].sample_id]
+    assert [f.sample_id for f in d.gained] == [a[2].sample_id]
     assert (d.metric, d.shared, d.mean_a, d.mean_b) == ("acc", 4, 0.5, 0.5)
-    assert diff_task("t", a, [s.to_json() for s in mc_samples("m", "u", [1])]) is None  # no shared ids
+    assert diff_task("t", a, mc_samples("m", "u", [1])) is None  # no shared ids
 
 
 def test_automatic_pairs(workdir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,13 @@ def _sample(task: str, model: str, index: int, right: bool) -> SampleResult:
         choices=("A", "B", "C", "D"),
         loglikelihoods=lls,
     )
+
+
+def read_json(path: Path) -> Any:
+    """A file of the folder as raw JSON (tests that damage or edit a file on purpose)."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file of the folder, raw."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

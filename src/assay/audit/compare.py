@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assay.runs.layout import read_json, read_jsonl, samples_path
+from assay.records import RunRecord, SampleResult
+from assay.runs.folder import RunFolder, open_run
 
-JSON = dict[str, Any]
 MACHINE_KEYS = ("platform", "machine", "processor", "cpu_count", "torch_threads", "threads", "cuda")
 CROSS_MACHINE_TOLERANCE = 1e-3  # nats per loglikelihood, and metric units: float reorderings, not changes
 # a cached answer was computed in another batch (other padding, other kernel shapes): fp32 noise ~1e-6
@@ -79,9 +79,9 @@ def default_tolerance(old_env: Mapping[str, Any], new_env: Mapping[str, Any], ca
     return CACHED_TOLERANCE if cached else 0.0
 
 
-def cached_models(summary: Mapping[str, Any]) -> set[str]:
+def cached_models(record: RunRecord) -> set[str]:
     """Models whose recorded answers came (partly) from the response cache, per the run's stats."""
-    stats = summary.get("stats") or {}
+    stats = record.stats
     return {m for m, s in stats.items() if isinstance(s, Mapping) and int(s.get("requests_cached", 0)) > 0}
 
 
@@ -93,8 +93,9 @@ def split_sample_id(sample_id: str) -> tuple[str, str]:
 
 def compare_runs(original: Path, rerun: Path, tolerance: float | None = None) -> AuditReport:
     """Compare two runs of one config: models, datasets, environment, every sample and every metric."""
-    old, new = read_json(original / "summary.json"), read_json(rerun / "summary.json")
-    old_env, new_env = old.get("environment") or {}, new.get("environment") or {}
+    old_run, new_run = open_run(original), open_run(rerun)
+    old, new = old_run.record, new_run.record
+    old_env, new_env = old.environment, new.environment
     packages, machine = environment_changes(old_env, new_env)
     cached = cached_models(old)
     tol = default_tolerance(old_env, new_env, bool(cached)) if tolerance is None else tolerance
@@ -105,12 +106,8 @@ def compare_runs(original: Path, rerun: Path, tolerance: float | None = None) ->
     diffs += [Difference("environment", "machine", line) for line in machine]
     context = _CauseContext(changed_models, changed_data, bool(packages), bool(machine), cached)
     compared, worst = 0, [0.0]
-    for result in old["results"]:
-        if result.get("is_group"):
-            continue
-        compared += _compare_samples(
-            original, rerun, result["model"], result["task"], tol, context, diffs, worst
-        )
+    for result in old.task_results(groups=False):
+        compared += _compare_samples(old_run, new_run, result.model, result.task, tol, context, diffs, worst)
     _compare_metrics(old, new, tol, context, diffs)
     causes = tuple(sorted({d.cause for d in diffs if d.cause}))
     notes = [f"the recorded answers of {m} came partly from the response cache" for m in sorted(cached)]
@@ -142,32 +139,32 @@ class _CauseContext:
         return "unexplained (nondeterministic backend?)"
 
 
-def _model_changes(old: JSON, new: JSON, diffs: list[Difference]) -> set[str]:
-    new_fp = {m["name"]: m.get("fingerprint", "") for m in new["models"]}
+def _model_changes(old: RunRecord, new: RunRecord, diffs: list[Difference]) -> set[str]:
+    new_fp = {m.name: m.fingerprint for m in new.models}
     changed = set()
-    for m in old["models"]:
-        if new_fp.get(m["name"]) != m.get("fingerprint", ""):
-            changed.add(m["name"])
-            detail = f"fingerprint {m.get('fingerprint')} -> {new_fp.get(m['name'])}"
-            diffs.append(Difference("model", m["name"], detail, "model changed"))
+    for m in old.models:
+        if new_fp.get(m.name) != m.fingerprint:
+            changed.add(m.name)
+            detail = f"fingerprint {m.fingerprint} -> {new_fp.get(m.name)}"
+            diffs.append(Difference("model", m.name, detail, "model changed"))
     return changed
 
 
-def _dataset_changes(old: JSON, new: JSON, diffs: list[Difference]) -> set[str]:
-    new_sha = {(r["model"], r["task"]): r.get("dataset_sha256", "") for r in new["results"]}
+def _dataset_changes(old: RunRecord, new: RunRecord, diffs: list[Difference]) -> set[str]:
+    new_sha = {(r.model, r.task): r.dataset_sha256 for r in new.results}
     changed = set()
-    for r in old["results"]:
-        sha = new_sha.get((r["model"], r["task"]))
-        if r.get("dataset_sha256") and sha is not None and sha != r["dataset_sha256"]:
-            changed.add(r["task"])
-            detail = f"{r.get('dataset')}: dataset_sha256 {r['dataset_sha256'][:12]}… -> {sha[:12]}…"
-            diffs.append(Difference("dataset", f"{r['model']}/{r['task']}", detail, "data changed"))
+    for r in old.results:
+        sha = new_sha.get((r.model, r.task))
+        if r.dataset_sha256 and sha is not None and sha != r.dataset_sha256:
+            changed.add(r.task)
+            detail = f"{r.dataset}: dataset_sha256 {r.dataset_sha256[:12]}… -> {sha[:12]}…"
+            diffs.append(Difference("dataset", f"{r.model}/{r.task}", detail, "data changed"))
     return changed
 
 
 def _compare_samples(
-    original: Path,
-    rerun: Path,
+    original: RunFolder,
+    rerun: RunFolder,
     model: str,
     task: str,
     tol: float,
@@ -175,8 +172,8 @@ def _compare_samples(
     diffs: list[Difference],
     worst: list[float],
 ) -> int:
-    old_rows = _rows_by_position(samples_path(original, model, task))
-    new_rows = _rows_by_position(samples_path(rerun, model, task))
+    old_rows = _rows_by_position(original, model, task)
+    new_rows = _rows_by_position(rerun, model, task)
     for position in sorted(set(old_rows) - set(new_rows)):
         diffs.append(
             Difference("missing", f"{model}/{position}", "in the recorded run only", ctx.cause(model, task))
@@ -187,25 +184,25 @@ def _compare_samples(
         )
     for position in sorted(set(old_rows) & set(new_rows)):
         a, b = old_rows[position], new_rows[position]
-        row_changed = split_sample_id(a["sample_id"])[1] != split_sample_id(b["sample_id"])[1]
+        row_changed = split_sample_id(a.sample_id)[1] != split_sample_id(b.sample_id)[1]
         found = _sample_differences(a, b, tol, worst)
         if row_changed:
-            found.insert(0, f"row content changed (sample_id {a['sample_id']} -> {b['sample_id']})")
+            found.insert(0, f"row content changed (sample_id {a.sample_id} -> {b.sample_id})")
         if found:
-            where = f"{model}/{a['sample_id']}"
+            where = f"{model}/{a.sample_id}"
             diffs.append(Difference("sample", where, "; ".join(found), ctx.cause(model, task, row_changed)))
     return len(old_rows)
 
 
-def _rows_by_position(path: Path) -> dict[str, JSON]:
-    if not path.exists():
+def _rows_by_position(folder: RunFolder, model: str, task: str) -> dict[str, SampleResult]:
+    if not folder.has_samples(model, task):
         return {}
-    return {split_sample_id(row["sample_id"])[0]: row for row in read_jsonl(path)}
+    return {split_sample_id(row.sample_id)[0]: row for row in folder.samples(model, task)}
 
 
-def _sample_differences(a: JSON, b: JSON, tol: float, worst_seen: list[float]) -> list[str]:
+def _sample_differences(a: SampleResult, b: SampleResult, tol: float, worst_seen: list[float]) -> list[str]:
     found = []
-    lls_a, lls_b = a.get("loglikelihoods") or [], b.get("loglikelihoods") or []
+    lls_a, lls_b = a.loglikelihoods, b.loglikelihoods
     if len(lls_a) != len(lls_b):
         found.append(f"{len(lls_a)} loglikelihoods -> {len(lls_b)}")
     elif lls_a:
@@ -214,9 +211,11 @@ def _sample_differences(a: JSON, b: JSON, tol: float, worst_seen: list[float]) -
         if worst > tol or any(math.isnan(x) != math.isnan(y) for x, y in zip(lls_a, lls_b, strict=True)):
             found.append(f"loglikelihood differs by up to {worst:.3g}")
     for key in ("prediction", "outputs", "target", "prompt", "choices"):
-        if a.get(key) != b.get(key):
-            found.append(f"{key} {_short(a.get(key))} -> {_short(b.get(key))}")
-    scores_a, scores_b = a.get("scores") or {}, b.get("scores") or {}
+        value_a, value_b = getattr(a, key), getattr(b, key)
+        if value_a != value_b:
+            found.append(f"{key} {_short(value_a)} -> {_short(value_b)}")
+    scores_a = {s.metric: s.value for s in a.scores}
+    scores_b = {s.metric: s.value for s in b.scores}
     for metric in sorted(set(scores_a) | set(scores_b)):
         if not _close(scores_a.get(metric), scores_b.get(metric), tol):
             found.append(f"score {metric} {scores_a.get(metric)} -> {scores_b.get(metric)}")
@@ -234,13 +233,16 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _compare_metrics(old: JSON, new: JSON, tol: float, ctx: _CauseContext, diffs: list[Difference]) -> None:
-    new_metrics = {(r["model"], r["task"]): r["metrics"] for r in new["results"]}
-    for r in old["results"]:
-        other = new_metrics.get((r["model"], r["task"]), {})
-        for metric, mv in r["metrics"].items():
-            value = other.get(metric, {}).get("value")
-            if not _close(mv["value"], value, tol):
-                detail = f"{mv['value']} -> {value}"
-                cause = ctx.cause(r["model"], r["task"])
-                diffs.append(Difference("metric", f"{r['model']}/{r['task']}/{metric}", detail, cause))
+def _compare_metrics(
+    old: RunRecord, new: RunRecord, tol: float, ctx: _CauseContext, diffs: list[Difference]
+) -> None:
+    new_metrics = {(r.model, r.task): r.metrics for r in new.results}
+    for r in old.results:
+        other = new_metrics.get((r.model, r.task), {})
+        for metric, mv in r.metrics.items():
+            found = other.get(metric)
+            value = None if found is None else found.value
+            if not _close(mv.value, value, tol):
+                detail = f"{mv.value} -> {value}"
+                cause = ctx.cause(r.model, r.task)
+                diffs.append(Difference("metric", f"{r.model}/{r.task}/{metric}", detail, cause))

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from assay.audit.compare import AuditReport, compare_runs
 from assay.errors import ConfigError, UsageError
-from assay.runs.layout import read_json, resolve_run
+from assay.runs.folder import CONFIG, open_run, read_config, resolve_run
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,16 @@ def audit_config(run_dir: Path, output: Path, data_dir: str | None = None) -> An
     """The recorded RunConfig, redirected: no cache, no tracking, output and leaderboard under `output`."""
     from assay.config import RunConfig
 
-    path = run_dir / "config.json"
-    if not path.exists():
-        raise UsageError(f"run {run_dir} has no config.json: it cannot be audited")
-    if not (run_dir / "summary.json").exists():
-        raise UsageError(f"run {run_dir} did not finish (no summary.json)", hint="finish it with --resume")
+    folder = open_run(run_dir)  # a finished run: an unfinished one is named with the command that resumes it
+    if folder.record.command != "run":
+        writer = folder.record.command.replace("-", " ")
+        raise UsageError(f"run {run_dir} was written by `assay {writer}`: only `assay run` runs can be re-run")
+    if not (run_dir / CONFIG).exists():
+        raise UsageError(f"run {run_dir} has no {CONFIG}: it cannot be audited")
     try:
-        config = RunConfig.model_validate(read_json(path))
+        config = RunConfig.model_validate(read_config(run_dir))
     except ValidationError as exc:
-        raise ConfigError(f"{path} is not a valid run config: {str(exc).splitlines()[0]}") from exc
+        raise ConfigError(f"{run_dir / CONFIG} is not a valid run config: {str(exc).splitlines()[0]}") from exc
     changes: dict[str, Any] = {
         "use_cache": False,
         "track": False,

@@ -19,10 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import platform
-import shutil
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,11 +29,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from assay.cli.common import console
-from assay.errors import DataError, UsageError
-from assay.leaderboard.store import DEFAULT_LEADERBOARD, append_rows, check_appendable, rows_from_record
+from assay.errors import DataError
+from assay.leaderboard.store import DEFAULT_LEADERBOARD, check_appendable
 from assay.metrics import MetricSpec, expand_metric_names
+from assay.metrics.aggregate import mean_metric
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, Score, TaskResult
-from assay.runs.layout import DEFAULT_OUTPUT, new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
+from assay.runs import environment
+from assay.runs.layout import DEFAULT_OUTPUT
+from assay.runs.writer import RunWriter
 
 _SHOW_OUTPUTS = 30  # print every output's scores when there are at most this many
 
@@ -137,16 +136,20 @@ def score_candidates(candidates: list[Candidate], specs: list[MetricSpec], task:
     return results
 
 
-def _metric_value(spec: MetricSpec, values: list[float | None]) -> MetricValue:
-    scored = [v for v in values if v is not None]
-    stderr = None
-    if len(scored) > 1:
-        mean = sum(scored) / len(scored)
-        stderr = math.sqrt(sum((v - mean) ** 2 for v in scored) / (len(scored) - 1) / len(scored))
+def _metric_value(spec: MetricSpec, values: list[float | None]) -> MetricValue | None:
+    """The metric's own corpus value with the standard error of the mean; None when no sample scored."""
+    mean = mean_metric([v for v in values if v is not None], spec.higher_is_better)
+    if mean is None:
+        return None
     return MetricValue(
-        value=spec.aggregate(scored), stderr=stderr, n=len(scored), higher_is_better=spec.higher_is_better,
-        stderr_method="sample std / sqrt(n)" if stderr is not None else "",
+        value=spec.aggregate(values), stderr=mean.stderr, n=mean.n, higher_is_better=spec.higher_is_better,
+        stderr_method=mean.stderr_method if mean.stderr is not None else "",
     )  # fmt: skip
+
+
+def score_config(path: Path, specs: list[MetricSpec]) -> dict[str, Any]:
+    """What a scoring session was asked to do: its config.json (and RunRecord.config)."""
+    return {"input": str(path), "metrics": [s.name for s in specs]}
 
 
 def build_record(
@@ -166,19 +169,17 @@ def build_record(
                 n_samples=len(mine),
                 dataset=str(path),
                 dataset_sha256=digest,
-                metrics={k: v for k, v in metrics.items() if v.n > 0},
+                metrics={k: v for k, v in metrics.items() if v is not None},
             )  # fmt: skip
         )
-    from assay.runs.environment import git_sha, package_versions
-
     return RunRecord(
         run_id=run_id, created=datetime.now(UTC).isoformat(timespec="seconds"),
-        config={"command": "score", "input": str(path), "metrics": [s.name for s in specs]},
+        config=score_config(path, specs),
         models=tuple(ModelInfo(name=m, backend="outputs-file", args={}, fingerprint="") for m in models),
         results=tuple(task_results),
-        environment={"python": sys.version.split()[0], "platform": platform.platform(),
-                     "packages": package_versions()},
-        git_sha=git_sha(),
+        environment=environment.capture(),
+        git_sha=environment.git_sha(),
+        command="score",
     )  # fmt: skip
 
 
@@ -192,22 +193,21 @@ def _result_rows(results: list[SampleResult], specs: list[MetricSpec]) -> list[d
 
 
 def write_folder(
-    folder: Path, record: RunRecord, results: list[SampleResult], specs: list[MetricSpec]
-) -> None:
-    """Write the run folder under a temporary name and rename it, so a failure leaves nothing half-written."""
-    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    writer: RunWriter, path: Path, results: list[SampleResult], specs: list[MetricSpec], leaderboard: Path | None
+) -> RunRecord:
+    """Samples and results.jsonl into the unfinished folder, then the RunWriter finishes it (summary,
+    metrics, one rename, leaderboard rows); a failure before the rename leaves nothing behind."""
+    task = path.stem
     try:
-        write_json_atomic(tmp / "summary.json", record.to_json())
-        write_json_atomic(tmp / "metrics.json", record.metric_map())
-        write_jsonl_atomic(tmp / "results.jsonl", _result_rows(results, specs))
         for model in dict.fromkeys(r.model for r in results):
-            rows = [r.to_json() for r in results if r.model == model]
-            write_jsonl_atomic(samples_path(tmp, model, record.results[0].task), rows)
-        if folder.exists():
-            folder.rmdir()  # only an empty folder gets here (checked before scoring)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            writer.write_samples(model, task, [r for r in results if r.model == model])
+        writer.write_rows("results.jsonl", _result_rows(results, specs))
+        record = build_record(writer.run_id, path, task, results, specs)
+    except BaseException:
+        writer.discard()
+        raise
+    writer.finish(record, leaderboard=leaderboard)
+    return record
 
 
 def _fmt(value: float | None) -> str:
@@ -272,22 +272,20 @@ def score(
     (benchmark = the file's stem, dataset_sha256 = the file's sha256).
     """
     specs = expand_metric_names(metrics)
-    run_id = new_run_id()
-    folder = output or DEFAULT_OUTPUT / run_id
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise UsageError(f"{folder} already exists and is not an empty folder", hint="choose a new --output")
     if not no_leaderboard:
         check_appendable(leaderboard)  # a foreign CSV is refused before anything is written
     candidates = read_candidates(outputs, model)
-    results = score_candidates(candidates, specs, outputs.stem)
-    record = build_record(run_id, outputs, outputs.stem, results, specs)
-    write_folder(folder, record, results, specs)
+    writer = RunWriter.start(DEFAULT_OUTPUT, score_config(outputs, specs), run_dir=output)
+    try:
+        results = score_candidates(candidates, specs, outputs.stem)
+    except BaseException:
+        writer.discard()
+        raise
+    record = write_folder(writer, outputs, results, specs, None if no_leaderboard else leaderboard)
     _print_tables(record, results, specs)
-    console.print(f"wrote {folder / 'results.jsonl'} ({len(results) * len(specs)} rows)", highlight=False)
+    console.print(f"wrote {writer.final / 'results.jsonl'} ({len(results) * len(specs)} rows)", highlight=False)
     if not no_leaderboard:
-        rows = rows_from_record(record)
-        append_rows(rows, leaderboard)
-        console.print(f"appended {len(rows)} rows to {leaderboard}", highlight=False)
+        console.print(f"appended {sum(len(r.metrics) for r in record.results)} rows to {leaderboard}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

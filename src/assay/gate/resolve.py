@@ -17,7 +17,8 @@ from typing import Any
 
 from assay.config import ModelSpec, RunConfig
 from assay.errors import TrackingError, UsageError, did_you_mean
-from assay.runs.layout import RUN_ID_RE, load_summary, samples_path
+from assay.runs.folder import SUMMARY, open_run, resolve_run
+from assay.runs.layout import RUN_ID_RE
 
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.gguf")
 
@@ -32,7 +33,7 @@ class Side:
 
 
 def _is_run_folder(path: Path) -> bool:
-    return path.is_dir() and (path / "summary.json").exists()
+    return path.is_dir() and (path / SUMMARY).exists()
 
 
 def _is_checkpoint(path: Path) -> bool:
@@ -48,9 +49,8 @@ def looks_like_run(text: str, output: Path) -> bool:
 
 
 def run_side(text: str, output: Path, origin: str, model: str | None = None) -> Side:
-    """A finished run given by id or folder (load_summary says so when it did not finish)."""
-    summary = load_summary(text, output)
-    return Side(Path(summary["_dir"]), model, origin)
+    """A finished run given by id or folder (an error says so when it did not finish)."""
+    return Side(resolve_run(text, output), model, origin)
 
 
 def candidate_spec(text: str, model_args: dict[str, Any], tracking_uri: str | None) -> ModelSpec:
@@ -108,7 +108,7 @@ def _download_run(client: Any, mlflow_run_id: str, dest: Path) -> Path:
     folder = Path(
         download_artifacts(run_id=mlflow_run_id, dst_path=str(tmp), tracking_uri=client.tracking_uri)
     )
-    if not (folder / "summary.json").exists():
+    if not (folder / SUMMARY).exists():
         raise TrackingError(f"MLflow run {mlflow_run_id} holds no assay summary.json among its artifacts")
     folder.rename(dest)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -143,12 +143,12 @@ def baseline_from_registry(uri: str, output: Path, tracking_uri: str | None) -> 
 
 
 def _models_with_samples(side: Side) -> list[str]:
-    summary = load_summary(side.run_dir)
+    folder = open_run(side.run_dir)
     out = []
-    for m in summary.get("models", []):
-        results = [r for r in summary.get("results", []) if r["model"] == m["name"] and not r.get("is_group")]
-        if results and all(samples_path(side.run_dir, m["name"], r["task"]).exists() for r in results):
-            out.append(m["name"])
+    for m in folder.record.models:
+        results = folder.record.task_results(m.name, groups=False)
+        if results and all(folder.has_samples(m.name, r.task) for r in results):
+            out.append(m.name)
     return out
 
 
@@ -164,10 +164,9 @@ def expand_tasks(requested: Sequence[str], side: Side, model: str | None) -> lis
     """Requested names, groups and globs -> the per-sample tasks of the candidate's run (None: all)."""
     if not requested:
         return None
-    summary = load_summary(side.run_dir)
-    results = [r for r in summary.get("results", []) if model is None or r["model"] == model]
-    plain = sorted({r["task"] for r in results if not r.get("is_group")})
-    groups = {r["task"]: list(r.get("subtasks") or ()) for r in results if r.get("is_group")}
+    results = open_run(side.run_dir).record.task_results(model)
+    plain = sorted({r.task for r in results if not r.is_group})
+    groups = {r.task: list(r.subtasks) for r in results if r.is_group}
     out: list[str] = []
     for name in requested:
         if name in groups:

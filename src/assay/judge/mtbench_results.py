@@ -7,28 +7,18 @@ in `unscored_rate`, never averaged in as 0. A metric with no scored judgment at 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 
 from assay.judge.judge import Judgment, PairJudgment
 from assay.judge.mtbench import Question
+from assay.metrics import aggregate
 from assay.records import MetricValue, SampleResult, Score
 from assay.stats.bias import position_bias
 
 
 def mean_metric(values: Sequence[float | None], *, higher_is_better: bool = True) -> MetricValue | None:
     """Mean of the scored values with its standard error (None when nothing is scored)."""
-    scored = [v for v in values if v is not None]
-    if not scored:
-        return None
-    stderr = statistics.stdev(scored) / math.sqrt(len(scored)) if len(scored) > 1 else None
-    return MetricValue(
-        value=statistics.fmean(scored),
-        stderr=stderr,
-        n=len(scored),
-        higher_is_better=higher_is_better,
-        stderr_method="sample std / sqrt(n)",
-    )
+    return aggregate.mean_metric([v for v in values if v is not None], higher_is_better)
 
 
 def _rate(flags: Sequence[bool]) -> MetricValue:

@@ -2,24 +2,21 @@
 
 The run folder (runs/<run_id>/) holds config.json, summary.json, metrics.json,
 samples/<model>_<task>.jsonl, judgments.jsonl (the judge's rows, for `assay judge agreement`) and
-mtbench_categories.png. It is built in a hidden sibling folder and renamed into place when complete, so an
-interrupted run leaves no half-written run behind (the generation cache keeps the work done so far).
+mtbench_categories.png. It is written by the RunWriter (runs/<run_id>.partial/ until complete, then renamed),
+so an interrupted run leaves no half-written run behind (the response cache keeps the work done so far).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
+import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assay.config import ModelSpec
 from assay.errors import UsageError
@@ -43,15 +40,16 @@ from assay.judge.mtbench_results import (
 from assay.judge.plot import plot_categories
 from assay.judge.prompts import load_fastchat_prompts
 from assay.judge.rows import pair_row, single_row
-from assay.judge.runinfo import model_info
-from assay.leaderboard.store import append_rows, rows_from_record
 from assay.models.aliases import cache_root
 from assay.models.base import Model
 from assay.models.cache import CachedModel, ResponseStore
-from assay.models.registry import load_model
+from assay.models.registry import check_spec, load_model, model_info, resolve_spec
+from assay.progress import RunProgress
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, TaskResult
+from assay.runner import concrete_spec
 from assay.runs import environment
-from assay.runs.layout import new_run_id, safe_name, samples_path, write_json_atomic, write_jsonl_atomic
+from assay.runs.layout import safe_name
+from assay.runs.writer import RunWriter, Tracker
 
 PLOT_NAME = "mtbench_categories.png"
 CACHE_FILE = "responses.sqlite"  # the user cache under ASSAY_CACHE, shared with `assay run`
@@ -95,26 +93,6 @@ class MTBenchConfig(BaseModel):
         return f"mtbench_vs_{safe_name(self.baseline.name or self.baseline.model)}"
 
 
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as bar:
-        yield bar
-
-
-def _phase(bar: Progress, label: str, total: int) -> Any:
-    task = bar.add_task(label, total=total)
-
-    def advance(n: int) -> None:
-        # retries add requests beyond the first estimate
-        current = bar.tasks[task].completed + n
-        if current > (bar.tasks[task].total or 0):
-            bar.update(task, total=current)
-        bar.advance(task, n)
-
-    return advance
-
-
 class _Models:
     """Loads each distinct ModelSpec once (a model that is also its own judge is loaded one time).
 
@@ -124,14 +102,20 @@ class _Models:
 
     def __init__(self, use_cache: bool) -> None:
         self.loaded: dict[str, Model] = {}
+        self.backends: dict[str, Model] = {}
         self.store = ResponseStore(cache_root() / CACHE_FILE) if use_cache else None
 
     def get(self, spec: ModelSpec) -> Model:
         key = spec.model_dump_json()
         if key not in self.loaded:
-            model = load_model(spec)
+            model = self.backends[key] = load_model(concrete_spec(spec))
             self.loaded[key] = CachedModel(model, [self.store], [self.store]) if self.store else model
         return self.loaded[key]
+
+    def info(self, spec: ModelSpec) -> ModelInfo:
+        """What the run records about a model it loaded (identity from the backend, not its cache)."""
+        backend, args, _ = resolve_spec(concrete_spec(spec))
+        return model_info(backend, args, self.backends[spec.model_dump_json()])
 
     def stats(self) -> dict[str, int]:
         out = {"requests_total": 0, "requests_cached": 0, "requests_computed": 0}
@@ -142,13 +126,22 @@ class _Models:
         return out
 
     def close(self) -> None:
-        for model in self.loaded.values():
-            (model.inner if isinstance(model, CachedModel) else model).close()
+        for model in self.backends.values():
+            model.close()
         if self.store is not None:
             self.store.close()
 
 
-def run_mtbench(config: MTBenchConfig) -> tuple[RunRecord, Path]:
+Warn = Callable[[str], None]
+
+
+def _stderr_warning(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+def run_mtbench(
+    config: MTBenchConfig, *, show_progress: bool = True, warn: Warn = _stderr_warning
+) -> tuple[RunRecord, Path]:
     """Answer, judge, aggregate, and write the run folder and leaderboard rows. Returns (record, run_dir)."""
     started = time.monotonic()
     questions = load_questions(
@@ -159,46 +152,52 @@ def run_mtbench(config: MTBenchConfig) -> tuple[RunRecord, Path]:
             "no MT-Bench question matches the selection", hint="check --categories and --question-ids"
         )
     prompts = load_fastchat_prompts(config.data_dir)
+    specs = [config.model, config.judge] + ([] if config.baseline is None else [config.baseline])
+    for spec in specs:  # unknown models and args fail before anything loads
+        check_spec(concrete_spec(spec))
     models = _Models(config.use_cache)
     try:
-        model = models.get(config.model)
-        judge = Judge(
-            models.get(config.judge),
-            JudgeConfig(max_tokens=config.judge_max_tokens, retries=config.retries, seed=config.seed),
-        )
-        with _progress() as bar:
-            answers = generate_answers(
-                model,
-                questions,
-                max_tokens=config.answer_max_tokens,
-                seed=config.seed,
-                progress=_phase(bar, f"answers {model.name}", 2 * len(questions)),
-            )
-            if config.mode == "single":
-                out = _judge_single(config, model.name, judge, questions, answers, prompts, bar)
-            else:
-                assert config.baseline is not None
-                base = models.get(config.baseline)
-                base_answers = generate_answers(
-                    base,
-                    questions,
-                    max_tokens=config.answer_max_tokens,
-                    seed=config.seed,
-                    progress=_phase(bar, f"answers {base.name}", 2 * len(questions)),
-                )
-                out = _judge_pairs(
-                    config, model.name, base.name, judge, questions, answers, base_answers, prompts, bar
-                )
-        infos = [model_info(config.model, m) for m in [model, *([] if config.baseline is None else [base])]]
-        judge_info = model_info(config.judge, judge.model)
+        with RunProgress(enabled=show_progress) as progress:
+            out = _answer_and_judge(config, models, questions, prompts, progress)
+        infos = [models.info(s) for s in [config.model, *([] if config.baseline is None else [config.baseline])]]
+        judge_info = models.info(config.judge)
+        # kept per evaluated model, as `assay run` keeps them (answers and judgments together)
         stats = {
-            **models.stats(),
-            "judgments": len(out.rows),
-            "judge_attempts": sum(_attempts(r) for r in out.rows),
+            infos[0].name: {
+                **models.stats(),
+                "judgments": len(out.rows),
+                "judge_attempts": sum(_attempts(r) for r in out.rows),
+            }
         }
     finally:
         models.close()
-    return write_run(config, questions, infos, judge_info, out, stats, time.monotonic() - started)
+    return write_run(config, questions, infos, judge_info, out, stats, time.monotonic() - started, warn=warn)
+
+
+def _answer_and_judge(
+    config: MTBenchConfig, models: _Models, questions: list[Question], prompts: Any, progress: RunProgress
+) -> Judged:
+    model = models.get(config.model)
+    judge = Judge(
+        models.get(config.judge),
+        JudgeConfig(max_tokens=config.judge_max_tokens, retries=config.retries, seed=config.seed),
+    )
+    answers = _answers(config, model, questions, progress)
+    if config.mode == "single":
+        return _judge_single(config, model.name, judge, questions, answers, prompts, progress)
+    assert config.baseline is not None
+    base = models.get(config.baseline)
+    base_answers = _answers(config, base, questions, progress)
+    return _judge_pairs(config, model.name, base.name, judge, questions, answers, base_answers, prompts, progress)
+
+
+def _answers(
+    config: MTBenchConfig, model: Model, questions: list[Question], progress: RunProgress
+) -> list[tuple[str, str]]:
+    with progress.task(f"answers {model.name}", 2 * len(questions)) as advance:
+        return generate_answers(
+            model, questions, max_tokens=config.answer_max_tokens, seed=config.seed, progress=advance
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,10 +217,11 @@ def _judge_single(
     questions: list[Question],
     answers: list[tuple[str, str]],
     prompts: Any,
-    bar: Progress,
+    progress: RunProgress,
 ) -> Judged:
     inputs = single_inputs(questions, answers, prompts)
-    judgments = judge.grade(inputs, _phase(bar, "judging", len(inputs)))
+    with progress.task("judging", len(inputs)) as advance:  # a retry adds requests beyond this total
+        judgments = judge.grade(inputs, advance)
     answer_of = {
         f"{q.question_id}/turn{k}": a[k - 1] for q, a in zip(questions, answers, strict=True) for k in (1, 2)
     }
@@ -242,10 +242,11 @@ def _judge_pairs(
     answers: list[tuple[str, str]],
     base_answers: list[tuple[str, str]],
     prompts: Any,
-    bar: Progress,
+    progress: RunProgress,
 ) -> Judged:
     inputs = pair_inputs(questions, answers, base_answers, prompts)
-    pairs = judge.compare(inputs, _phase(bar, "judging (both orders)", 2 * len(inputs)))
+    with progress.task("judging (both orders)", 2 * len(inputs)) as advance:
+        pairs = judge.compare(inputs, advance)
     text = {
         f"{q.question_id}/turn{k}": (a[k - 1], b[k - 1])
         for q, a, b in zip(questions, answers, base_answers, strict=True)
@@ -276,59 +277,60 @@ def write_run(
     out: Judged,
     stats: dict[str, Any],
     wall: float,
+    *,
+    warn: Warn = _stderr_warning,
 ) -> tuple[RunRecord, Path]:
-    """Write the run folder atomically (built aside, then renamed) and append the leaderboard rows."""
-    samples, metrics, rows, series = out.samples, out.metrics, out.rows, out.series
-    run_id = new_run_id()
-    final = Path(config.output) / run_id
-    tmp = Path(config.output) / f".{run_id}.partial"
+    """Write the run folder through the RunWriter, then the leaderboard rows, then MLflow (with --track)."""
     name = infos[0].name
-    result = TaskResult(
-        model=name,
-        task=config.task,
-        metrics=metrics,
-        n_samples=len(samples),
-        dataset=DATASET,
-        dataset_sha256=questions_sha256(questions),
-        task_version="fastchat-llm_judge",
-    )
-    record = RunRecord(
-        run_id=run_id,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        config={**config.model_dump(mode="json"), "judge_info": _info(judge_info)},
-        models=tuple(infos),
-        results=(result,),
-        environment=environment.capture(),
-        git_sha=environment.git_sha(),
-        wall_seconds=round(wall, 3),
-        stats=stats,
-    )
+    writer = RunWriter.start(Path(config.output), config.model_dump(mode="json"))
     try:
-        write_json_atomic(tmp / "config.json", config.model_dump(mode="json"))
-        write_jsonl_atomic(samples_path(tmp, name, config.task), [s.to_json() for s in samples])
-        write_jsonl_atomic(tmp / "judgments.jsonl", rows)
-        ylabel, ylim = ("score (1-10)", (0.0, 10.5)) if config.mode == "single" else ("win rate", (0.0, 1.05))
-        plot_categories(
-            series,
-            tmp / PLOT_NAME,
-            title=f"MT-Bench: {name} (judge {judge_info.name})",
-            ylabel=ylabel,
-            ylim=ylim,
+        _write_files(writer, config, name, judge_info.name, out)
+        result = TaskResult(
+            model=name,
+            task=config.task,
+            metrics=out.metrics,
+            n_samples=len(out.samples),
+            dataset=DATASET,
+            dataset_sha256=questions_sha256(questions),
+            task_version="fastchat-llm_judge",
         )
-        write_json_atomic(tmp / "metrics.json", record.metric_map())
-        summary = record.to_json()
-        write_json_atomic(tmp / "summary.json", summary)
-        os.replace(tmp, final)
+        record = RunRecord(
+            run_id=writer.run_id,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            config={**config.model_dump(mode="json"), "judge_info": _info(judge_info)},
+            models=tuple(infos),
+            results=(result,),
+            environment=environment.capture(),
+            git_sha=environment.git_sha(),
+            wall_seconds=round(wall, 3),
+            stats=stats,
+            command="judge-mtbench",
+        )
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        writer.discard()  # nothing half-written stays behind
         raise
-    if config.leaderboard:
-        append_rows(rows_from_record(record), Path(config.leaderboard))
-    if config.track:
-        from assay.tracking.mlflow_log import log_run
+    leaderboard = Path(config.leaderboard) if config.leaderboard else None
+    done = writer.finish(record, leaderboard=leaderboard, trackers=_trackers(config, writer.final))
+    for text in done.warnings:
+        warn(text)
+    return record, done.path
 
-        log_run(final, config.tracking_uri, config.experiment)
-    return record, final
+
+def _write_files(writer: RunWriter, config: MTBenchConfig, name: str, judge: str, out: Judged) -> None:
+    """Samples, judgments and the plot, into the unfinished folder."""
+    writer.write_samples(name, config.task, out.samples)
+    writer.write_rows("judgments.jsonl", out.rows)
+    ylabel, ylim = ("score (1-10)", (0.0, 10.5)) if config.mode == "single" else ("win rate", (0.0, 1.05))
+    title = f"MT-Bench: {name} (judge {judge})"
+    plot_categories(out.series, writer.file(PLOT_NAME), title=title, ylabel=ylabel, ylim=ylim)
+
+
+def _trackers(config: MTBenchConfig, folder: Path) -> list[Tracker]:
+    if not config.track:
+        return []
+    from assay.tracking.mlflow_log import mlflow_tracker
+
+    return [mlflow_tracker(folder, config.tracking_uri, config.experiment)]
 
 
 def _attempts(row: dict[str, Any]) -> int:

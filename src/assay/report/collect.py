@@ -7,33 +7,43 @@ so every new run is shown against the one before it; callers may add explicit pa
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assay.errors import UsageError, did_you_mean
-from assay.runs.layout import read_json, read_jsonl, samples_path
+from assay.errors import AssayError, UsageError, did_you_mean
+from assay.records import RunRecord, SampleResult
+from assay.runs.folder import RunFolder, open_run
+from assay.runs.layout import PARTIAL_SUFFIX
 
 
 @dataclass(frozen=True)
 class RunInfo:
-    """A finished run folder: its summary.json as a dict and where it lives."""
+    """A finished run folder, read: its record and where it lives."""
 
-    run_id: str
-    created: str
-    folder: Path
-    summary: dict[str, Any]
+    run: RunFolder
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def created(self) -> str:
+        return self.run.record.created
+
+    @property
+    def record(self) -> RunRecord:
+        return self.run.record
+
+    @property
+    def folder(self) -> Path:
+        return self.run.path
 
     def units(self) -> list[tuple[str, str]]:
         """(model, task) pairs that have a samples file (groups have none of their own)."""
-        out = []
-        for result in self.summary.get("results", []):
-            if samples_path(self.folder, result["model"], result["task"]).exists():
-                out.append((result["model"], result["task"]))
-        return out
+        return [(r.model, r.task) for r in self.record.results if self.run.has_samples(r.model, r.task)]
 
 
 @dataclass(frozen=True)
@@ -85,65 +95,55 @@ def _file_part(text: str) -> str:
 
 
 def find_runs(runs_dir: Path) -> list[RunInfo]:
-    """Every finished run (a folder with summary.json) under runs_dir, oldest first; unreadable ones skipped.
+    """Every finished run under runs_dir, oldest first; unreadable ones skipped.
 
-    A folder without summary.json is a run still going (or killed): it has nothing final to show.
+    A folder without a summary (or a `.partial` one) is a run still going (or killed): it has nothing final
+    to show.
     """
     runs: list[RunInfo] = []
     if not runs_dir.is_dir():
         return runs
-    for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-        path = folder / "summary.json"
-        if not path.exists():
-            continue
+    for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.endswith(PARTIAL_SUFFIX)):
         try:
-            summary = read_json(path)
-        except (OSError, json.JSONDecodeError):
+            runs.append(RunInfo(open_run(folder)))
+        except AssayError:
             continue
-        runs.append(
-            RunInfo(str(summary.get("run_id", folder.name)), str(summary.get("created", "")), folder, summary)
-        )
     return sorted(runs, key=lambda r: (r.created, r.run_id))
 
 
-def load_unit(run: RunInfo, model: str, task: str) -> list[dict[str, Any]]:
+def load_unit(run: RunInfo, model: str, task: str) -> list[SampleResult]:
     """The sample rows of one model on one task of a run ([] when the file is missing)."""
-    path = samples_path(run.folder, model, task)
-    return read_jsonl(path) if path.exists() else []
+    return run.run.samples(model, task) if run.run.has_samples(model, task) else []
 
 
-def _metric_of(rows: Sequence[dict[str, Any]]) -> str | None:
+def _metric_of(rows: Sequence[SampleResult]) -> str | None:
     names: list[str] = []
     for row in rows:
-        for name in row.get("scores") or {}:
-            if name not in names:
-                names.append(name)
+        for score in row.scores:
+            if score.metric not in names:
+                names.append(score.metric)
     if not names:
         return None
     return "acc" if "acc" in names else names[0]
 
 
-def _value(row: dict[str, Any], metric: str) -> float | None:
-    value = (row.get("scores") or {}).get(metric)
-    if isinstance(value, bool | int | float) and math.isfinite(float(value)):
-        return float(value)
-    return None
+def _value(row: SampleResult, metric: str) -> float | None:
+    value = row.score(metric)
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
-def diff_task(
-    task: str, rows_a: Sequence[dict[str, Any]], rows_b: Sequence[dict[str, Any]]
-) -> TaskDiff | None:
+def diff_task(task: str, rows_a: Sequence[SampleResult], rows_b: Sequence[SampleResult]) -> TaskDiff | None:
     """Samples of one task whose score changed from side A to side B (None when nothing can be paired)."""
     metric = _metric_of(rows_a)
     if metric is None:
         return None
-    by_id_b = {str(r["sample_id"]): r for r in rows_b}
+    by_id_b = {r.sample_id: r for r in rows_b}
     gained: list[Flip] = []
     lost: list[Flip] = []
     va_all: list[float] = []
     vb_all: list[float] = []
     for ra in rows_a:
-        rb = by_id_b.get(str(ra["sample_id"]))
+        rb = by_id_b.get(ra.sample_id)
         va = _value(ra, metric)
         vb = None if rb is None else _value(rb, metric)
         if rb is None or va is None or vb is None:
@@ -152,14 +152,14 @@ def diff_task(
         vb_all.append(vb)
         if va != vb:
             flip = Flip(
-                sample_id=str(ra["sample_id"]),
-                prompt=str(ra.get("prompt", "")),
-                target=ra.get("target"),
-                before=ra.get("prediction"),
-                after=rb.get("prediction"),
+                sample_id=ra.sample_id,
+                prompt=ra.prompt,
+                target=ra.target,
+                before=ra.prediction,
+                after=rb.prediction,
                 value_a=va,
                 value_b=vb,
-                choices=tuple(ra.get("choices") or ()),
+                choices=ra.choices,
             )
             (gained if vb > va else lost).append(flip)
     if not va_all:

@@ -24,7 +24,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from assay.errors import UsageError
 from assay.leaderboard.store import LeaderboardRow, Problem, read_rows, rows_from_record
-from assay.records import RunRecord
 from assay.leaderboard.views import collapse_subtasks, latest, primary_metrics, wide
 from assay.report.collect import (
     RunDiff,
@@ -88,7 +87,7 @@ def gather(leaderboard: Path, runs_dir: Path) -> ReportInputs:
             f"nothing to report: no leaderboard at {leaderboard} and no finished runs in {runs_dir}",
             hint="pass --leaderboard FILE and/or --runs DIR",
         )
-    rows = [row for run in runs for row in rows_from_record(RunRecord.from_json({k: v for k, v in run.summary.items() if k != "_dir"}))]
+    rows = [row for run in runs for row in rows_from_record(run.record)]
     return ReportInputs(rows, [], f"the summaries of {len(runs)} run(s) in {runs_dir}", runs)
 
 
@@ -107,7 +106,8 @@ def _unit_rows(run: RunInfo, max_samples: int) -> list[dict[str, Any]]:
     units = []
     for model, task in run.units():
         rows = load_unit(run, model, task)
-        units.append({"model": model, "task": task, "rows": rows[:max_samples], "total": len(rows)})
+        shown = [r.to_json() for r in rows[:max_samples]]  # the page shows each row as the samples file has it
+        units.append({"model": model, "task": task, "rows": shown, "total": len(rows)})
     return units
 
 
@@ -163,7 +163,7 @@ def _write_pages(
             root="../",
             generated=generated,
             run=run,
-            s=run.summary,
+            s=run.record,
             units=_unit_rows(run, max_samples),
             diffs=mine,
         )

@@ -45,6 +45,10 @@ class RunFolder:
     def has_samples(self, model: str, task: str) -> bool:
         return samples_path(self.path, model, task).exists()
 
+    def samples_file(self, model: str, task: str) -> Path:
+        """Where the samples of one model on one task are (to copy them, e.g. as tracking artifacts)."""
+        return samples_path(self.path, model, task)
+
     def file(self, name: str) -> Path:
         """Another file the command that wrote the folder put there (judgments.jsonl, results.jsonl, ...)."""
         return self.path / name

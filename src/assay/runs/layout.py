@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assay.errors import UsageError
-
 DEFAULT_OUTPUT = Path("runs")
 PARTIAL_SUFFIX = ".partial"  # runs/<run_id>.partial/ until the writer renames it into place
 RUN_ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
@@ -41,25 +39,6 @@ def safe_name(name: str) -> str:
 
 def samples_path(run_dir: Path, model: str, task: str) -> Path:
     return run_dir / "samples" / f"{safe_name(model)}_{safe_name(task)}.jsonl"
-
-
-def resolve_run(run: str | Path, output: Path | None = None) -> Path:
-    """Accept a run id or a run folder; return the folder (error if it has no summary or config)."""
-    candidates = [Path(run)]
-    if RUN_ID_RE.match(str(run)):
-        candidates.append((output or DEFAULT_OUTPUT) / str(run))
-    for path in candidates:
-        if path.is_dir() and ((path / "summary.json").exists() or (path / "config.json").exists()):
-            return path
-    raise UsageError(
-        f"no run found at {run!r}",
-        hint="give a run id from --output (default ./runs) or the path of a run folder",
-    )
-
-
-def read_json(path: Path) -> Any:
-    with path.open(encoding="utf-8") as fh:
-        return json.load(fh)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -84,29 +63,3 @@ def _write_atomic(path: Path, write: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rows.append(json.loads(line))
-    return rows
-
-
-def load_summary(run: str | Path, output: Path | None = None) -> dict[str, Any]:
-    folder = resolve_run(run, output)
-    path = folder / "summary.json"
-    if not path.exists():
-        raise UsageError(f"run {folder} has no summary.json (it did not finish)", hint="finish it with --resume")
-    data: dict[str, Any] = read_json(path)
-    data["_dir"] = str(folder)
-    return data
-
-
-def load_samples(run_dir: Path, model: str, task: str) -> list[dict[str, Any]]:
-    path = samples_path(run_dir, model, task)
-    if not path.exists():
-        raise UsageError(f"run {run_dir} has no samples for model {model!r} on task {task!r}")
-    return read_jsonl(path)

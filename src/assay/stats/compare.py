@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import UsageError, did_you_mean
-from assay.runs.layout import load_samples, load_summary
+from assay.records import MetricValue, SampleResult
+from assay.runs.folder import RunFolder, open_run
 from assay.stats.multiple import holm
 from assay.stats.paired import TestName, Verdict, WinTieLoss, paired_test, verdict
 
@@ -58,27 +59,27 @@ class Comparison(WinTieLoss):
 @dataclass(frozen=True, slots=True)
 class _Side:
     run_id: str
-    folder: Path
+    folder: RunFolder
     model: str
-    tasks: dict[str, dict[str, Any]]  # task -> {metric name: MetricValue as dict}
+    tasks: dict[str, dict[str, MetricValue]]  # task -> {metric name: MetricValue}
 
 
 def _side(run: str | Path, model: str | None, runs_dir: Path | None, label: str) -> _Side:
-    summary = load_summary(run, runs_dir)
-    results = [r for r in summary.get("results", []) if not r.get("is_group")]
-    models = sorted({r["model"] for r in results})
+    folder = open_run(run, runs_dir)
+    results = folder.record.task_results(groups=False)
+    models = sorted({r.model for r in results})
     if model is None:
         if len(models) != 1:
             raise UsageError(
-                f"run {label} ({summary['run_id']}) has {len(models)} models: {', '.join(models) or 'none'}",
+                f"run {label} ({folder.run_id}) has {len(models)} models: {', '.join(models) or 'none'}",
                 hint=f"choose one with --model-{label.lower()}",
             )
         model = models[0]
     elif model not in models:
         hint = did_you_mean(model, models) or f"models in this run: {', '.join(models)}"
         raise UsageError(f"run {label} has no results for model {model!r}", hint=hint)
-    tasks = {r["task"]: r.get("metrics", {}) for r in results if r["model"] == model}
-    return _Side(str(summary["run_id"]), Path(summary["_dir"]), model, tasks)
+    tasks = {r.task: r.metrics for r in results if r.model == model}
+    return _Side(folder.run_id, folder, model, tasks)
 
 
 def _pick(requested: list[str] | None, available: list[str], what: str) -> list[str]:
@@ -91,20 +92,20 @@ def _pick(requested: list[str] | None, available: list[str], what: str) -> list[
     return requested
 
 
-def _values(rows: list[dict[str, Any]], metric: str) -> dict[str, float]:
+def _values(rows: list[SampleResult], metric: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for row in rows:
-        value = (row.get("scores") or {}).get(metric)
-        if isinstance(value, bool | int | float) and math.isfinite(float(value)):
-            out[str(row["sample_id"])] = float(value)
+        value = row.score(metric)
+        if value is not None and math.isfinite(value):
+            out[row.sample_id] = float(value)
     return out
 
 
 def _direction(metric: str, a: _Side, b: _Side, task: str) -> bool:
     for side in (a, b):
         info = side.tasks.get(task, {}).get(metric)
-        if isinstance(info, dict) and "higher_is_better" in info:
-            return bool(info["higher_is_better"])
+        if info is not None:
+            return info.higher_is_better
     from assay.metrics import METRICS  # the per-sample metric registry knows the direction of its own
 
     spec = METRICS.get(metric)
@@ -124,10 +125,9 @@ def _compare_task(
     a: _Side, b: _Side, task: str, opts: _Options
 ) -> tuple[bool, set[str], list[tuple[Any, ...]]]:
     """(shares a sample id?, metrics available, raw results) for one task."""
-    rows_a, rows_b = load_samples(a.folder, a.model, task), load_samples(b.folder, b.model, task)
-    shared = bool({str(r["sample_id"]) for r in rows_a} & {str(r["sample_id"]) for r in rows_b})
-    names_a = {m for r in rows_a for m in (r.get("scores") or {})}
-    available = names_a & {m for r in rows_b for m in (r.get("scores") or {})}
+    rows_a, rows_b = a.folder.samples(a.model, task), b.folder.samples(b.model, task)
+    shared = bool({r.sample_id for r in rows_a} & {r.sample_id for r in rows_b})
+    available = {s.metric for r in rows_a for s in r.scores} & {s.metric for r in rows_b for s in r.scores}
     raw = []
     for metric in [m for m in (opts.metrics or sorted(available)) if m in available]:
         va, vb = _values(rows_a, metric), _values(rows_b, metric)

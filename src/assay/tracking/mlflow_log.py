@@ -9,6 +9,7 @@ database commit. The folder is only read: logging happens at the end of `assay r
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -17,8 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.errors import TrackingError, UsageError
-from assay.runs.layout import read_json, safe_name
+from assay.errors import TrackingError
+from assay.records import ModelInfo, RunRecord, TaskResult
+from assay.runs.folder import CONFIG, METRICS, SUMMARY, RunFolder, open_run, read_config
+from assay.runs.writer import Tracker
 from assay.tracking import naming
 from assay.tracking.plots import metrics_plot
 from assay.tracking.store import ensure_experiment, get_client, is_server
@@ -54,6 +57,16 @@ def log_run(run_dir: Path, tracking_uri: str | None = None, experiment: str | No
     return ",".join(r.run_id for r in log_runs(run_dir, tracking_uri, experiment))
 
 
+def mlflow_tracker(folder: Path, tracking_uri: str | None, experiment: str | None) -> Tracker:
+    """The RunWriter's tracker that logs a finished folder to MLflow (and the command that retries it)."""
+
+    def track(final: Path) -> None:
+        log_run(final, tracking_uri, experiment)
+
+    uri = f" --tracking-uri {tracking_uri}" if tracking_uri else ""
+    return ("MLflow tracking", f"assay tracking log {folder}{uri}", track)
+
+
 def log_runs(
     run_dir: Path,
     tracking_uri: str | None = None,
@@ -63,57 +76,44 @@ def log_runs(
     force: bool = False,
 ) -> list[LoggedRun]:
     """Log each model of a run folder as one MLflow run. Already logged runs are skipped unless `force`."""
-    summary, config = _read_run(Path(run_dir))
+    folder = open_run(Path(run_dir))
+    record, config = folder.record, read_config(folder.path)
     client, uri = get_client(tracking_uri)
     logged = []
-    for model in summary["models"]:
-        spec = _spec_for(config, model["name"])
-        results = [r for r in summary["results"] if r["model"] == model["name"]]
-        family, variant = naming.model_family_variant(
-            spec.get("model", model["name"]), {**model["args"], **spec.get("args", {})}
-        )
-        exp_name = experiment or naming.experiment_name(_top_level_tasks(results), family)
-        name = run_name or naming.run_name(model["name"], variant)
+    for model in record.models:
+        results = record.task_results(model.name)
+        family, variant = model_family_variant(config, model)
+        exp_name = experiment or naming.experiment_name(top_level_tasks(results), family)
+        name = run_name or naming.run_name(model.name, variant)
         exp_id = ensure_experiment(client, uri, exp_name)
-        previous = _find_logged(client, exp_id, summary["run_id"], model["name"])
+        previous = _find_logged(client, exp_id, record.run_id, model.name)
         if previous and not force:
-            logged.append(
-                LoggedRun(previous, exp_id, exp_name, name, model["name"], uri, already_logged=True)
-            )
+            logged.append(LoggedRun(previous, exp_id, exp_name, name, model.name, uri, already_logged=True))
             continue
-        run_id = _log_one(
-            client, exp_id, name, Path(run_dir), summary, config, model, results, family, variant
-        )
-        logged.append(LoggedRun(run_id, exp_id, exp_name, name, model["name"], uri))
+        run_id = _log_one(client, exp_id, name, folder, config, model, (family, variant))
+        logged.append(LoggedRun(run_id, exp_id, exp_name, name, model.name, uri))
     return logged
 
 
-def _read_run(run_dir: Path) -> tuple[JSON, JSON]:
-    if not (run_dir / "summary.json").exists():
-        raise UsageError(
-            f"{run_dir} has no summary.json: the run did not finish", hint="finish it with --resume"
-        )
-    summary = read_json(run_dir / "summary.json")
-    config = (
-        read_json(run_dir / "config.json")
-        if (run_dir / "config.json").exists()
-        else summary.get("config", {})
-    )
-    return summary, config
+def model_family_variant(config: Mapping[str, Any], model: ModelInfo) -> tuple[str, str]:
+    """(family, variant) of a model, from the ModelSpec the command was given (a run folder's config.json)."""
+    spec = _spec_for(config, model.name)
+    return naming.model_family_variant(spec.get("model", model.name), {**model.args, **spec.get("args", {})})
 
 
 def _spec_for(config: Mapping[str, Any], name: str) -> JSON:
     """The ModelSpec (as given on the command line) behind a model display name, if the config has it."""
-    for spec in config.get("models", []):
-        if (spec.get("name") or spec.get("model")) == name:
+    for spec in config.get("models") or []:
+        if isinstance(spec, Mapping) and (spec.get("name") or spec.get("model")) == name:
             return dict(spec)
     return {}
 
 
-def _top_level_tasks(results: Iterable[Mapping[str, Any]]) -> list[str]:
+def top_level_tasks(results: Iterable[TaskResult]) -> list[str]:
+    """Tasks that are not inside a group of the same results (a group stands for its subtasks)."""
     results = list(results)
-    inside_groups = {sub for r in results for sub in r.get("subtasks", ())}
-    return [r["task"] for r in results if r["task"] not in inside_groups]
+    inside_groups = {sub for r in results for sub in r.subtasks}
+    return [r.task for r in results if r.task not in inside_groups]
 
 
 def _find_logged(client: MlflowClient, exp_id: str, assay_run: str, model: str) -> str | None:
@@ -129,31 +129,30 @@ def _log_one(
     client: MlflowClient,
     exp_id: str,
     name: str,
-    run_dir: Path,
-    summary: JSON,
+    folder: RunFolder,
     config: JSON,
-    model: JSON,
-    results: list[JSON],
-    family: str,
-    variant: str,
+    model: ModelInfo,
+    family_variant: tuple[str, str],
 ) -> str:
-    start_ms = _epoch_ms(summary.get("created", ""))
+    record = folder.record
+    results = record.task_results(model.name)
+    start_ms = _epoch_ms(record.created)
     run = client.create_run(exp_id, start_time=start_ms, run_name=name)
     run_id = run.info.run_id
     try:
         _log_batches(
             client,
             run_id,
-            _params(config, model, results),
-            _metrics(summary, results),
-            _tags(summary, model, results, family, variant),
+            params(config, model, results),
+            metrics(record, model.name),
+            tags(record, model, *family_variant),
         )
         _log_datasets(client, run_id, results)
-        _log_artifacts(client, run_id, run_dir, summary, model, results, name)
+        _log_artifacts(client, run_id, folder, model, name)
     except Exception as exc:
         client.set_terminated(run_id, status="FAILED")
-        raise TrackingError(f"logging {run_dir} to MLflow failed: {exc}") from exc
-    end_ms = start_ms + int(1000 * float(summary.get("wall_seconds") or 0.0)) if start_ms else None
+        raise TrackingError(f"logging {folder.path} to MLflow failed: {exc}") from exc
+    end_ms = start_ms + int(1000 * record.wall_seconds) if start_ms else None
     client.set_terminated(run_id, status="FINISHED", end_time=end_ms)
     return str(run_id)
 
@@ -170,10 +169,11 @@ def _text(value: Any, limit: int = 5000) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _params(config: JSON, model: JSON, results: list[JSON]) -> dict[str, str]:
-    params = {"model": model["name"], "model.backend": model.get("backend", "")}
-    for key, value in sorted(model.get("args", {}).items()):
-        params[f"model.args.{key}"] = _text(value)
+def params(config: Mapping[str, Any], model: ModelInfo, results: list[TaskResult]) -> dict[str, str]:
+    """The run's parameters: the model, its args, the config keys that shape results, each task's data."""
+    out = {"model": model.name, "model.backend": model.backend}
+    for key, value in sorted(model.args.items()):
+        out[f"model.args.{key}"] = _text(value)
     for key in (
         "tasks",
         "limit",
@@ -186,55 +186,53 @@ def _params(config: JSON, model: JSON, results: list[JSON]) -> dict[str, str]:
         "data_dir",
     ):
         if key in config:
-            params[key] = _text(config[key])
+            out[key] = _text(config[key])
     for r in results:
-        params[f"task.{r['task']}.dataset"] = _text(r.get("dataset", ""))
-        params[f"task.{r['task']}.version"] = _text(r.get("task_version", ""))
-        params[f"task.{r['task']}.n_samples"] = str(r.get("n_samples", ""))
-    return params
-
-
-def _metrics(summary: JSON, results: list[JSON]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for r in results:
-        for metric, mv in r.get("metrics", {}).items():
-            out[f"{r['task']}/{metric}"] = float(mv["value"])
-            if mv.get("stderr") is not None:
-                out[f"{r['task']}/{metric}_stderr"] = float(mv["stderr"])
-            out[f"{r['task']}/{metric}_n"] = float(mv.get("n", 0))
-    stats = summary.get("stats") or {}
-    # the runner keeps stats per model ({model: {requests_computed: ...}}); older folders keep them flat
-    model = results[0]["model"] if results else ""
-    nested = stats.get(model)
-    per_model: Mapping[str, Any] = nested if isinstance(nested, Mapping) else stats
-    for key, value in per_model.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[f"stats/{key}"] = float(value)
-    if summary.get("wall_seconds"):
-        out["stats/wall_seconds"] = float(summary["wall_seconds"])
+        out[f"task.{r.task}.dataset"] = _text(r.dataset)
+        out[f"task.{r.task}.version"] = _text(r.task_version)
+        out[f"task.{r.task}.n_samples"] = str(r.n_samples)
     return out
 
 
-def _tags(summary: JSON, model: JSON, results: list[JSON], family: str, variant: str) -> dict[str, str]:
+def metrics(record: RunRecord, model: str) -> dict[str, float]:
+    """Every metric of the model with `_stderr` and `_n`, and its request stats (`stats/...`)."""
+    out: dict[str, float] = {}
+    for r in record.task_results(model):
+        for metric, mv in r.metrics.items():
+            out[f"{r.task}/{metric}"] = float(mv.value)
+            if mv.stderr is not None:
+                out[f"{r.task}/{metric}_stderr"] = float(mv.stderr)
+            out[f"{r.task}/{metric}_n"] = float(mv.n)
+    per_model = record.stats.get(model)  # stats are kept per model: {model: {requests_computed: ...}}
+    for key, value in (per_model if isinstance(per_model, Mapping) else {}).items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[f"stats/{key}"] = float(value)
+    if record.wall_seconds:
+        out["stats/wall_seconds"] = float(record.wall_seconds)
+    return out
+
+
+def tags(record: RunRecord, model: ModelInfo, family: str, variant: str) -> dict[str, str]:
+    """Run id, model identity, assay version and commit, dataset hashes and the environment, as tags."""
     from assay import __version__
 
-    env = summary.get("environment") or {}
-    tags = {
-        "assay.run_id": summary["run_id"],
-        "assay.model": model["name"],
+    env = record.environment
+    out = {
+        "assay.run_id": record.run_id,
+        "assay.model": model.name,
         "assay.model_family": family,
         "assay.model_variant": variant,
-        "assay.model_fingerprint": str(model.get("fingerprint", "")),
-        "assay.version": str(env.get("assay") or env.get("assay_version") or __version__),
-        "assay.git_sha": summary.get("git_sha", ""),
-        "mlflow.source.git.commit": summary.get("git_sha", ""),
+        "assay.model_fingerprint": model.fingerprint,
+        "assay.version": str((env.get("packages") or {}).get("assay") or __version__),
+        "assay.git_sha": record.git_sha,
+        "mlflow.source.git.commit": record.git_sha,
     }
-    for r in results:
-        tags[f"dataset.{r['task']}.sha256"] = r.get("dataset_sha256", "")
-        tags[f"output.{r['task']}"] = naming.benchmark_output_name(model["name"], r["task"])
+    for r in record.task_results(model.name):
+        out[f"dataset.{r.task}.sha256"] = r.dataset_sha256
+        out[f"output.{r.task}"] = naming.benchmark_output_name(model.name, r.task)
     for key, value in _flatten(env, "env"):
-        tags[key] = _text(value)
-    return {k: v for k, v in tags.items() if v != ""}
+        out[key] = _text(value)
+    return {k: v for k, v in out.items() if v != ""}
 
 
 def _flatten(data: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
@@ -263,7 +261,7 @@ def _log_batches(
         )
 
 
-def _log_datasets(client: MlflowClient, run_id: str, results: list[JSON]) -> None:
+def _log_datasets(client: MlflowClient, run_id: str, results: list[TaskResult]) -> None:
     """Each task's rows as a dataset input: its source and the digest of the exact rows used."""
     from mlflow.data.huggingface_dataset_source import HuggingFaceDatasetSource
     from mlflow.data.meta_dataset import MetaDataset
@@ -271,43 +269,41 @@ def _log_datasets(client: MlflowClient, run_id: str, results: list[JSON]) -> Non
 
     inputs = []
     for r in results:
-        if not r.get("dataset") or r.get("is_group"):
+        if not r.dataset or r.is_group:
             continue
-        dataset, sha = r["dataset"], r.get("dataset_sha256", "")
+        dataset, sha = r.dataset, r.dataset_sha256
         parts = dataset.rsplit("/", 2)
         if len(parts) == 3 and not dataset.endswith((".jsonl", ".json", ".csv")):
             source = HuggingFaceDatasetSource(parts[0], config_name=parts[1], split=parts[2])
         else:
             source = HuggingFaceDatasetSource("json", data_files=dataset)
-        meta = MetaDataset(source, name=r["task"], digest=sha[:32] or None)  # type: ignore[abstract]
-        tags = [
+        meta = MetaDataset(source, name=r.task, digest=sha[:32] or None)  # type: ignore[abstract]
+        input_tags = [
             InputTag("mlflow.data.context", "eval"),
             InputTag("assay.sha256", sha),
-            InputTag("assay.rows", str(r.get("n_samples", ""))),
+            InputTag("assay.rows", str(r.n_samples)),
         ]
-        inputs.append(DatasetInput(meta._to_mlflow_entity(), tags=tags))
+        inputs.append(DatasetInput(meta._to_mlflow_entity(), tags=input_tags))
     if inputs:
         client.log_inputs(run_id, datasets=inputs)
 
 
-def _log_artifacts(
-    client: MlflowClient,
-    run_id: str,
-    run_dir: Path,
-    summary: JSON,
-    model: JSON,
-    results: list[JSON],
-    title: str,
-) -> None:
+def artifact_files(folder: RunFolder, model: str) -> list[tuple[Path, str]]:
+    """(file, name in the artifacts) of one model: summary, config, metrics and its samples files."""
+    files = [(folder.file(name), name) for name in (SUMMARY, CONFIG, METRICS) if folder.file(name).exists()]
+    for r in folder.record.task_results(model, groups=False):
+        if folder.has_samples(model, r.task):
+            path = folder.samples_file(model, r.task)
+            files.append((path, f"samples/{path.name}"))
+    return files
+
+
+def _log_artifacts(client: MlflowClient, run_id: str, folder: RunFolder, model: ModelInfo, title: str) -> None:
     """Stage this model's files (summary, config, metrics, samples, plot) and upload them in one call."""
     with tempfile.TemporaryDirectory(prefix="assay-mlflow-") as tmp:
         stage = Path(tmp)
-        for name in ("summary.json", "config.json", "metrics.json"):
-            if (run_dir / name).exists():
-                (stage / name).write_bytes((run_dir / name).read_bytes())
-        prefix = safe_name(model["name"]) + "_"
-        for sample_file in sorted((run_dir / "samples").glob(prefix + "*.jsonl")):
-            (stage / "samples").mkdir(exist_ok=True)
-            (stage / "samples" / sample_file.name).write_bytes(sample_file.read_bytes())
-        metrics_plot(results, title, stage / "plots" / "metrics.png")
+        for path, name in artifact_files(folder, model.name):
+            (stage / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, stage / name)
+        metrics_plot(folder.record.task_results(model.name), title, stage / "plots" / "metrics.png")
         client.log_artifacts(run_id, str(stage))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from assay.records import TaskResult
 
 
-def metrics_plot(results: Sequence[Mapping[str, Any]], title: str, path: Path) -> Path | None:
+def metrics_plot(results: Sequence[TaskResult], title: str, path: Path) -> Path | None:
     """Bar chart of every (task, metric) in [0, 1] with ±stderr bars as PNG; None if nothing to plot."""
     import matplotlib
 
@@ -18,14 +19,13 @@ def metrics_plot(results: Sequence[Mapping[str, Any]], title: str, path: Path) -
     values: list[float] = []
     errors: list[float] = []
     for result in results:
-        for metric, mv in sorted(result.get("metrics", {}).items()):
-            value = mv.get("value")
+        for metric, mv in sorted(result.metrics.items()):
             # unbounded metrics (perplexity, counts) would squash the chart; they stay in the metrics table
-            if value is None or not 0.0 <= float(value) <= 1.0:
+            if not 0.0 <= float(mv.value) <= 1.0:
                 continue
-            labels.append(f"{result['task']}\n{metric}")
-            values.append(float(value))
-            errors.append(float(mv.get("stderr") or 0.0))
+            labels.append(f"{result.task}\n{metric}")
+            values.append(float(mv.value))
+            errors.append(float(mv.stderr or 0.0))
     if not labels:
         return None
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(labels) + 1.5), 3.6))

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import TrackingError, require
+from assay.records import ModelInfo
+from assay.runs.folder import RunFolder, open_run, read_config
 from assay.runs.layout import safe_name
 from assay.tracking import naming
-from assay.tracking.mlflow_log import _metrics, _params, _read_run, _spec_for, _tags, _top_level_tasks
+from assay.tracking.mlflow_log import artifact_files, metrics, model_family_variant, params, tags, top_level_tasks
 from assay.tracking.plots import metrics_plot
 
 
@@ -30,22 +32,17 @@ def log_run_wandb(
 
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
-    summary, config = _read_run(Path(run_dir))
+    run = open_run(Path(run_dir))
+    config = read_config(run.path)
     folder = Path(wandb_dir or Path.cwd())
     folder.mkdir(parents=True, exist_ok=True)
     last: Path | None = None
-    for model in summary["models"]:
-        results = [r for r in summary["results"] if r["model"] == model["name"]]
-        spec = _spec_for(config, model["name"])
-        family, variant = naming.model_family_variant(
-            spec.get("model", model["name"]), {**model["args"], **spec.get("args", {})}
-        )
-        name = run_name or naming.run_name(model["name"], variant)
-        group = project or naming.experiment_name(_top_level_tasks(results), family)
+    for model in run.record.models:
+        family, variant = model_family_variant(config, model)
+        name = run_name or naming.run_name(model.name, variant)
+        group = project or naming.experiment_name(top_level_tasks(run.record.task_results(model.name)), family)
         try:
-            last = _log_one(
-                wandb, Path(run_dir), folder, group, name, summary, config, model, results, family, variant
-            )
+            last = _log_one(wandb, run, config, folder, (group, name), model, (family, variant))
         except Exception as exc:  # wandb raises many types; the user gets one line
             raise TrackingError(f"logging {run_dir} to W&B failed: {exc}") from exc
     if last is None:
@@ -54,25 +51,24 @@ def log_run_wandb(
 
 
 def _log_one(
-    wandb: Any, run_dir: Path, folder: Path, project: str, name: str, summary: dict[str, Any],
-    config: dict[str, Any], model: dict[str, Any], results: list[dict[str, Any]], family: str, variant: str,
+    wandb: Any, folder: RunFolder, config: dict[str, Any], wandb_dir: Path, project_name: tuple[str, str],
+    model: ModelInfo, family_variant: tuple[str, str],
 ) -> Path:  # fmt: skip
-    tags = _tags(summary, model, results, family, variant)
+    record, (project, name) = folder.record, project_name
+    results = record.task_results(model.name)
+    run_tags = tags(record, model, *family_variant)
     run = wandb.init(
-        project=project, name=name, dir=str(folder), config=_params(config, model, results),
-        tags=[f"assay:{summary['run_id']}"], notes=f"assay run {summary['run_id']}", reinit="create_new",
+        project=project, name=name, dir=str(wandb_dir), config=params(config, model, results),
+        tags=[f"assay:{record.run_id}"], notes=f"assay run {record.run_id}", reinit="create_new",
     )  # fmt: skip
     try:
-        metrics = _metrics(summary, results)
-        run.log(metrics)
-        for key, value in {**metrics, **tags}.items():
+        values = metrics(record, model.name)
+        run.log(values)
+        for key, value in {**values, **run_tags}.items():
             run.summary[key] = value
-        artifact = wandb.Artifact(safe_name(f"{summary['run_id']}-{model['name']}"), type="assay-run")
-        for file in ("summary.json", "config.json", "metrics.json"):
-            if (run_dir / file).exists():
-                artifact.add_file(str(run_dir / file), name=file)
-        for sample_file in sorted((run_dir / "samples").glob(safe_name(model["name"]) + "_*.jsonl")):
-            artifact.add_file(str(sample_file), name=f"samples/{sample_file.name}")
+        artifact = wandb.Artifact(safe_name(f"{record.run_id}-{model.name}"), type="assay-run")
+        for path, file_name in artifact_files(folder, model.name):
+            artifact.add_file(str(path), name=file_name)
         plot = metrics_plot(results, name, Path(run.dir) / "metrics.png")
         if plot is not None:
             run.log({"metrics_plot": wandb.Image(str(plot))})
