@@ -6,13 +6,12 @@ its inputs, not an append log), so two variants of one model (same display name,
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 from assay.errors import UsageError
 from assay.leaderboard.store import LeaderboardRow, append_rows, rows_from_record
-from assay.records import RunRecord
+from assay.runs.folder import open_run
 
 
 def parse_pairs(pairs: list[str]) -> list[tuple[str, Path]]:
@@ -30,10 +29,10 @@ def pipeline_rows(pairs: list[tuple[str, Path]]) -> list[LeaderboardRow]:
     """Every leaderboard row of the given run folders, the model named by its pipeline key."""
     rows: list[LeaderboardRow] = []
     for key, folder in pairs:
-        summary = folder / "summary.json"
-        if not summary.exists():
-            raise UsageError(f"{folder} is not a finished run folder (no summary.json)", hint="run `dvc repro`")
-        record = RunRecord.from_json(json.loads(summary.read_text(encoding="utf-8")))
+        try:
+            record = open_run(folder).record
+        except UsageError:
+            raise UsageError(f"{folder} is not a finished run folder", hint="run `dvc repro`") from None
         rows += [replace(row, model=key) for row in rows_from_record(record)]
     return rows
 

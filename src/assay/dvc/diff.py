@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assay.errors import UsageError, require
+from assay.runs.folder import list_runs
 from assay.stats.compare import Comparison, compare_runs
 
 WORKSPACE = "workspace"
@@ -41,6 +42,7 @@ def materialize(rev: str, runs: str, dest: Path) -> Path:
     require("dvc", "dvc")
     from dvc.api import DVCFileSystem
 
+    _check_revision(rev)
     try:
         fs = DVCFileSystem(".", rev=rev)
         if not fs.exists(runs):
@@ -57,10 +59,22 @@ def materialize(rev: str, runs: str, dest: Path) -> Path:
     return dest
 
 
+def _check_revision(rev: str) -> None:
+    """A git revision of the repository here, or UsageError (DVCFileSystem would report an empty tree)."""
+    import subprocess
+
+    found = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        raise UsageError(
+            f"{rev!r} is not a git revision of the repository here",
+            hint="give a commit, branch or tag (e.g. HEAD~1), run from the pipeline's repository",
+        )
+
+
 def _run_folders(root: Path) -> dict[str, Path]:
-    if not root.is_dir():
-        return {}
-    return {p.name: p for p in sorted(root.iterdir()) if (p / "summary.json").is_file()}
+    return {run.path.name: run.path for run in list_runs(root)}  # a missing root has none
 
 
 def diff_folders(root_a: Path, root_b: Path, rev_a: str, rev_b: str, seed: int = 0) -> PipelineDiff:
