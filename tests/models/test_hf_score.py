@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from assay.models.hf_score import PackedRow, bin_rows, shared_prefix
+from assay.models.hf_prefix import prefix_groups, shared_prefix
+from assay.models.hf_score import PackedRow, bin_rows
 
 
 def _row(context: tuple[int, ...], *conts: tuple[int, ...]) -> PackedRow:
@@ -16,11 +17,25 @@ def _row(context: tuple[int, ...], *conts: tuple[int, ...]) -> PackedRow:
 
 
 def test_shared_prefix_leaves_each_row_its_last_context_token() -> None:
-    rows = [_row((1, 2, 3, 4), (9,)), _row((1, 2, 3, 5, 6), (9,)), _row((1, 2, 3, 4, 7), (9,))]
-    assert shared_prefix(rows) == 3
-    assert shared_prefix([_row((1, 2), (9,)), _row((1, 2), (8,))]) == 1  # identical contexts keep one token
-    assert shared_prefix([_row((1, 2, 3), (9,))]) == 0  # a single row has nothing to share
-    assert shared_prefix([_row((1, 2), (9,)), _row((5, 2), (9,))]) == 0
+    assert shared_prefix([(1, 2, 3, 4), (1, 2, 3, 5, 6), (1, 2, 3, 4, 7)]) == 3
+    assert shared_prefix([(1, 2), (1, 2)]) == 1  # identical contexts keep one token
+    assert shared_prefix([(1, 2, 3)]) == 0  # a single row has nothing to share
+    assert shared_prefix([(1, 2), (5, 2)]) == 0
+
+
+def test_prefix_groups_leave_out_the_rows_that_diverge_early() -> None:
+    # as MMLU 5-shot drawn first-n from the evaluated split: rows 0 and 1 leave themselves out of the block
+    head, shots = (7,) * 10, [tuple(range(100 * k, 100 * k + 30)) for k in range(4)]
+    block = head + shots[0] + shots[1] + shots[2]
+    contexts = [head + shots[1] + shots[2] + shots[3] + (5,), head + shots[0] + shots[2] + shots[3] + (6,)]
+    contexts += [block + (q, q + 1) for q in range(1000, 1008)]
+    groups = prefix_groups(contexts, 8)
+    assert groups == [(0, [0, 1]), (len(block), list(range(2, 10)))]
+    assert prefix_groups(contexts[2:], 8) == [(len(block), list(range(8)))]
+    # a divergence that saves less than a pass costs is not split off
+    assert prefix_groups([head + (1, 2), head + (1, 3), head + (4, 5)], 8) == [(10, [0, 1, 2])]
+    assert prefix_groups([(1, 2, 3)], 8) == [(0, [0])]
+    assert prefix_groups([], 8) == []
 
 
 def test_bin_rows_fits_short_rows_together_and_loses_none() -> None:

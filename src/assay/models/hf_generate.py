@@ -5,13 +5,19 @@ any settings share a batch: the prompts are left-padded and prefilled once with 
 attention mask, then each step feeds one token per row through the KV cache. Each sampled row draws from its
 own `torch.Generator`, seeded from (request seed, sample index), and picks its token by inverse CDF over the
 vocabulary in id order, so a row's sample does not depend on which rows share its batch or on the batch size.
-A row stops at EOS, at a stop sequence (checked on its decoded new text) or at its max_tokens; finished rows
-leave the batch (their cache rows are dropped), and the batch ends when no row is left.
+A row stops at EOS, at a stop sequence or at its max_tokens; finished rows leave the batch (their cache rows are
+dropped), and the batch ends when no row is left.
+
+A prompt prefix shared by the rows (a task's few-shot block, the n samples of one prompt) is forwarded once
+(hf_prefix): every row's cache then holds only its own tokens, and each step reads the prefix's key/values
+once for the whole batch instead of once per row. Stop sequences are looked for in the text each step adds
+(plus the longest stop's length before it), decoded incrementally; the full text is decoded once, at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,10 +27,11 @@ import torch
 
 from assay.errors import ModelError
 from assay.models.base import Progress
-from assay.models.hf_score import cache_keyword, returned_cache
+from assay.models.hf_prefix import KV, PrefixMemo, cache_keyword, prefix_groups, returned_cache, use_prefix_attention
 from assay.records import GenerationRequest, GenerationResponse
 
 DEFAULT_BATCH = 8
+MIN_SHARED_PREFIX = 32  # tokens; a shorter shared prefix is left in each row's own prompt
 
 
 def render_prompt(tokenizer: Any, req: GenerationRequest) -> str:
@@ -62,8 +69,10 @@ class _Row:
     settings: GenerationRequest
     generator: torch.Generator | None  # None: greedy
     new: list[int] = field(default_factory=list)
-    text: str = ""
+    text: str = ""  # the new text so far (complete characters only while decoding), then the final text
     reason: str = ""  # "" while decoding, then "stop" or "length"
+    _read: int = 0  # tokens of `new` already in `text`
+    _lead: int = 0  # tokens before _read that are decoded again as context (a token's text may depend on them)
 
     @property
     def budget(self) -> int:
@@ -104,52 +113,88 @@ def _pick(logits: torch.Tensor, rows: Sequence[_Row]) -> list[int]:
     return picks
 
 
+def _added_text(row: _Row, tokenizer: Any) -> str:
+    """The text the tokens since the last call add, decoded with a few tokens before them as context; '' while
+    the newest tokens end inside a multi-byte character (their text is taken once it is complete)."""
+    before = tokenizer.decode(row.new[row._lead : row._read], skip_special_tokens=True)
+    after = tokenizer.decode(row.new[row._lead :], skip_special_tokens=True)
+    if after.endswith("\ufffd") or not after.startswith(before):
+        return ""
+    row._lead, row._read = max(row._read - 4, 0), len(row.new)
+    return after[len(before) :]
+
+
 def _advance(row: _Row, token: int, tokenizer: Any, eos: set[int]) -> None:
-    """Append `token` to `row` and decide whether the row is finished."""
+    """Append `token` to `row` and decide whether the row is finished; the final text is decoded whole."""
     row.new.append(token)
     if token in eos:
-        row.text = tokenizer.decode(row.new[:-1], skip_special_tokens=True)
         row.reason = "stop"
+        row.text = tokenizer.decode(row.new[:-1], skip_special_tokens=True)
         return
-    # decode the whole continuation: a stop may span tokens, and a partial UTF-8 character changes later
-    row.text = tokenizer.decode(row.new, skip_special_tokens=True)
-    if row.settings.stop:
-        row.text, stopped = cut_at_stop(row.text, row.settings.stop)
-        if stopped:
+    stops = [s for s in row.settings.stop if s]
+    if stops:
+        added = _added_text(row, tokenizer)
+        # only a stop that ends in the added text is new: look at the added text and the longest stop before it
+        tail = row.text[max(len(row.text) - max(map(len, stops)) + 1, 0) :]
+        row.text += added
+        if added and cut_at_stop(tail + added, stops)[1]:
             row.reason = "stop"
+            row.text = cut_at_stop(tokenizer.decode(row.new, skip_special_tokens=True), stops)[0]
             return
     if len(row.new) >= row.budget:
-        row.reason = "length"
+        row.text, stopped = cut_at_stop(tokenizer.decode(row.new, skip_special_tokens=True), stops)
+        row.reason = "stop" if stopped else "length"
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """The prompt prefix a batch's rows share: its length and key/values (length 0: nothing shared)."""
+
+    length: int = 0
+    kv: KV | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"prefix_kv": self.kv} if self.kv is not None else {}
 
 
 def _prefill(
-    hf: Any, rows: Sequence[_Row], pad: int, keyword: str
+    hf: Any, rows: Sequence[_Row], pad: int, keyword: str, shared: _Shared
 ) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Forward the left-padded prompts once; returns (cache, attention mask, last positions, last logits)."""
+    """Forward the left-padded prompts (after the shared prefix) once; returns (cache, attention mask, last
+    positions, last logits)."""
     from transformers import DynamicCache
 
-    width = max(len(r.prompt) for r in rows)
+    prompts = [r.prompt[shared.length :] for r in rows]
+    width = max(len(p) for p in prompts)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, width - len(row.prompt) :] = torch.tensor(row.prompt, dtype=torch.long)
-        mask[i, width - len(row.prompt) :] = 1
+    for i, prompt in enumerate(prompts):
+        ids[i, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+        mask[i, width - len(prompt) :] = 1
     # positions count real tokens only, so a padded row sees the same positions as it would alone
-    positions = (mask.cumsum(dim=-1) - 1).clamp(min=0)
+    positions = (mask.cumsum(dim=-1) - 1).clamp(min=0) + shared.length
     cache = {keyword: DynamicCache(config=hf.model.config)}
     out = hf.model(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device),
-                   position_ids=positions.to(hf.device), use_cache=True, logits_to_keep=1, **cache)  # fmt: skip
-    hf.stats["forward_tokens"] += int(ids.numel())
-    hf.stats["padded_tokens"] += int(ids.numel() - mask.sum())
-    hf.stats["forward_passes"] += 1
+                   position_ids=positions.to(hf.device), use_cache=True, logits_to_keep=1, **cache,
+                   **shared.kwargs())  # fmt: skip
+    _count(hf, int(ids.numel()), int(ids.numel() - mask.sum()))
     return returned_cache(out), mask.to(hf.device), positions[:, -1].to(hf.device), out.logits[:, -1, :]
 
 
-def _decode_batch(hf: Any, rows: list[_Row], eos: set[int]) -> None:
+def _count(hf: Any, tokens: int, padding: int = 0, seconds: float | None = None) -> None:
+    stats = hf.stats
+    stats["forward_tokens"] += tokens
+    stats["padded_tokens"] += padding
+    stats["forward_passes"] += 1
+    if seconds is not None:  # a decoding step
+        stats["decode_steps"] = stats.get("decode_steps", 0) + 1
+        stats["seconds_decode"] = stats.get("seconds_decode", 0.0) + seconds
+
+
+def _decode_batch(hf: Any, rows: list[_Row], eos: set[int], shared: _Shared) -> None:
     """Decode `rows` together until every row is finished; results are written into the rows."""
-    pad = int(hf.pad_id)
     keyword = cache_keyword(hf.model)
-    cache, mask, last_pos, logits = _prefill(hf, rows, pad, keyword)
+    cache, mask, last_pos, logits = _prefill(hf, rows, int(hf.pad_id), keyword, shared)
     live = list(rows)
     while True:
         for row, token in zip(live, _pick(logits.float(), live), strict=True):
@@ -157,6 +202,7 @@ def _decode_batch(hf: Any, rows: list[_Row], eos: set[int]) -> None:
         keep = [i for i, row in enumerate(live) if not row.reason]
         if not keep:
             return
+        started = time.perf_counter()
         if len(keep) < len(live):
             # finished rows leave the batch, so a long row does not drag finished ones through every step
             index = torch.tensor(keep, dtype=torch.long, device=hf.device)
@@ -167,10 +213,9 @@ def _decode_batch(hf: Any, rows: list[_Row], eos: set[int]) -> None:
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
         last_pos = last_pos + 1
         out = hf.model(input_ids=step, attention_mask=mask, position_ids=last_pos[:, None],
-                       use_cache=True, **{keyword: cache})  # fmt: skip
+                       use_cache=True, **{keyword: cache}, **shared.kwargs())  # fmt: skip
         cache, logits = returned_cache(out), out.logits[:, -1, :]
-        hf.stats["forward_tokens"] += len(live)
-        hf.stats["forward_passes"] += 1
+        _count(hf, len(live), seconds=time.perf_counter() - started)
 
 
 def _eos_ids(hf: Any) -> set[int]:
@@ -222,18 +267,37 @@ def _response(req: GenerationRequest, rows: Sequence[_Row]) -> GenerationRespons
     )
 
 
+def _batches(hf: Any, rows: Sequence[_Row], batch: int) -> list[tuple[list[_Row], int]]:
+    """(rows, shared prefix length) per batch: rows grouped by the prompt prefix they share (when the model can
+    read a prefix in place), then, in each group, similar lengths together (less padding), a request's rows
+    adjacent."""
+    groups = [(0, list(range(len(rows))))]
+    if use_prefix_attention(hf.model):
+        groups = prefix_groups([r.prompt for r in rows], MIN_SHARED_PREFIX)
+    out: list[tuple[list[_Row], int]] = []
+    for length, members in groups:
+        order = sorted((rows[i] for i in members), key=lambda r: (-len(r.prompt), r.req, r.j))
+        out.extend((order[start : start + batch], length) for start in range(0, len(order), batch))
+    return out
+
+
 def generate(hf: Any, requests: Sequence[GenerationRequest], progress: Progress | None) -> list[GenerationResponse]:
-    """Responses in request order. Rows of all requests are batched together, longest prompts first."""
+    """Responses in request order. Rows of all requests are batched together (see _batches)."""
     batch = int(hf.batch_size) if str(hf.batch_size).isdigit() else DEFAULT_BATCH
     rows = _rows(hf, requests)
-    # similar lengths share a batch (less padding); a request's rows stay adjacent
-    order = sorted(rows, key=lambda r: (-len(r.prompt), r.req, r.j))
     pending = Counter(r.req for r in rows)
     eos = _eos_ids(hf)
+    memo: PrefixMemo = getattr(hf, "prefix_memo", None) or PrefixMemo()
     with torch.inference_mode():
-        for start in range(0, len(order), batch):
-            chunk = order[start : start + batch]
-            _decode_batch(hf, chunk, eos)
+        for chunk, length in _batches(hf, rows, batch):
+            shared = _Shared()
+            if length:
+                kv, _, fresh = memo.get(hf.model, chunk[0].prompt[:length], hf.device)
+                shared = _Shared(length, kv)
+                if fresh:
+                    _count(hf, length)
+                    hf.stats["prefix_tokens"] = hf.stats.get("prefix_tokens", 0) + length
+            _decode_batch(hf, chunk, eos, shared)
             finished = 0
             for row in chunk:
                 pending[row.req] -= 1

@@ -25,24 +25,10 @@ from typing import Any
 
 import torch
 
+from assay.models.hf_prefix import KV, PrefixMemo, cache_keyword, prefix_groups, use_prefix_attention
 from assay.records import LoglikelihoodRequest, LoglikelihoodResponse
 
-KV = list[tuple[torch.Tensor, torch.Tensor]]  # (keys, values) per layer
 MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix pass costs more than it saves
-
-
-def cache_keyword(model: Any) -> str:
-    """forward()'s keyword for the key/value cache: `cache` in recent transformers 5.x, `past_key_values`
-    before (deprecated there, and due to be removed in 5.40)."""
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def returned_cache(out: Any) -> Any:
-    """The key/value cache a forward pass returned, under either name (see cache_keyword)."""
-    cache = getattr(out, "cache", None)
-    return cache if cache is not None else out.past_key_values
 
 
 @dataclass(frozen=True)
@@ -95,20 +81,6 @@ def pack(encoded: Sequence[Encoded], max_length: int) -> list[PackedRow]:
     return rows
 
 
-def shared_prefix(rows: Sequence[PackedRow]) -> int:
-    """Length of the context prefix common to all rows, leaving each row at least its last context token."""
-    if len(rows) < 2:
-        return 0
-    first = rows[0].context
-    n = min(len(r.context) for r in rows) - 1
-    for r in rows[1:]:
-        k = 0
-        while k < n and r.context[k] == first[k]:
-            k += 1
-        n = k
-    return max(n, 0)
-
-
 def bin_rows(rows: Sequence[PackedRow], prefix: int) -> list[list[PackedRow]]:
     """First-fit-decreasing packing of rows (tokens after the prefix) into bins as wide as the longest."""
     ordered = sorted(rows, key=lambda r: -r.length)
@@ -156,14 +128,16 @@ def _bin_layout(
     return ids, pos, row_of, seg, keep
 
 
-def _batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int,
-                   dtype: torch.dtype) -> dict[str, torch.Tensor]:  # fmt: skip
-    """Model inputs for a batch of bins; the mask also covers the `prefix` cached positions (all visible)."""
+def _batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int, dtype: torch.dtype,
+                   prefix_columns: bool = True) -> dict[str, torch.Tensor]:  # fmt: skip
+    """Model inputs for a batch of bins. With `prefix_columns` the mask also covers the `prefix` cached
+    positions (all visible); without, it covers the batch's own tokens only (see hf_prefix.prefix_attention)."""
     layouts = [_bin_layout(b, prefix) for b in bins]
     width = max(len(lay[0]) for lay in layouts)
+    cols = prefix if prefix_columns else 0
     ids = torch.full((len(bins), width), pad_id, dtype=torch.long)
     pos = torch.zeros((len(bins), width), dtype=torch.long)
-    allowed = torch.zeros((len(bins), width, prefix + width), dtype=torch.bool)
+    allowed = torch.zeros((len(bins), width, cols + width), dtype=torch.bool)
     keep = torch.zeros((len(bins), width), dtype=torch.bool)
     for b, (b_ids, b_pos, b_row, b_seg, b_keep) in enumerate(layouts):
         n = len(b_ids)
@@ -175,11 +149,11 @@ def _batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int
         same = (row_t[None, :] == row_t[:, None]) & (
             (seg_t[None, :] == -1) | (seg_t[None, :] == seg_t[:, None])
         )
-        allowed[b, :n, :prefix] = True
-        allowed[b, :n, prefix : prefix + n] = causal & same
+        allowed[b, :n, :cols] = True
+        allowed[b, :n, cols : cols + n] = causal & same
         if n < width:  # padding queries attend to themselves only, so softmax stays finite
             idx = torch.arange(n, width)
-            allowed[b, idx, prefix + idx] = True
+            allowed[b, idx, cols + idx] = True
         keep[b, torch.tensor(b_keep)] = True
     mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
     return {
@@ -208,19 +182,15 @@ def _row_results(row: PackedRow, logprobs: torch.Tensor) -> list[tuple[int, Logl
     return out
 
 
-def _prefix_cache(model: Any, tokens: Sequence[int], device: str) -> KV:
-    """Key/value tensors of every layer for the shared prefix, from one forward pass."""
-    ids = torch.tensor([list(tokens)], device=device)
-    with torch.inference_mode():
-        positions = torch.arange(len(tokens), device=device)[None]
-        out = model(input_ids=ids, position_ids=positions, use_cache=True, logits_to_keep=1)
-    return [(layer.keys, layer.values) for layer in returned_cache(out).layers]
+def _forward(model: Any, tensors: dict[str, torch.Tensor], cache: KV | None, in_place: bool = False) -> torch.Tensor:
+    """Logits at the kept positions, flattened in row-major order: (kept positions, vocab).
 
-
-def _forward(model: Any, tensors: dict[str, torch.Tensor], cache: KV | None) -> torch.Tensor:
-    """Logits at the kept positions, flattened in row-major order: (kept positions, vocab)."""
+    `in_place`: the prefix `cache` is read by hf_prefix.prefix_attention (the mask has no prefix columns);
+    otherwise it is expanded into a DynamicCache (the mask covers it)."""
     kwargs: dict[str, Any] = {"use_cache": False}
-    if cache is not None:
+    if cache is not None and in_place:
+        kwargs["prefix_kv"] = cache
+    elif cache is not None:
         from transformers import DynamicCache
 
         n = tensors["input_ids"].shape[0]
@@ -243,28 +213,43 @@ def score_rows(
     device: str,
     on_batch: Callable[[list[tuple[int, LoglikelihoodResponse]], int], None],
     counters: dict[str, int] | None = None,
+    memo: PrefixMemo | None = None,
 ) -> int:
     """Forward the rows in bin-packed batches; report results per batch. Returns tokens forwarded.
 
-    `counters`, if given, gets "padded_tokens" (batch width x sequences, what the model really computed)
-    and "prefix_tokens" (the shared prefix, forwarded once) added.
+    Rows are first split into groups that share a prompt prefix (see hf_prefix.prefix_groups); each group's
+    prefix is forwarded once, or not at all when `memo` holds it from the previous call. `counters`, if given,
+    gets "padded_tokens" (batch width x sequences, what the model really computed) and "prefix_tokens" (the
+    shared prefixes forwarded) added.
     """
-    dtype = next(model.parameters()).dtype
-    prefix = shared_prefix(rows)
-    cache = None
-    if prefix >= MIN_SHARED_PREFIX:
-        cache = _prefix_cache(model, rows[0].context[:prefix], device)
-    else:
-        prefix = 0
-    bins = bin_rows(rows, prefix)
-    tokens = prefix
     counts = counters if counters is not None else {}
-    counts["prefix_tokens"] = counts.get("prefix_tokens", 0) + prefix
-    counts["padded_tokens"] = counts.get("padded_tokens", 0) + prefix
+    memo = memo or PrefixMemo()
+    tokens = 0
+    for prefix, members in prefix_groups([r.context for r in rows], MIN_SHARED_PREFIX):
+        group = [rows[i] for i in members]
+        cache = None
+        if prefix:
+            cache, _, fresh = memo.get(model, group[0].context[:prefix], device)
+            tokens += prefix if fresh else 0
+            counts["prefix_tokens"] = counts.get("prefix_tokens", 0) + (prefix if fresh else 0)
+            counts["padded_tokens"] = counts.get("padded_tokens", 0) + (prefix if fresh else 0)
+        tokens += _score_group(model, group, prefix, cache, batch_size, pad_id, device, on_batch, counts)
+    return tokens
+
+
+def _score_group(model: Any, rows: Sequence[PackedRow], prefix: int, cache: KV | None, batch_size: int,
+                 pad_id: int, device: str, on_batch: Callable[[list[tuple[int, LoglikelihoodResponse]], int], None],
+                 counts: dict[str, int]) -> int:  # fmt: skip
+    """Score rows that share their first `prefix` tokens (whose key/values are `cache`); tokens forwarded."""
+    dtype = next(model.parameters()).dtype
+    in_place = cache is not None and use_prefix_attention(model)
+    tokens = 0
+    bins = bin_rows(rows, prefix)
     for start in range(0, len(bins), batch_size):
         batch = bins[start : start + batch_size]
-        tensors = {k: v.to(device) for k, v in _batch_tensors(batch, prefix, pad_id, dtype).items()}
-        logprobs = torch.log_softmax(_forward(model, tensors, cache).float().cpu(), dim=-1)
+        inputs = _batch_tensors(batch, prefix, pad_id, dtype, prefix_columns=not in_place)
+        tensors = {k: v.to(device) for k, v in inputs.items()}
+        logprobs = torch.log_softmax(_forward(model, tensors, cache, in_place).float().cpu(), dim=-1)
         results: list[tuple[int, LoglikelihoodResponse]] = []
         offset = 0
         for row in (row for b in batch for row in b):

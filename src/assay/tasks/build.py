@@ -38,6 +38,7 @@ class TaskData:
     source: str
     sha256: str
     path: str | None = None  # the file the evaluated rows came from (for errors naming a line)
+    fewshot_split: str = ""  # the split the few-shot pool was read from
 
 
 def import_hook(ref: str) -> Callable[..., Any]:
@@ -54,8 +55,11 @@ def _processed(spec: TaskSpec, rows: Sequence[Row]) -> list[Row]:
     return list(import_hook(spec.process_docs)(list(rows))) if spec.process_docs else list(rows)
 
 
-def load_task_data(spec: TaskSpec, data_dir: Path | None, limit: int | None) -> TaskData:
-    """Read the evaluation split (first `limit` rows in dataset order) and the few-shot pool."""
+def load_task_data(
+    spec: TaskSpec, data_dir: Path | None, limit: int | None, fewshot_split: str | None = None
+) -> TaskData:
+    """Read the evaluation split (first `limit` rows in dataset order) and the few-shot pool: from
+    `fewshot_split` when given (the evaluated split itself allowed), else as _fewshot_pool finds it."""
     ds = spec.dataset
     base = Path(spec.source).parent if spec.source and not spec.source.startswith("builtin") else None
     packaged = data_dir is None and not ds.data_files and ds.package_rows is not None
@@ -71,23 +75,62 @@ def load_task_data(spec: TaskSpec, data_dir: Path | None, limit: int | None) -> 
     rows = _processed(spec, raw)
     if limit is not None:
         rows = rows[:limit]
-    fewshot: list[Row] = []
-    fewshot_is_eval = True
-    if not ds.data_files and not packaged:
-        for split in (ds.fewshot_split, "train", "validation"):
-            if split and split != ds.split and split_exists(ds.path, ds.name, split, data_dir):
-                try:
-                    fewshot = _processed(spec, load_split(ds.path, ds.name, split, data_dir)[0])
-                    fewshot_is_eval = False
-                    break
-                except DataError:
-                    continue
-    if fewshot_is_eval:
+    own_files = ds.data_files or packaged  # no other split to draw from
+    fewshot, pool_split = (None, ds.split) if own_files else _fewshot_pool(spec, data_dir, fewshot_split)
+    fewshot_is_eval = fewshot is None
+    if fewshot is None:
         fewshot = _processed(spec, raw)
     unchanged = not spec.process_docs
     return TaskData(
-        tuple(rows), tuple(fewshot), fewshot_is_eval, ds.split, source, rows_sha256(rows), path if unchanged else None
-    )
+        tuple(rows), tuple(fewshot), fewshot_is_eval, ds.split, source, rows_sha256(rows), path if unchanged else None,
+        pool_split,
+    )  # fmt: skip
+
+
+def _fewshot_pool(spec: TaskSpec, data_dir: Path | None, asked: str | None) -> tuple[list[Row] | None, str]:
+    """(rows, split) of the few-shot pool; rows None when it is the evaluated split. Without `asked`, as
+    lm-evaluation-harness: the task's few-shot split, else train, else validation, else the evaluated split."""
+    ds = spec.dataset
+    if asked == ds.split:
+        return None, ds.split
+    if asked:
+        if not split_exists(ds.path, ds.name, asked, data_dir):
+            raise DataError(f"task {spec.name}: no {asked!r} split of {ds.path} in the data folder",
+                            hint=f"--fewshot-split {ds.split} draws the shots from the evaluated rows")  # fmt: skip
+        return _processed(spec, load_split(ds.path, ds.name, asked, data_dir)[0]), asked
+    for split in (ds.fewshot_split, "train", "validation"):
+        if split and split != ds.split and split_exists(ds.path, ds.name, split, data_dir):
+            try:
+                return _processed(spec, load_split(ds.path, ds.name, split, data_dir)[0]), split
+            except DataError:
+                continue
+    return None, ds.split
+
+
+def fewshot_notices(tasks: Sequence[tuple[TaskSpec, TaskData]], num_fewshot: int | None) -> list[str]:
+    """One line per distinct few-shot source among `tasks`, naming the tasks it applies to."""
+    by_text: dict[str, list[str]] = {}
+    for spec, data in tasks:
+        text = fewshot_notice(spec, data, num_fewshot)
+        if text:
+            by_text.setdefault(text, []).append(spec.name)
+    lines = []
+    for text, names in by_text.items():
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        lines.append(f"{shown}: {text}")
+    return lines
+
+
+def fewshot_notice(spec: TaskSpec, data: TaskData, num_fewshot: int | None) -> str | None:
+    """Where a task's few-shot examples come from, in words; None for zero-shot or the task's fixed examples."""
+    n_shot = spec.num_fewshot if num_fewshot is None else num_fewshot
+    if n_shot <= 0 or spec.fewshot_examples or spec.fewshot_rows:
+        return None
+    how = "first" if spec.fewshot_sampler == "first_n" else "sampled"
+    if not data.fewshot_is_eval_split:
+        return f"{n_shot}-shot examples {how} from the {data.fewshot_split!r} split"
+    return (f"{n_shot}-shot examples {how} from the evaluated {data.split!r} split, each row left out of its own "
+            f"(choose with --fewshot-split)")  # fmt: skip
 
 
 @lru_cache(maxsize=512)
