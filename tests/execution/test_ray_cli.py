@@ -168,3 +168,21 @@ def test_an_unreachable_cluster_is_one_line_within_ten_seconds(tmp_path: Path) -
     assert time.monotonic() - started < 10
     assert done.returncode == 2 and "cannot reach the Ray cluster at 127.0.0.1:9" in done.stderr, done.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_real_smollm2_on_two_workers_writes_the_local_loglikelihoods(
+    ray_cluster: str, tmp_path: Path, data_dir: Path
+) -> None:
+    """Byte-identical samples need the same units and the same CPU thread count as a local run (Ray would
+    otherwise give each worker one thread, and the sums come out ~2e-5 nats apart)."""
+    common = ["run", "--model", "smollm2-135m", "--tasks", "arc_easy", "--limit", "8",
+              "--data-dir", str(data_dir), "--quiet", "--no-leaderboard"]  # fmt: skip
+    local = _run(tmp_path, [*common, "--output", str(tmp_path / "local")], "cache-a")
+    assert local.returncode == 0, local.stderr
+    ray = _run(tmp_path, [*common, "--output", str(tmp_path / "ray"), "--executor", "ray", "--ray-address",
+                          ray_cluster, "--workers", "2"], "cache-b")  # fmt: skip
+    assert ray.returncode == 0, ray.stderr
+    a, b = _folder(tmp_path, "local"), _folder(tmp_path, "ray")
+    name = "smollm2-135m_arc_easy.jsonl"  # 32 requests: two units of 16, one on each worker
+    assert (a / "samples" / name).read_text() == (b / "samples" / name).read_text()
+    assert sum(w["units"] > 0 for w in _summary(b)["stats"]["smollm2-135m"]["workers"]) == 2

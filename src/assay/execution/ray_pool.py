@@ -33,6 +33,7 @@ MAX_REQUEUES = 2
 RESTARTS = 2
 CONNECT_TIMEOUT = 10.0  # seconds: an unreachable cluster is an error, not a hang
 LOAD_TIMEOUT = 1800.0  # seconds for every worker to load its replica
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 Log = Callable[[str], None]
 
@@ -136,7 +137,14 @@ def check_resources(workers: int, need: dict[str, float]) -> None:
 class UnitWorker:
     """A Ray actor: one model replica, loaded once; computes the units it is handed."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: dict[str, Any], threads: dict[str, str | None]) -> None:
+        # Ray limits a worker's math libraries to its CPU share (OMP_NUM_THREADS=1); CPU kernels sum in a
+        # different order with another thread count (~2e-5 nats), so the worker uses what the driver would
+        for name, value in threads.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         self.spec = spec
         self.model: Any = None
         self.units = 0
@@ -144,8 +152,6 @@ class UnitWorker:
         self.busy = 0.0
 
     def load(self) -> dict[str, Any]:
-        import os
-
         from assay.models.registry import load_model
 
         if self.model is None:
@@ -203,7 +209,8 @@ class RayExecutor(Executor):
             max_restarts=RESTARTS,
             max_task_retries=0,
         )
-        actors: list[Any] = [actor_cls.remote(spec.model_dump(mode="json")) for _ in range(workers)]
+        threads = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+        actors: list[Any] = [actor_cls.remote(spec.model_dump(mode="json"), threads) for _ in range(workers)]
         infos = _gather([a.load.remote() for a in actors], LOAD_TIMEOUT)
         prints = {i["fingerprint"] for i in infos}
         if len(prints) > 1:
