@@ -232,6 +232,7 @@ class TaskResult:
     n_samples: int
     dataset: str = ""  # "<hub id>/<config>/<split>" or a file path
     dataset_sha256: str = ""  # sha256 of the exact rows used
+    dataset_dvc: str = ""  # "<file>.dvc md5:<hash>": the DVC version of --data-dir, when it is under `dvc add`
     task_version: str = ""
     is_group: bool = False
     subtasks: tuple[str, ...] = ()

@@ -158,8 +158,7 @@ _SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
 def refuse_secrets(spec: ModelSpec) -> None:
     """Keys must come from the environment: config.json and summary.json would otherwise store them."""
     for key in spec.args:
-        name = key.lower()  # `api_key`, `hf_token`, `password` are secrets; `latency_token_ms`, `api_key_env` not
-        if any(name == word or name.endswith("_" + word) for word in _SECRET_WORDS):
+        if any(word in key.lower() for word in _SECRET_WORDS) and not key.lower().endswith("_env"):
             raise UsageError(
                 f"model argument {key!r} would be written into the run record",
                 hint="put the key in an environment variable and pass api_key_env=NAME (default OPENAI_API_KEY)",

@@ -116,3 +116,9 @@ def test_leaderboard_names_rows_by_pipeline_key(tmp_path: Path) -> None:
     assert got == {("a", "0.4"), ("b", "0.8")}
     assert sorted(p.name for p in out.parent.iterdir()) == ["leaderboard.csv"]  # no tmp or lock file left
     assert json.loads((a / "metrics.json").read_text())  # the run folders are only read
+
+
+def test_diff_of_an_unknown_revision_is_one_line(repo: Path) -> None:
+    done = sh(*assay_cmd("dvc", "diff", "nosuchrev"), cwd=repo, check=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == "error: 'nosuchrev' is not a git revision of the repository here"

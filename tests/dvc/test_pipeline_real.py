@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assay.dvc.data import data_version
 from tests.conftest import assay_cmd
 from tests.dvc.conftest import sh
 
@@ -76,6 +77,7 @@ def test_pipeline_repro_params_metrics_and_remote(
     for pair in pairs:
         summary = json.loads((repo / "runs" / pair / "summary.json").read_text())
         assert summary["results"][0]["n_samples"] == LIMIT
+        assert summary["results"][0]["dataset_dvc"] == data_version(repo / "data") != ""
         assert json.loads((repo / "metrics" / f"{pair}.json").read_text()) == json.loads(
             (repo / "runs" / pair / "metrics.json").read_text()
         )
