@@ -158,7 +158,8 @@ _SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
 def refuse_secrets(spec: ModelSpec) -> None:
     """Keys must come from the environment: config.json and summary.json would otherwise store them."""
     for key in spec.args:
-        if any(word in key.lower() for word in _SECRET_WORDS) and not key.lower().endswith("_env"):
+        name = key.lower()  # `api_key`, `hf_token`, `password` are secrets; `latency_token_ms`, `api_key_env` not
+        if any(name == word or name.endswith("_" + word) for word in _SECRET_WORDS):
             raise UsageError(
                 f"model argument {key!r} would be written into the run record",
                 hint="put the key in an environment variable and pass api_key_env=NAME (default OPENAI_API_KEY)",
@@ -305,14 +306,11 @@ def _score_task(
             hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in responses], ctx)
         sample_results = pipeline.score_generations(spec, info.name, samples, responses, hook_scores)
     writer.write_samples(info.name, spec.name, sample_results)
-    from assay.dvc.data import data_version  # the data folder's DVC version, when under `dvc add`
-
-    dvc = data_version(data_dir) if data_dir else ""
-    return _task_result(spec, info.name, sample_results, prep.data.source, prep.data.sha256, dvc)
+    return _task_result(spec, info.name, sample_results, prep.data.source, prep.data.sha256)
 
 
 def _task_result(
-    spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str, dvc: str = ""
+    spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str
 ) -> TaskResult:
     higher = _directions(spec)
     metrics = aggregate_scores([r.scores for r in results], higher)
@@ -323,7 +321,6 @@ def _task_result(
         n_samples=len(results),
         dataset=source,
         dataset_sha256=sha,
-        dataset_dvc=dvc,
         task_version=spec.version,
     )
 
