@@ -306,11 +306,14 @@ def _score_task(
             hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in responses], ctx)
         sample_results = pipeline.score_generations(spec, info.name, samples, responses, hook_scores)
     writer.write_samples(info.name, spec.name, sample_results)
-    return _task_result(spec, info.name, sample_results, prep.data.source, prep.data.sha256)
+    from assay.dvc.data import data_version  # the data folder's DVC version, when under `dvc add`
+
+    dvc = data_version(data_dir) if data_dir else ""
+    return _task_result(spec, info.name, sample_results, prep.data.source, prep.data.sha256, dvc)
 
 
 def _task_result(
-    spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str
+    spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str, dvc: str = ""
 ) -> TaskResult:
     higher = _directions(spec)
     metrics = aggregate_scores([r.scores for r in results], higher)
@@ -321,6 +324,7 @@ def _task_result(
         n_samples=len(results),
         dataset=source,
         dataset_sha256=sha,
+        dataset_dvc=dvc,
         task_version=spec.version,
     )
 
