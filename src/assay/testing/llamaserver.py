@@ -14,7 +14,6 @@ The same server by hand:
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import socket
 import subprocess
@@ -27,6 +26,7 @@ from types import TracebackType
 import httpx
 
 from assay.errors import DependencyError, ModelError
+from assay.models.llamacpp import default_threads, start_engine
 
 
 def free_port() -> int:
@@ -60,7 +60,7 @@ class LlamaServer:
         self.port = port or free_port()
         self.command = [
             sys.executable, "-m", "assay.testing.llamaserver", "--model", str(gguf), "--alias", alias,
-            "--port", str(self.port), "--n-ctx", str(n_ctx), "--n-threads", str(n_threads or os.cpu_count() or 1),
+            "--port", str(self.port), "--n-ctx", str(n_ctx), "--n-threads", str(n_threads or default_threads()),
         ]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
@@ -121,8 +121,6 @@ class LlamaServer:
 
 def serve(argv: list[str] | None = None) -> None:
     """Serve one GGUF on 127.0.0.1 until SIGTERM or SIGINT."""
-    from assay.models.llamacpp import start_engine
-
     parser = argparse.ArgumentParser(prog="python -m assay.testing.llamaserver", description=serve.__doc__)
     parser.add_argument("--model", type=Path, required=True, help="the .gguf file")
     parser.add_argument("--alias", default="", help="the model name clients ask for")
