@@ -181,8 +181,8 @@ class SampleResult:
             "choices": list(self.choices),
             "loglikelihoods": list(self.loglikelihoods),
             "outputs": list(self.outputs),
-            "prediction": self.prediction,
-            "target": self.target,
+            "prediction": _plain(self.prediction),
+            "target": _plain(self.target),
             "correct": self.correct,
             "scores": {s.metric: s.value for s in self.scores},
         }
@@ -206,6 +206,11 @@ class SampleResult:
         data["scores"] = [{"metric": m, "value": v, "detail": details.get(m, "")} for m, v in scores.items()]
         result: SampleResult = _validated(cls, data)
         return result
+
+
+def _plain(value: int | str | tuple[str, ...]) -> int | str | list[str]:
+    """A target or prediction as JSON holds it (several references are a list), so rows round-trip exactly."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 # ------------------------------------------------------------------------------------------- aggregates
