@@ -76,4 +76,4 @@ def check_run(config: RunConfig) -> None:
         check_appendable(Path(config.leaderboard))
     data_dir = data_dir_from(config.data_dir)
     for spec in selection.tasks:
-        prepare(spec, data_dir, config.limit, config.num_fewshot, config.fewshot_seed)
+        prepare(spec, data_dir, config.limit, config.num_fewshot, config.fewshot_seed, config.fewshot_split)

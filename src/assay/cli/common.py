@@ -11,8 +11,8 @@ from assay.errors import UsageError
 
 # markup and emoji codes off: user text (file names like `samples[red].jsonl`, templates) prints as it is;
 # styles are given as rich Text / style= arguments instead
-console = Console(markup=False, emoji=False)
-console_err = Console(stderr=True, markup=False, emoji=False)
+console = Console(markup=False, emoji=False, soft_wrap=True)  # long paths and commands stay one line
+console_err = Console(stderr=True, markup=False, emoji=False, soft_wrap=True)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:

@@ -20,7 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from assay.data.sources import filter_rows, load_split, local_split_path, rows_sha256, split_exists
 from assay.errors import AssayError, ConfigError, DataError
 from assay.records import Sample, stable_hash
-from assay.tasks.check import check_templates, is_template, row_error
+from assay.tasks.check import check_templates, hook_refs, is_template, row_error
 from assay.tasks.spec import TaskSpec
 
 Row = dict[str, Any]
@@ -219,20 +219,37 @@ def fewshot_prefix(spec: TaskSpec, data: TaskData, index: int, n: int, rng: rand
 
 
 def check_task(spec: TaskSpec) -> None:
-    """Every template and expression of the task compiles (a syntax error names the YAML file and line)."""
+    """Every template and expression of the task compiles (a syntax error names the YAML file and line), and
+    every hook it names (scorer, process_docs, hook: templates, package_rows) can be imported."""
     check_templates(spec, _template, _expression)
+    for ref in hook_refs(spec):
+        import_hook(ref)
 
 
-def prepare(spec: TaskSpec, data_dir: Path | None, limit: int | None, num_fewshot: int | None, seed: int) -> None:
+def prepare(
+    spec: TaskSpec,
+    data_dir: Path | None,
+    limit: int | None,
+    num_fewshot: int | None,
+    seed: int,
+    fewshot_split: str | None = None,
+) -> None:
     """Validation before work: load the rows a run would evaluate and build every sample (nothing is kept).
     A row that lacks a field the task uses fails here, naming its file and line, before any model loads."""
     check_task(spec)
-    build_samples(spec, load_task_data(spec, data_dir, limit), num_fewshot, seed)
+    build_samples(spec, load_task_data(spec, data_dir, limit, fewshot_split), num_fewshot, seed)
 
 
 def build_samples(spec: TaskSpec, data: TaskData, num_fewshot: int | None, seed: int) -> list[Sample]:
     """One Sample per row: the rendered prompt (description + few-shot + question), choices and target."""
     n_shot = spec.num_fewshot if num_fewshot is None else num_fewshot
+    outside = [i for i in spec.fewshot_rows if not 0 <= i < len(data.fewshot_rows)] if n_shot > 0 else []
+    if outside:
+        raise ConfigError(
+            f"{spec.source or spec.name}: task {spec.name!r}: fewshot_rows {outside} are outside the few-shot "
+            f"split {data.fewshot_split or data.split!r} ({len(data.fewshot_rows)} rows)",
+            hint="fewshot_rows are 0-based row numbers of the few-shot split",
+        )
     rng = random.Random(seed)
     samples = []
     for index, row in enumerate(data.rows):
@@ -253,7 +270,10 @@ def _sample(spec: TaskSpec, row: Row, index: int, prefix: str, sample_id: str) -
         target = tuple(str(t) for t in target) if isinstance(target, list | tuple) else str(target)
         prompt = prefix + render_text(spec.doc_to_text, row)
         return Sample(sample_id=sample_id, task=spec.name, index=index, doc=row, prompt=prompt, target=target)
-    choices = tuple(str(c) for c in evaluate(spec.doc_to_choice or "choices", row))
+    listed = evaluate(spec.doc_to_choice or "choices", row)
+    if not isinstance(listed, list | tuple):  # a string would give one choice per character
+        raise DataError(f"doc_to_choice gave a {type(listed).__name__}, not a list of choices: {str(listed)[:60]!r}")
+    choices = tuple(str(c) for c in listed)
     gold = target_index(spec, row, choices)
     if not 0 <= gold < len(choices):
         raise DataError(f"task {spec.name}, row {index}: target {gold} is outside the {len(choices)} choices")

@@ -42,6 +42,17 @@ def _templates(spec: TaskSpec) -> Iterator[tuple[str, str, bool]]:
             yield from ((key, item, False) for item in value if not item.startswith("hook:"))
 
 
+def hook_refs(spec: TaskSpec) -> list[str]:
+    """Every `module:function` the task names: scorer, process_docs, package_rows and `hook:` templates."""
+    refs = [spec.scorer, spec.process_docs, spec.dataset.package_rows]
+    for key in _KEYS:
+        value = getattr(spec, key)
+        for item in [value] if isinstance(value, str) else list(value or ()):
+            if item.startswith("hook:"):
+                refs.append(item[len("hook:") :])
+    return [ref for ref in refs if ref]
+
+
 def check_templates(spec: TaskSpec, template: Callable[[str], Any], expression: Callable[[str], Any]) -> None:
     """Compile every template and expression; a syntax error names the file, the line and the key."""
     for key, text, is_expression in _templates(spec):
