@@ -52,6 +52,8 @@ _ERRNO_HINTS = {
 
 def _os_failure(exc: OSError) -> Failure:
     where = " ".join(repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None)
+    if not where and (path := _path_in_use(exc, must_exist=False)):  # write() errors carry no file name
+        where = f"while writing {str(path)!r}" if exc.errno in _WRITE_ERRNOS else repr(str(path))
     if isinstance(exc, ConnectionError | TimeoutError):
         what = exc.strerror or str(exc) or type(exc).__name__
         return Failure(f"network: {what}", "check that the server is running and reachable", 2)
@@ -70,12 +72,16 @@ def _assay_frames(tb: TracebackType | None) -> list[dict[str, object]]:
     return frames
 
 
-def _file_being_read(exc: BaseException) -> str | None:
-    """The innermost assay frame's `path`-like local that names an existing file (for errors without a name)."""
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _path_in_use(exc: BaseException, *, must_exist: bool = True) -> str | None:
+    """The innermost assay frame's `path`-like local (an existing file unless `must_exist` is False): the file
+    an error without a file name was about."""
     for local in reversed(_assay_frames(exc.__traceback__)):
-        for key in ("path", "file", "filename", "source", "samples", "problems"):
+        for key in ("path", "file", "filename", "source", "samples", "problems", "target", "tmp"):
             value = local.get(key)
-            if isinstance(value, str | Path) and Path(value).is_file():
+            if isinstance(value, str | Path) and (not must_exist or Path(value).is_file()):
                 return str(value)
     return None
 
@@ -98,13 +104,13 @@ def explain(exc: BaseException) -> Failure:
     if isinstance(exc, KeyboardInterrupt):
         return Failure("interrupted", None, 130)
     if isinstance(exc, UnicodeDecodeError):
-        name = _file_being_read(exc)
+        name = _path_in_use(exc)
         where = f"{name} is" if name else "a file is"
         what = f"{where} not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start})"
         return Failure(what, "save the file as UTF-8", 2)
     if isinstance(exc, OSError):
         return _os_failure(exc)
-    if isinstance(exc, json.JSONDecodeError) and (name := _file_being_read(exc)):
+    if isinstance(exc, json.JSONDecodeError) and (name := _path_in_use(exc)):
         return Failure(
             f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
             "the file is damaged (torn by a crash?) or not JSON: restore it, or remove it",
