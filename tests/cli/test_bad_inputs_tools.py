@@ -134,3 +134,15 @@ def test_gate_refuses_a_bad_candidate(cli: Cli, candidate: str, extra: tuple[str
     done = cli("gate", "--candidate", candidate, "--baseline", baseline.name, "--tasks", "tiny.yaml",
                "--output", "runs", "--leaderboard", "lb.csv", *extra)  # fmt: skip
     assert_refused(done, cli, fragment)
+
+
+@pytest.mark.parametrize("journal", [b"garbage", b"SQLite format 3\x00" + b"\x00" * 84], ids=["not-sqlite", "torn"])
+def test_resume_with_a_damaged_journal_is_one_line(cli: Cli, journal: bytes) -> None:
+    cli.write("tiny.yaml", TASK)
+    cli.write("tiny.jsonl", ROWS)
+    finished, _ = _two_runs(cli)
+    partial = cli.work / "runs" / "20200101-000000-abcdef.partial"
+    cli.write(str((partial / "config.json").relative_to(cli.work)), (finished / "config.json").read_text())
+    cli.write(str((partial / "responses.sqlite").relative_to(cli.work)), journal)
+    cli.freeze()
+    assert_refused(cli("run", "--resume", str(partial), "-q"), cli, "responses.sqlite")

@@ -86,15 +86,17 @@ def _path_in_use(exc: BaseException, *, must_exist: bool = True) -> str | None:
     return None
 
 
-_SQLITE_ENVIRONMENT = ("disk is full", "disk i/o error", "unable to open", "readonly database", "locked")
+_SQLITE_ENVIRONMENT = (
+    "disk is full", "disk i/o error", "unable to open", "readonly database", "locked", "malformed", "not a database",
+)  # fmt: skip
 
 
 def _is_sqlite_environment(exc: BaseException) -> bool:
-    """sqlite reports a full disk or an unwritable file as OperationalError, not OSError."""
+    """sqlite reports a full disk, an unwritable or a damaged file as DatabaseError, not OSError."""
     import sqlite3
 
     text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and any(word in text for word in _SQLITE_ENVIRONMENT)
+    return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _SQLITE_ENVIRONMENT)
 
 
 def explain(exc: BaseException) -> Failure:
@@ -117,7 +119,12 @@ def explain(exc: BaseException) -> Failure:
             2,
         )
     if _is_sqlite_environment(exc):
-        return Failure(f"database: {exc}", "free some space, or check the database file and its folder", 2)
+        where = _path_in_use(exc, must_exist=False)
+        return Failure(
+            f"database {where}: {exc}" if where else f"database: {exc}",
+            "free some space, or check the database file and its folder (a damaged journal or cache can be deleted)",
+            2,
+        )
     if isinstance(exc, MemoryError):
         return Failure("out of memory", "use a smaller model, batch size or --limit", 2)
     if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("assay"):
