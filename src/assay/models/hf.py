@@ -109,6 +109,32 @@ def hub_commit(pretrained: str, revision: str | None = None) -> str | None:
         return None
     return extract_commit_hash(str(config), None) if config else None
 
+def _load(pretrained: str, dtype: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """(tokenizer, model) from a folder, hub id or GGUF file; any load failure is one ModelError."""
+    torch = _import_torch()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_dtype = "auto" if dtype == "auto" else getattr(torch, _DTYPES.get(dtype, dtype), None)
+    if torch_dtype is None:
+        raise ModelError(f"unknown dtype {dtype!r}", hint="use float32, bfloat16 or float16")
+    try:
+        tokenizer_cls: Any = AutoTokenizer  # transformers' stubs are narrower than its dynamic classes
+        model_cls: Any = AutoModelForCausalLM
+        tokenizer = tokenizer_cls.from_pretrained(pretrained, **kwargs)
+        return tokenizer, model_cls.from_pretrained(pretrained, dtype=torch_dtype, **kwargs)
+    except OSError as exc:
+        hint = "give a local folder with config.json and weights, or a hub id"
+        first_line = str(exc).splitlines()[0]
+        raise ModelError(f"cannot load model {pretrained!r}: {first_line}", hint=hint) from exc
+    except Exception as exc:  # a truncated or corrupt weight file fails deep inside the loaders, any type
+        first_line = (str(exc).splitlines() or [""])[0]
+        what = f"{pretrained}/{kwargs['gguf_file']}" if kwargs.get("gguf_file") else pretrained
+        raise ModelError(
+            f"cannot load model {what!r}: {type(exc).__name__}: {first_line}",
+            hint="the weight files look damaged or truncated: download or convert them again",
+        ) from exc
+
+
 class HFModel:
     """transformers causal LM behind the batch-in/batch-out Model seam."""
 
@@ -129,9 +155,6 @@ class HFModel:
         **unknown: Any,
     ) -> None:
         check_args({"pretrained": pretrained, "dtype": dtype, "device": device, "gguf_file": gguf_file, **unknown})
-        torch = _import_torch()
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         self.name = name
         self.device = device or "cpu"
         self.batch_size = batch_size
@@ -139,25 +162,7 @@ class HFModel:
         kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
         if gguf_file:
             kwargs["gguf_file"] = gguf_file
-        torch_dtype = "auto" if dtype == "auto" else getattr(torch, _DTYPES.get(dtype, dtype), None)
-        if torch_dtype is None:
-            raise ModelError(f"unknown dtype {dtype!r}", hint="use float32, bfloat16 or float16")
-        try:
-            tokenizer_cls: Any = AutoTokenizer  # transformers' stubs are narrower than its dynamic classes
-            model_cls: Any = AutoModelForCausalLM
-            self.tokenizer: Any = tokenizer_cls.from_pretrained(pretrained, **kwargs)
-            self.model: Any = model_cls.from_pretrained(pretrained, dtype=torch_dtype, **kwargs)
-        except OSError as exc:
-            hint = "give a local folder with config.json and weights, or a hub id"
-            first_line = str(exc).splitlines()[0]
-            raise ModelError(f"cannot load model {pretrained!r}: {first_line}", hint=hint) from exc
-        except Exception as exc:  # a truncated or corrupt weight file fails deep inside the loaders, any type
-            first_line = (str(exc).splitlines() or [""])[0]
-            what = f"{pretrained}/{gguf_file}" if gguf_file else pretrained
-            raise ModelError(
-                f"cannot load model {what!r}: {type(exc).__name__}: {first_line}",
-                hint="the weight files look damaged or truncated: download or convert them again",
-            ) from exc
+        self.tokenizer, self.model = _load(pretrained, dtype, kwargs)
         self.model.to(self.device).eval()
         if add_bos_token is not None:
             self.tokenizer.add_bos_token = add_bos_token
