@@ -53,10 +53,18 @@ def check_gen_kwargs(gen_kwargs: dict[str, object]) -> None:
                 hint=did_you_mean(key, known) or f"known: {', '.join(known)}",
             )
     try:
-        GenerationSpec.model_validate({**GenerationSpec().model_dump(), **gen_kwargs})
+        settings = GenerationSpec.model_validate({**GenerationSpec().model_dump(), **gen_kwargs})
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UsageError(f"--gen-kwargs: {first['loc'][0]}: {first['msg']}") from None
+    for name, ok, rule in (
+        ("temperature", settings.temperature >= 0, "0 or more"),
+        ("top_p", 0 < settings.top_p <= 1, "in (0, 1]"),
+        ("max_tokens", settings.max_tokens >= 1, "at least 1"),
+        ("n", settings.n >= 1, "at least 1"),
+    ):
+        if name in gen_kwargs and not ok:
+            raise UsageError(f"--gen-kwargs: {name} must be {rule}, got {gen_kwargs[name]}")
 
 
 def check_run(config: RunConfig) -> None:
