@@ -63,3 +63,11 @@ def test_wide_and_json_give_everything(cli: Cli) -> None:
     table = json.loads(cli("leaderboard", "show", "-l", "lb.csv", "--json").out)
     assert {(r["model"], r["run_id"]) for r in table} == {(r.model, r.run_id) for r in rows}
     assert all(len(r["scores"]) == len(TASKS) for r in table)
+
+
+def test_other_tables_fold_instead_of_cutting(cli: Cli) -> None:
+    """Every table printed through the CLI's console folds a long cell (here `assay tasks`' dataset column)."""
+    done = cli("tasks", "mmlu_high_school_*")
+    assert done.code == 0, done.err
+    assert max(len(line) for line in done.out.splitlines()) <= 80 and "…" not in done.out
+    assert "mmlu_high_school_european_history" in done.out  # the name column is never wrapped

@@ -63,12 +63,17 @@ def _load_commands(only: str | None = None) -> None:
         if info.name not in {"main", "common"} and not info.name.startswith("_")
     )
     for name in [only] if only in names else names:
-        module = importlib.import_module(f"assay.cli.{name}")
+        try:
+            module = importlib.import_module(f"assay.cli.{name}")
+        except Exception as exc:  # reported by main() inside the boundary, not as an import-time traceback
+            _LOAD_ERRORS.append(exc)
+            continue
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
 
 
+_LOAD_ERRORS: list[Exception] = []
 _load_commands(_requested_module(sys.argv))
 
 
@@ -81,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI inside the one boundary: any exception ends in `error:` (+ `hint:`) and an exit code."""
     args, _DEBUG["on"] = _take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
+        if _LOAD_ERRORS:
+            raise _LOAD_ERRORS[0]
         code = app(args=args, prog_name="assay", standalone_mode=False)  # typer.Exit(n) comes back as n
     except SystemExit:
         raise

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
         table = Table(title="tasks")
         for col in ("name", "type", "dataset", "split", "metrics", "groups"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col == "name")  # the name whole on one line; the others fold
         for name in sorted(known):
             if not keep(name):
                 continue
