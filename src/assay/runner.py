@@ -302,6 +302,7 @@ def _score_task(
                 data_dir=str(data_dir) if data_dir else None,
                 seed=config.seed,
                 options=dict(spec.scorer_options),
+                executor=config.executor,
             )
             hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in responses], ctx)
         sample_results = pipeline.score_generations(spec, info.name, samples, responses, hook_scores)

@@ -186,3 +186,31 @@ def test_real_smollm2_on_two_workers_writes_the_local_loglikelihoods(
     name = "smollm2-135m_arc_easy.jsonl"  # 32 requests: two units of 16, one on each worker
     assert (a / "samples" / name).read_text() == (b / "samples" / name).read_text()
     assert sum(w["units"] > 0 for w in _summary(b)["stats"]["smollm2-135m"]["workers"]) == 2
+
+
+def test_check_code_on_the_cluster_gives_the_local_verdicts(ray_cluster: str, tmp_path: Path) -> None:
+    from assay.code.score import load_problems
+
+    problems = load_problems("example")
+    rows = [{"task_id": t, "completion": p.reference or ""} for t, p in problems.items()]
+    rows += [{"task_id": t, "completion": "    return None\n"} for t in problems]
+    verdicts = []
+    for name, extra in (("local", []), ("ray", ["--executor", "ray", "--ray-address", ray_cluster])):
+        samples = tmp_path / f"{name}.jsonl"
+        samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        done = _run(tmp_path, ["check-code", str(samples), "--problems", "example", "--k", "1", *extra], "c")
+        assert done.returncode == 0, done.stderr
+        results = tmp_path / f"{name}.jsonl_results.jsonl"
+        verdicts.append([json.loads(x)["result"] for x in results.read_text().splitlines()])
+    assert verdicts[0] == verdicts[1] and verdicts[0].count("passed") == len(problems)
+
+
+def test_a_code_task_on_the_cluster_runs_its_programs_on_the_nodes(ray_cluster: str, tmp_path: Path) -> None:
+    common = ["run", "--model", "fake", "--tasks", "assay_example", "--quiet", "--no-leaderboard"]
+    for name, extra in (("local", []), ("ray", ["--executor", "ray", "--ray-address", ray_cluster])):
+        done = _run(tmp_path, [*common, "--output", str(tmp_path / name), *extra], "c")
+        assert done.returncode == 0, done.stderr
+    a, b = _folder(tmp_path, "local"), _folder(tmp_path, "ray")
+    rows = (b / "samples" / "fake_assay_example.jsonl").read_text()
+    assert rows == (a / "samples" / "fake_assay_example.jsonl").read_text() and len(rows.splitlines()) == 12
+    assert all("passed_first" in json.loads(row)["scores"] for row in rows.splitlines())

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,6 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from assay.cli.common import console_err
 from assay.errors import DataError, Interrupted, UsageError, did_you_mean
 from assay.runs.layout import write_jsonl_atomic
+
+if TYPE_CHECKING:
+    from assay.sandbox import Sandbox
 
 
 def parse_ks(text: str) -> list[int]:
@@ -143,6 +148,10 @@ def check_code(
     mbpp_challenge: bool = typer.Option(
         False, "--mbpp-challenge", help="MBPP problems: also run each row's challenge_test_list."
     ),
+    executor: str = typer.Option("local", "--executor", help="local, or ray: a sandbox pool on every node."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster HOST:PORT or 'auto' (default: start a local one)."
+    ),
 ) -> None:
     """Execute completions against hidden tests in the sandbox; write SAMPLES_results, print pass@k."""
     from assay.code.score import load_problems
@@ -150,6 +159,12 @@ def check_code(
     from assay.metrics.passk import pass_at_k_table
 
     ks = parse_ks(k)
+    if executor not in ("local", "ray"):
+        raise UsageError(f"unknown executor {executor!r}", hint="use local or ray")
+    if executor == "ray":  # an unreachable cluster fails here, before any file is written
+        from assay.execution.ray_pool import connect
+
+        connect(ray_address)
     if timeout is not None and timeout <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout}")
     if min_time <= 0 or time_factor <= 0:
@@ -174,7 +189,8 @@ def check_code(
     try:
         if todo:
             todo_pairs = [pairs[i] for i in todo]
-            _execute(journal, todo_pairs, todo, problem_set, workers, hide, timeout, min_time, time_factor)
+            _execute(journal, todo_pairs, todo, problem_set, workers, hide, timeout, min_time, time_factor,
+                     executor)  # fmt: skip
         finished = True
     except KeyboardInterrupt:
         raise Interrupted(
@@ -207,14 +223,14 @@ def _execute(
     timeout: float | None,
     min_time: float,
     time_factor: float,
+    executor: str = "local",
 ) -> None:
     """Run `pairs` (task, whole program) of the samples at `indices` in the sandbox, journaling each verdict
     as it arrives."""
     from assay.code.score import executions, score_completions
-    from assay.sandbox import ProcessSandbox
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with ProcessSandbox(workers=workers, hide=hide) as box, Progress(*columns, console=console_err) as bar:
+    with _sandbox(executor, workers, hide) as box, Progress(*columns, console=console_err) as bar:
         task = bar.add_task("executing", total=executions(problem_set, pairs, timeout))
         score_completions(
             problem_set,
@@ -227,6 +243,24 @@ def _execute(
             on_outcome=lambda j, o: journal.record(indices[j], o.result, o.passed),
             whole_programs=True,
         )
+
+
+@contextmanager
+def _sandbox(executor: str, workers: int, hide: list[str]) -> Iterator[Sandbox]:
+    """This machine's sandbox pool, or (--executor ray) one pool on every node of the cluster."""
+    if executor == "ray":
+        from assay.execution.ray_sandbox import RaySandbox
+
+        remote = RaySandbox(hide)
+        try:
+            yield remote
+        finally:
+            remote.close()
+        return
+    from assay.sandbox import ProcessSandbox
+
+    with ProcessSandbox(workers=workers, hide=hide) as box:
+        yield box
 
 
 def register(app: typer.Typer) -> None:

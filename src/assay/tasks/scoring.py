@@ -21,6 +21,7 @@ class ScoringContext:
     data_dir: str | None = None
     seed: int = 1234
     options: dict[str, Any] = field(default_factory=dict)  # e.g. {"timeout": 3.0, "workers": 2, "k": [1, 10]}
+    executor: str = "local"  # "ray": run code on the connected cluster's nodes (assay.execution.ray_sandbox)
 
 
 class Scorer(Protocol):
