@@ -42,6 +42,7 @@ bench: setup-dev
 	$(PY) bench/bench_mc.py --data-dir $(DATA_DIR)
 	$(PY) bench/bench_sandbox.py
 	$(PY) bench/bench_http.py
+	$(PY) bench/bench_llamacpp.py --data-dir $(DATA_DIR)
 
 clean:
 	rm -rf $(VENV) runs data mlflow.db mlartifacts $(DEMO_OUT)
