@@ -42,6 +42,7 @@ def test_init_writes_a_pipeline_dvc_reads(repo: Path) -> None:
     assert [line.split()[0] for line in listed.splitlines()] == ["eval@tiny-arc_easy", "eval@tiny-piqa", "leaderboard"]
     stage = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]["eval"]["do"]
     assert '--run-dir "runs/${key}" --no-leaderboard' in stage["cmd"][0]
+    assert '--model-args "name=${item.model},${item.args}"' in stage["cmd"][0]  # metrics keys: <key>/<task>/...
     assert stage["params"] == ["seed", "batch_size", "tasks.${item.task}", "models.${item.model}"]
     assert stage["deps"] == ["data"] and stage["outs"] == ["runs/${key}"]
     _init(cwd=repo)  # its own files are written again without --force
@@ -122,3 +123,11 @@ def test_diff_of_an_unknown_revision_is_one_line(repo: Path) -> None:
     done = sh(*assay_cmd("dvc", "diff", "nosuchrev"), cwd=repo, check=False)
     assert done.returncode == 2
     assert done.stderr.splitlines()[0] == "error: 'nosuchrev' is not a git revision of the repository here"
+
+
+def test_name_in_model_args_is_the_display_name() -> None:
+    from assay.cli.run import models_from_cli
+    from assay.config import ModelSpec
+
+    (spec,) = models_from_cli(["smollm2-135m"], ["name=variant,dtype=float32,"], None)
+    assert spec == ModelSpec(name="variant", model="smollm2-135m", args={"dtype": "float32"})

@@ -72,15 +72,17 @@ def test_pipeline_repro_params_metrics_and_remote(
     sh(*assay_cmd("dvc", "init", "--models", f"smollm2-135m,variant={variant}", "--tasks", "arc_easy,piqa",
                   "--limit", str(LIMIT)), cwd=repo)  # fmt: skip
     first = sh("dvc", "repro", cwd=repo).stdout
-    pairs = [f"{m}-{t}" for m in ("smollm2-135m", "variant") for t in DATA]
+    stages = {f"{m}-{t}": (m, t) for m in ("smollm2-135m", "variant") for t in DATA}
+    pairs = list(stages)
     assert _ran(first) == sorted([f"eval@{p}" for p in pairs] + ["leaderboard"])
     for pair in pairs:
         summary = json.loads((repo / "runs" / pair / "summary.json").read_text())
         assert summary["results"][0]["n_samples"] == LIMIT
         assert summary["results"][0]["dataset_dvc"] == data_version(repo / "data") != ""
-        assert json.loads((repo / "metrics" / f"{pair}.json").read_text()) == json.loads(
-            (repo / "runs" / pair / "metrics.json").read_text()
-        )
+        metrics = json.loads((repo / "metrics" / f"{pair}.json").read_text())
+        assert metrics == json.loads((repo / "runs" / pair / "metrics.json").read_text())
+        model, task = stages[pair]  # the run names its model by the pipeline's key
+        assert sorted(metrics) == [f"{model}/{task}/acc", f"{model}/{task}/acc_norm"]
     board = (repo / "results" / "leaderboard.csv").read_text()
     assert board.count("\nvariant,") == 4 and board.count("\nsmollm2-135m,") == 4  # 2 tasks x acc, acc_norm
     assert (repo / "results" / "report" / "index.html").exists()

@@ -22,15 +22,16 @@ from assay.runs.folder import find_unfinished, read_config
 def models_from_cli(
     models: list[str], model_args: list[str], models_file: Path | None
 ) -> tuple[ModelSpec, ...]:
-    """--model/--model-args pair by position; --models FILE adds a YAML list of {name, model, args}."""
+    """--model/--model-args pair by position (`name=` among the args is the display name, not a backend arg);
+    --models FILE adds a YAML list of {name, model, args}."""
     if len(model_args) > len(models):
         raise UsageError(
             "more --model-args than --model options", hint="each --model-args pairs with one --model"
         )
-    specs = [
-        ModelSpec(model=m, args=parse_kv(model_args[i] if i < len(model_args) else None))
-        for i, m in enumerate(models)
-    ]
+    specs = []
+    for i, m in enumerate(models):
+        args = parse_kv(model_args[i] if i < len(model_args) else None)
+        specs.append(ModelSpec(name=str(args.pop("name", "")), model=m, args=args))
     if models_file:
         try:
             entries = yaml.safe_load(models_file.read_text(encoding="utf-8")) or []

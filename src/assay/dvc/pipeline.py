@@ -156,7 +156,8 @@ def dvc_document(models: list[PipelineModel], tasks: list[PipelineTask], layout:
         for t in tasks
     }
     run = (
-        'assay run --model "${item.ref}" --model-args "${item.args}" --tasks ${item.task} --limit ${item.limit}'
+        'assay run --model "${item.ref}" --model-args "name=${item.model},${item.args}" --tasks ${item.task}'
+        " --limit ${item.limit}"
         " --num-fewshot ${item.fewshot} --seed ${seed} --batch-size ${batch_size}"
         f' --data-dir "{layout.data_dir}" --run-dir "{layout.runs}/${{key}}" --no-leaderboard --quiet'
     )
