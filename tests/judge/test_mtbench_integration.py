@@ -120,7 +120,7 @@ def test_mtbench_pairwise_in_both_orders(tmp_path: Path, data_dir: Path, isolate
             assert j["consistent"] == (j["first_order"] == j["second_order"])
     metrics = record.results[0].metrics
     assert metrics["unscored_rate"].value == sum(j["winner"] is None for j in judgments) / 2
-    assert record.stats["judge_attempts"] == 4
+    assert record.stats["smollm2-135m"]["judge_attempts"] == 4
 
 
 def test_rubric_json_grading_with_a_real_judge(tmp_path: Path, isolated_cache: Path) -> None:

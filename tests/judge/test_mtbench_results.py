@@ -50,7 +50,7 @@ def test_single_results_rows() -> None:
     assert first["scores"] == {"score": 7.0, "score_turn1": 8.0, "score_turn2": 6.0}
     assert second["scores"] == {"score": None, "score_turn1": 2.0, "score_turn2": None}
     assert "unparseable after 1 attempt(s): no [[rating]] found" in second["score_details"]["score_turn2"]
-    assert second["target"] == ("r1", "r2") and second["outputs"] == ["b1", "b2"]
+    assert second["target"] == ["r1", "r2"] and second["outputs"] == ["b1", "b2"]
     assert second["extras"]["judge"][1]["outputs"] == ["Rating: [[x]]"]
 
 
