@@ -36,3 +36,21 @@ def test_run_records_keep_the_field(tmp_path: Path) -> None:
     record = RunRecord.from_json(data)
     assert record.results[0].dataset_dvc == "data.dvc md5:0123.dir"
     assert record.to_json()["results"][0]["dataset_dvc"] == "data.dvc md5:0123.dir"
+
+
+def test_audit_names_the_dvc_versions_of_changed_data(tmp_path: Path) -> None:
+    import json
+
+    from assay.audit.compare import compare_runs
+
+    folders = []
+    for run_id, rows, dvc in (("20261201-100000-aaaaaa", 10, "data.dvc md5:aaa.dir"),
+                              ("20261201-110000-bbbbbb", 11, "data.dvc md5:bbb.dir")):  # fmt: skip
+        run = write_run(tmp_path / "runs", run_id=run_id, n=rows)
+        summary = json.loads((run / "summary.json").read_text())
+        summary["results"][0]["dataset_dvc"] = dvc
+        (run / "summary.json").write_text(json.dumps(summary))
+        folders.append(run)
+    report = compare_runs(folders[0], folders[1])
+    (data,) = [d for d in report.differences if d.kind == "dataset"]
+    assert data.detail.endswith("(DVC data.dvc md5:aaa.dir -> data.dvc md5:bbb.dir)")

@@ -152,12 +152,16 @@ def _model_changes(old: RunRecord, new: RunRecord, diffs: list[Difference]) -> s
 
 def _dataset_changes(old: RunRecord, new: RunRecord, diffs: list[Difference]) -> set[str]:
     new_sha = {(r.model, r.task): r.dataset_sha256 for r in new.results}
+    new_dvc = {(r.model, r.task): r.dataset_dvc for r in new.results}
     changed = set()
     for r in old.results:
         sha = new_sha.get((r.model, r.task))
         if r.dataset_sha256 and sha is not None and sha != r.dataset_sha256:
             changed.add(r.task)
             detail = f"{r.dataset}: dataset_sha256 {r.dataset_sha256[:12]}… -> {sha[:12]}…"
+            dvc = new_dvc.get((r.model, r.task), "")
+            if r.dataset_dvc or dvc:  # which DVC version of the data each run read (`git log -p data.dvc`)
+                detail += f" (DVC {r.dataset_dvc or 'untracked'} -> {dvc or 'untracked'})"
             diffs.append(Difference("dataset", f"{r.model}/{r.task}", detail, "data changed"))
     return changed
 
