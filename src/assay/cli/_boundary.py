@@ -119,9 +119,9 @@ def explain(exc: BaseException) -> Failure:
             2,
         )
     if _is_sqlite_environment(exc):
-        where = _path_in_use(exc, must_exist=False)
+        db = _path_in_use(exc, must_exist=False)
         return Failure(
-            f"database {where}: {exc}" if where else f"database: {exc}",
+            f"database {db}: {exc}" if db else f"database: {exc}",
             "free some space, or check the database file and its folder (a damaged journal or cache can be deleted)",
             2,
         )
