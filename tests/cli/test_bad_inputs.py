@@ -157,3 +157,14 @@ def test_tasks_include_accepts_a_good_file(cli: Cli) -> None:
     cli.write("tiny.jsonl", ROWS)
     done = cli("tasks", "tiny", "--include", "tiny.yaml")
     assert done.code == 0 and "tiny" in done.out, done.err
+
+
+def test_no_data_folder_and_no_hub_is_one_quick_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A built-in task without --data-dir reads the hub; when it cannot be reached that is one line at once
+    (it was half a minute of retries, each printed), and nothing is written."""
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: refused at once
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    cli.freeze()
+    assert_refused(cli("run", "--model", "fake", "--tasks", "arc_easy", "--output", "out", "-q"), cli,
+                   "cannot be reached", "--data-dir")  # fmt: skip

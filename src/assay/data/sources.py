@@ -100,7 +100,27 @@ def read_file(path: Path) -> tuple[Row, ...]:
     return _read_jsonl(path.resolve(), stamp)
 
 
+def _check_hub_reachable(dataset: str) -> None:
+    """Fail in a second, not after half a minute of retries printed line by line, when the hub cannot be reached
+    (no network, a firewall); skipped when the hub is to be used offline from its cache."""
+    if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE"):
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname or "", port), timeout=3).close()
+    except OSError as exc:
+        raise DataError(
+            f"no data folder given and the hub ({endpoint.netloc}) cannot be reached to load {dataset}: {exc}",
+            hint="pass --data-dir DIR (or set ASSAY_DATA_DIR) holding <id>/<config>/<split>.jsonl",
+        ) from None
+
+
 def _from_hub(dataset: str, config: str | None, split: str) -> tuple[Row, ...]:
+    _check_hub_reachable(dataset)  # first: without a reachable hub, installing `datasets` would not help
     try:
         import datasets  # type: ignore[import-untyped]
     except ImportError as exc:
