@@ -30,10 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -41,6 +41,8 @@ sys.path.insert(0, str(HERE))
 from lmeval_local import lmeval_tasks  # noqa: E402
 
 BIN = Path(sys.executable).parent
+R = TypeVar("R")
+S = TypeVar("S")
 TARGETS = {"arc_easy": 2.0, "hellaswag": 1.5}  # whole process and scoring phase; mmlu_*: 1.0
 
 
@@ -82,6 +84,15 @@ def _timed(cmd: Sequence[str], env: dict[str, str]) -> float:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
     return wall
+
+
+def in_turn(round_no: int, ref: Callable[[], R], ours: Callable[[], S]) -> tuple[R, S, str]:
+    """Run lm-eval's side and assay's, lm-eval first in even rounds; (ref, ours, a label naming the order)."""
+    if round_no % 2 == 0:
+        first, second = ref(), ours()
+        return first, second, f"round {round_no + 1} (lm-eval first), load average {os.getloadavg()[0]:.1f}"
+    second_ours = ours()
+    return ref(), second_ours, f"round {round_no + 1} (assay first), load average {os.getloadavg()[0]:.1f}"
 
 
 def run_lmeval(task: str, model_dir: Path, include: Path, work: Path, args: Any, env: dict[str, str]) -> Side:

@@ -45,6 +45,7 @@ TASKS: dict[str, LocalTask] = {
         "winogrande/default.yaml", "allenai/winogrande/winogrande_xl/validation.jsonl", "validation"
     ),
     "piqa": LocalTask("piqa/piqa.yaml", "ybisk/piqa/plain_text/validation.jsonl", "validation"),
+    "gsm8k_cot": LocalTask("gsm8k/gsm8k-cot.yaml", "openai/gsm8k/main/test.jsonl", "test"),
 }
 MMLU_FILE = "cais/mmlu/all/test.jsonl"
 
@@ -59,11 +60,12 @@ def supported(task: str) -> bool:
     return task in TASKS or task.startswith("mmlu_")
 
 
-def _split_overrides(split: str, data_file: Path) -> dict[str, Any]:
+def _split_overrides(split: str, data_file: Path, fewshot_split: str | None = None) -> dict[str, Any]:
     """Dataset fields that replace the hub dataset with one local file, evaluated as `split`.
 
-    No training/validation/few-shot split is declared: the local folder may not have them, and these
-    runs are zero-shot (lm-eval then never loads a few-shot pool).
+    No training/validation split is declared: the local folder may not have them. The few-shot split is
+    `fewshot_split` (None: lm-eval then never loads a few-shot pool; "test" for MMLU's shots drawn first-n from
+    the evaluated rows, leaving each row out of its own, as assay does without a dev split).
     """
     fields: dict[str, Any] = {
         "dataset_path": "json",
@@ -72,7 +74,7 @@ def _split_overrides(split: str, data_file: Path) -> dict[str, Any]:
         "training_split": None,
         "validation_split": None,
         "test_split": None,
-        "fewshot_split": None,
+        "fewshot_split": fewshot_split,
     }
     fields["test_split" if split == "test" else "validation_split"] = split
     return fields
@@ -91,7 +93,7 @@ def _mmlu_rows(data_dir: Path, subject: str, out: Path) -> None:
     out.write_text("".join(rows), encoding="utf-8")
 
 
-def write_task_yaml(task: str, data_dir: Path, folder: Path) -> Path:
+def write_task_yaml(task: str, data_dir: Path, folder: Path, fewshot_split: str | None = None) -> Path:
     """Write `<folder>/<task>.yaml` (and, for mmlu, the subject's rows); return the YAML's path."""
     if task.startswith("mmlu_"):
         subject = task.removeprefix("mmlu_")
@@ -100,7 +102,7 @@ def write_task_yaml(task: str, data_dir: Path, folder: Path) -> Path:
             raise ValueError(f"lm-eval has no task {task}")
         rows = folder / f"{task}.jsonl"
         _mmlu_rows(data_dir, subject, rows)
-        config: dict[str, Any] = {"include": str(base), **_split_overrides("test", rows)}
+        config: dict[str, Any] = {"include": str(base), **_split_overrides("test", rows, fewshot_split)}
     elif task in TASKS:
         spec = TASKS[task]
         data_file = data_dir / spec.data_file
@@ -116,22 +118,32 @@ def write_task_yaml(task: str, data_dir: Path, folder: Path) -> Path:
 
 
 @contextmanager
-def lmeval_tasks(tasks: Sequence[str], data_dir: Path) -> Iterator[Path]:
-    """A temporary include folder holding a local YAML for each task; removed on exit."""
+def lmeval_tasks(tasks: Sequence[str], data_dir: Path, fewshot_split: str | None = None) -> Iterator[Path]:
+    """A temporary include folder holding a local YAML for each task; removed on exit. `fewshot_split` is
+    given to the mmlu subjects (see _split_overrides)."""
     with tempfile.TemporaryDirectory(prefix="assay-lmeval-") as tmp:
         folder = Path(tmp)
         for task in tasks:
-            write_task_yaml(task, data_dir, folder)
+            write_task_yaml(task, data_dir, folder, fewshot_split)
         yield folder
 
 
 def _instrument(counters: dict[str, float]) -> None:
-    """Time lm-eval's HF loglikelihood phase and count the tokens it forwards; what it does is unchanged."""
+    """Time lm-eval's HF loglikelihood and generation phases and count the tokens it forwards for
+    loglikelihoods; what it does is unchanged."""
     import time
 
     from lm_eval.models.huggingface import HFLM
 
     loglikelihood, tokens_fn, model_call = HFLM.loglikelihood, HFLM._loglikelihood_tokens, HFLM._model_call
+    generate_until = HFLM.generate_until
+
+    def timed_generate(self: Any, requests: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return generate_until(self, requests, *args, **kwargs)
+        finally:
+            counters["seconds_generate"] += time.perf_counter() - started
 
     def timed(self: Any, requests: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -156,6 +168,7 @@ def _instrument(counters: dict[str, float]) -> None:
     HFLM.loglikelihood = timed  # type: ignore[method-assign]
     HFLM._loglikelihood_tokens = counted  # type: ignore[method-assign]
     HFLM._model_call = call  # type: ignore[method-assign]
+    HFLM.generate_until = timed_generate  # type: ignore[method-assign]
 
 
 def _timed_cli(argv: list[str]) -> int:
@@ -167,7 +180,8 @@ def _timed_cli(argv: list[str]) -> int:
 
     stats_file = Path(argv[0])
     counters: dict[str, float] = dict.fromkeys(
-        ("seconds_loglikelihood", "forward_tokens", "padded_tokens", "forward_passes", "requests"), 0
+        ("seconds_loglikelihood", "seconds_generate", "forward_tokens", "padded_tokens", "forward_passes", "requests"),
+        0,
     )
     _instrument(counters)
     atexit.register(lambda: stats_file.write_text(json.dumps(counters), encoding="utf-8"))

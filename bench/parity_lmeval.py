@@ -2,7 +2,7 @@
 
     python bench/parity_lmeval.py [--limit 100] [--batch-size 8]
         [--tasks arc_easy,hellaswag,winogrande,mmlu_high_school_geography]
-        [--data-dir ../shared/data] [--model-dir DIR] [--json FILE]
+        [--num-fewshot 0] [--fewshot-split SPLIT] [--data-dir ../shared/data] [--model-dir DIR] [--json FILE]
 
 Both tools score the same model folder (default: the one `assay models path smollm2-135m` prints) on the
 same rows: the first N of each task, read by lm-eval from the same local files through the YAMLs of
@@ -10,6 +10,10 @@ bench/lmeval_local.py. assay runs through `assay.runner.run_evaluation` with the
 `lm_eval.simple_evaluate(log_samples=True)`. Samples are matched by row index; every choice's
 loglikelihood must agree within --tolerance nats (default 1e-3) and every sample's acc and acc_norm
 (i.e. the predicted choice under both rules) must be equal. Exit 1 on any mismatch.
+
+With --num-fewshot 5 --fewshot-split test (mmlu subjects), both draw the shots first-n from the evaluated
+split, each row left out of its own: lm-eval through its YAML given `fewshot_split: test`, assay through
+its `fewshot_split` setting.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ class TaskParity:
 
 
 def run_assay(model_dir: Path, tasks: Sequence[str], limit: int, batch_size: int, data_dir: Path,
-              out: Path) -> dict[str, dict[int, SampleView]]:  # fmt: skip
+              out: Path, num_fewshot: int = 0, fewshot_split: str | None = None,
+              ) -> dict[str, dict[int, SampleView]]:  # fmt: skip
     """Score with assay's runner (no response cache); samples keyed by task and row index."""
     dtype = "float32"  # as lm-eval is asked below
     from assay.config import ModelSpec, RunConfig
@@ -69,7 +74,8 @@ def run_assay(model_dir: Path, tasks: Sequence[str], limit: int, batch_size: int
 
     config = RunConfig(
         models=(ModelSpec(name="parity", model="hf", args={"pretrained": str(model_dir), "dtype": dtype}),),
-        tasks=tuple(tasks), limit=limit, num_fewshot=0, batch_size=batch_size, data_dir=str(data_dir),
+        tasks=tuple(tasks), limit=limit, num_fewshot=num_fewshot, fewshot_split=fewshot_split,
+        batch_size=batch_size, data_dir=str(data_dir),
         output=str(out / "runs"), leaderboard=str(out / "leaderboard.csv"), use_cache=False,
     )  # fmt: skip
     _, run_dir = run_evaluation(config)
@@ -87,18 +93,18 @@ def run_assay(model_dir: Path, tasks: Sequence[str], limit: int, batch_size: int
     return views
 
 
-def run_lmeval(model_dir: Path, tasks: Sequence[str], limit: int, batch_size: int,
-               data_dir: Path) -> dict[str, dict[int, SampleView]]:  # fmt: skip
+def run_lmeval(model_dir: Path, tasks: Sequence[str], limit: int, batch_size: int, data_dir: Path,
+               num_fewshot: int = 0, fewshot_split: str | None = None) -> dict[str, dict[int, SampleView]]:  # fmt: skip
     """Score with lm-eval in-process on the local YAMLs; samples keyed by task and doc_id."""
     import lm_eval
     from lm_eval.tasks import TaskManager
     from lmeval_local import lmeval_tasks
 
-    with lmeval_tasks(tasks, data_dir) as folder:
+    with lmeval_tasks(tasks, data_dir, fewshot_split) as folder:
         manager = TaskManager(include_path=str(folder), include_defaults=False)
         result = lm_eval.simple_evaluate(
             model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32"}, tasks=list(tasks),
-            num_fewshot=0, limit=limit, batch_size=batch_size, device="cpu", task_manager=manager,
+            num_fewshot=num_fewshot, limit=limit, batch_size=batch_size, device="cpu", task_manager=manager,
             log_samples=True,
         )  # fmt: skip
     assert result is not None
@@ -164,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tolerance", type=float, default=1e-3, help="max |loglikelihood difference| in nats"
     )
+    parser.add_argument("--num-fewshot", type=int, default=0)
+    parser.add_argument("--fewshot-split", default=None, help="split the shots come from (both tools)")
     parser.add_argument("--json", default=None, help="also write the per-task results to this file")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -174,9 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="assay-parity-") as tmp:
-        ours = run_assay(model_dir, tasks, args.limit, args.batch_size, data_dir, Path(tmp))
+        ours = run_assay(model_dir, tasks, args.limit, args.batch_size, data_dir, Path(tmp),
+                         args.num_fewshot, args.fewshot_split)  # fmt: skip
     t_assay = time.time() - started
-    ref = run_lmeval(model_dir, tasks, args.limit, args.batch_size, data_dir)
+    ref = run_lmeval(model_dir, tasks, args.limit, args.batch_size, data_dir, args.num_fewshot, args.fewshot_split)
     t_lmeval = time.time() - started - t_assay
 
     results = [compare(t, ours[t], ref[t]) for t in tasks]

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from assay.models.hf_generate import cut_at_stop, row_seed, sample_token
+from assay.models.hf_prefix import PrefixMemo
 from assay.records import GenerationRequest
 
 
@@ -100,3 +101,28 @@ def test_greedy_equals_hf_generate_and_stops_cut(smollm: Any) -> None:
     assert stopped.texts == (" 5, 6",)
     assert stopped.finish_reasons == ("stop",)
     assert stopped.n_tokens[0] < 16  # decoding ended at the stop, not at max_tokens
+
+
+@pytest.mark.integration
+def test_shared_prefix_is_forwarded_once_and_texts_equal_hf_generate(smollm: Any) -> None:
+    # a few-shot-like block shared by every prompt: prefilled once, read in place by every row and step
+    shot = "Q: What is {0} plus {0}?\nA: {0} plus {0} is {1}. The answer is {1}.\n\n"
+    block = "".join(shot.format(a, 2 * a) for a in range(6))
+    questions = ["Q: What is 7 plus 7?\nA:", "Q: What is 12 plus 12?\nA:", "Q: What is 3 plus 30?\nA:"]
+    requests = [GenerationRequest(prompt=block + q, max_tokens=12, stop=("Q:",)) for q in questions]
+    smollm.prefix_memo = PrefixMemo()  # forget a prefix kept from an earlier test
+    before = dict(smollm.stats)
+    ours = smollm.generate(requests)
+    tok = smollm.tokenizer
+    n_block = len(tok(block)["input_ids"])
+    prompt_tokens = sum(len(tok(r.prompt)["input_ids"]) for r in requests)
+    shared = smollm.stats["prefix_tokens"] - before.get("prefix_tokens", 0)
+    assert n_block <= shared < n_block + 8  # once: the block and the start of the question ("Q: What is")
+    # prompts and steps together forwarded less than the prompts alone would have
+    assert smollm.stats["forward_tokens"] - before["forward_tokens"] < prompt_tokens - n_block
+    for req, response in zip(requests, ours, strict=True):
+        enc = tok(req.prompt, return_tensors="pt")
+        with torch.inference_mode():
+            out = smollm.model.generate(**enc, max_new_tokens=12, do_sample=False)
+        text = tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        assert response.texts[0] == cut_at_stop(text, ("Q:",))[0]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,31 +191,83 @@ def _count(hf: Any, tokens: int, padding: int = 0, seconds: float | None = None)
         stats["seconds_decode"] = stats.get("seconds_decode", 0.0) + seconds
 
 
-def _decode_batch(hf: Any, rows: list[_Row], eos: set[int], shared: _Shared) -> None:
-    """Decode `rows` together until every row is finished; results are written into the rows."""
-    keyword = cache_keyword(hf.model)
-    cache, mask, last_pos, logits = _prefill(hf, rows, int(hf.pad_id), keyword, shared)
-    live = list(rows)
-    while True:
-        for row, token in zip(live, _pick(logits.float(), live), strict=True):
-            _advance(row, token, hf.tokenizer, eos)
-        keep = [i for i, row in enumerate(live) if not row.reason]
-        if not keep:
+@dataclass(eq=False)
+class _Batch:
+    """Rows being decoded together: their cache (own tokens, left-padded), attention mask over it, the last
+    position of each row and the logits that pick each row's next token."""
+
+    rows: list[_Row]
+    cache: Any
+    mask: torch.Tensor
+    last_pos: torch.Tensor
+    logits: torch.Tensor
+
+
+def _settle(hf: Any, batch: _Batch, eos: set[int], on_done: Callable[[_Row], None]) -> _Batch | None:
+    """Pick and append each row's next token; finished rows leave the batch (None when none is left)."""
+    for row, token in zip(batch.rows, _pick(batch.logits.float(), batch.rows), strict=True):
+        _advance(row, token, hf.tokenizer, eos)
+        if row.reason:
+            on_done(row)
+    keep = [i for i, row in enumerate(batch.rows) if not row.reason]
+    if not keep:
+        return None
+    if len(keep) == len(batch.rows):
+        return batch
+    index = torch.tensor(keep, dtype=torch.long, device=batch.mask.device)
+    batch.cache.batch_select_indices(index)
+    mask = batch.mask[index]
+    # columns no remaining row attends to (left padding of rows that left) are dropped
+    first = int(mask.any(dim=0).nonzero()[0])
+    if first:
+        for layer in batch.cache.layers:
+            layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
+    return _Batch([batch.rows[i] for i in keep], batch.cache, mask[:, first:], batch.last_pos[index],
+                  batch.logits[index])  # fmt: skip
+
+
+def _join(a: _Batch, b: _Batch) -> _Batch:
+    """One batch of both: the shorter cache is left-padded (masked) to the other's length."""
+    width = max(a.mask.shape[1], b.mask.shape[1])
+
+    def left_pad(t: torch.Tensor, dim: int) -> torch.Tensor:
+        missing = width - t.shape[dim]
+        if not missing:
+            return t
+        shape = list(t.shape)
+        shape[dim] = missing
+        return torch.cat([torch.zeros(shape, dtype=t.dtype, device=t.device), t], dim=dim)
+
+    for la, lb in zip(a.cache.layers, b.cache.layers, strict=True):
+        la.keys = torch.cat([left_pad(la.keys, 2), left_pad(lb.keys, 2)])
+        la.values = torch.cat([left_pad(la.values, 2), left_pad(lb.values, 2)])
+    mask = torch.cat([left_pad(a.mask, 1), left_pad(b.mask, 1)])
+    return _Batch(a.rows + b.rows, a.cache, mask, torch.cat([a.last_pos, b.last_pos]), torch.cat([a.logits, b.logits]))
+
+
+def _decode(hf: Any, rows: list[_Row], eos: set[int], shared: _Shared, size: int,
+            on_done: Callable[[_Row], None]) -> None:  # fmt: skip
+    """Decode `rows` with at most `size` in flight: a row that finishes leaves at once and the next waiting rows
+    join (prefilled together, then merged), so the batch stays full; results are written into the rows."""
+    keyword, waiting = cache_keyword(hf.model), list(rows)
+    batch: _Batch | None = None
+    while waiting or batch:
+        while waiting and (batch is None or len(batch.rows) < size):
+            new = waiting[: size - (len(batch.rows) if batch else 0)]
+            del waiting[: len(new)]
+            joined = _settle(hf, _Batch(new, *_prefill(hf, new, int(hf.pad_id), keyword, shared)), eos, on_done)
+            batch = joined if batch is None or joined is None else _join(batch, joined)
+        if batch is None:
             return
         started = time.perf_counter()
-        if len(keep) < len(live):
-            # finished rows leave the batch, so a long row does not drag finished ones through every step
-            index = torch.tensor(keep, dtype=torch.long, device=hf.device)
-            cache.batch_select_indices(index)
-            mask, last_pos = mask[index], last_pos[index]
-            live = [live[i] for i in keep]
-        step = torch.tensor([[row.new[-1]] for row in live], dtype=torch.long, device=hf.device)
-        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
-        last_pos = last_pos + 1
-        out = hf.model(input_ids=step, attention_mask=mask, position_ids=last_pos[:, None],
-                       use_cache=True, **{keyword: cache}, **shared.kwargs())  # fmt: skip
-        cache, logits = returned_cache(out), out.logits[:, -1, :]
-        _count(hf, len(live), seconds=time.perf_counter() - started)
+        step = torch.tensor([[row.new[-1]] for row in batch.rows], dtype=torch.long, device=hf.device)
+        batch.mask = torch.cat([batch.mask, torch.ones_like(batch.mask[:, :1])], dim=-1)
+        batch.last_pos = batch.last_pos + 1
+        out = hf.model(input_ids=step, attention_mask=batch.mask, position_ids=batch.last_pos[:, None],
+                       use_cache=True, **{keyword: batch.cache}, **shared.kwargs())  # fmt: skip
+        batch.cache, batch.logits = returned_cache(out), out.logits[:, -1, :]
+        _count(hf, len(batch.rows), seconds=time.perf_counter() - started)
+        batch = _settle(hf, batch, eos, on_done)
 
 
 def _eos_ids(hf: Any) -> set[int]:
@@ -267,18 +319,16 @@ def _response(req: GenerationRequest, rows: Sequence[_Row]) -> GenerationRespons
     )
 
 
-def _batches(hf: Any, rows: Sequence[_Row], batch: int) -> list[tuple[list[_Row], int]]:
-    """(rows, shared prefix length) per batch: rows grouped by the prompt prefix they share (when the model can
-    read a prefix in place), then, in each group, similar lengths together (less padding), a request's rows
-    adjacent."""
+def _groups(hf: Any, rows: Sequence[_Row]) -> list[tuple[list[_Row], int]]:
+    """(rows, shared prefix length) per group of rows that share a prompt prefix (when the model can read a
+    prefix in place); in a group, longest prompts first (less padding), a request's rows adjacent."""
     groups = [(0, list(range(len(rows))))]
     if use_prefix_attention(hf.model):
         groups = prefix_groups([r.prompt for r in rows], MIN_SHARED_PREFIX)
-    out: list[tuple[list[_Row], int]] = []
-    for length, members in groups:
-        order = sorted((rows[i] for i in members), key=lambda r: (-len(r.prompt), r.req, r.j))
-        out.extend((order[start : start + batch], length) for start in range(0, len(order), batch))
-    return out
+    return [
+        (sorted((rows[i] for i in members), key=lambda r: (-len(r.prompt), r.req, r.j)), length)
+        for length, members in groups
+    ]
 
 
 def generate(hf: Any, requests: Sequence[GenerationRequest], progress: Progress | None) -> list[GenerationResponse]:
@@ -288,22 +338,22 @@ def generate(hf: Any, requests: Sequence[GenerationRequest], progress: Progress 
     pending = Counter(r.req for r in rows)
     eos = _eos_ids(hf)
     memo: PrefixMemo = getattr(hf, "prefix_memo", None) or PrefixMemo()
+
+    def on_done(row: _Row) -> None:
+        pending[row.req] -= 1
+        if progress and pending[row.req] == 0:
+            progress(1)
+
     with torch.inference_mode():
-        for chunk, length in _batches(hf, rows, batch):
+        for group, length in _groups(hf, rows):
             shared = _Shared()
             if length:
-                kv, _, fresh = memo.get(hf.model, chunk[0].prompt[:length], hf.device)
+                kv, _, fresh = memo.get(hf.model, group[0].prompt[:length], hf.device)
                 shared = _Shared(length, kv)
                 if fresh:
                     _count(hf, length)
                     hf.stats["prefix_tokens"] = hf.stats.get("prefix_tokens", 0) + length
-            _decode_batch(hf, chunk, eos, shared)
-            finished = 0
-            for row in chunk:
-                pending[row.req] -= 1
-                finished += pending[row.req] == 0
-            if progress and finished:
-                progress(finished)
+            _decode(hf, group, eos, shared, batch, on_done)
     by_request: list[list[_Row]] = [[] for _ in requests]
     for row in rows:
         by_request[row.req].append(row)

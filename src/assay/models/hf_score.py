@@ -19,6 +19,7 @@ the continuation's tokens are those of tokenize(context + continuation) after le
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,9 @@ from assay.models.hf_prefix import KV, PrefixMemo, cache_keyword, prefix_groups,
 from assay.records import LoglikelihoodRequest, LoglikelihoodResponse
 
 MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix pass costs more than it saves
+BIN_WIDTH = int(os.environ.get("ASSAY_BIN_WIDTH", "256"))  # least width of a packed sequence, in tokens: short rows
+# share sequences, so a batch does more work per forward pass (each pass has a fixed cost: hundreds of small
+# kernels, each a synchronisation of the CPU threads, slow on a busy machine)
 
 
 @dataclass(frozen=True)
@@ -81,12 +85,13 @@ def pack(encoded: Sequence[Encoded], max_length: int) -> list[PackedRow]:
     return rows
 
 
-def bin_rows(rows: Sequence[PackedRow], prefix: int) -> list[list[PackedRow]]:
-    """First-fit-decreasing packing of rows (tokens after the prefix) into bins as wide as the longest."""
+def bin_rows(rows: Sequence[PackedRow], prefix: int, min_width: int = 0) -> list[list[PackedRow]]:
+    """First-fit-decreasing packing of rows (tokens after the prefix) into bins as wide as the longest row, or
+    `min_width` if that is wider."""
     ordered = sorted(rows, key=lambda r: -r.length)
     if not ordered:
         return []
-    width = ordered[0].length - prefix
+    width = max(ordered[0].length - prefix, min_width)
     bins: list[list[PackedRow]] = []
     room: list[int] = []
     for row in ordered:
@@ -244,7 +249,7 @@ def _score_group(model: Any, rows: Sequence[PackedRow], prefix: int, cache: KV |
     dtype = next(model.parameters()).dtype
     in_place = cache is not None and use_prefix_attention(model)
     tokens = 0
-    bins = bin_rows(rows, prefix)
+    bins = bin_rows(rows, prefix, BIN_WIDTH)
     for start in range(0, len(bins), batch_size):
         batch = bins[start : start + batch_size]
         inputs = _batch_tensors(batch, prefix, pad_id, dtype, prefix_columns=not in_place)
