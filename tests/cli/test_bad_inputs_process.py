@@ -38,8 +38,8 @@ def _tiny(cli: Cli, rows: int = 2) -> None:
     cli.write("tiny.jsonl", ROWS if rows == 2 else many)
 
 
-@pytest.mark.xfail(strict=True, reason="lead (run writer): a sqlite error is not an AssayError, so the runner "
-                   "keeps the empty runs/<id>.partial/ with config.json and an empty journal")  # fmt: skip
+@pytest.mark.xfail(strict=True, reason="lead (run writer): after the journal's first write fails (disk full), the "
+                   "runner keeps out/<id>.partial/ (config.json, an unusable responses.sqlite) and out/")  # fmt: skip
 def test_full_disk_during_a_run_is_one_line_and_leaves_nothing(cli: Cli) -> None:
     _tiny(cli)
     cli.freeze()
