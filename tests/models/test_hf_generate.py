@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import torch
 from assay.models.hf_generate import cut_at_stop, row_seed, sample_token
 from assay.models.hf_prefix import PrefixMemo
 from assay.records import GenerationRequest
+from tests.models.hf_resume import killed_then_resumed
 
 
 def test_cut_at_stop_cuts_at_the_earliest_stop() -> None:
@@ -126,3 +128,13 @@ def test_shared_prefix_is_forwarded_once_and_texts_equal_hf_generate(smollm: Any
             out = smollm.model.generate(**enc, max_new_tokens=12, do_sample=False)
         text = tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
         assert response.texts[0] == cut_at_stop(text, ("Q:",))[0]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(1800)
+def test_killed_generation_run_resumes_to_the_same_texts(tmp_path: Path, data_dir: Path) -> None:
+    whole, resumed = killed_then_resumed(
+        tmp_path, data_dir, "--tasks", "gsm8k", "--limit", "4", "--gen-kwargs", "max_tokens=24"
+    )
+    assert [r["outputs"] for r in resumed] == [r["outputs"] for r in whole]
+    assert len(whole) == 4 and all(r["outputs"] for r in whole)

@@ -10,6 +10,7 @@ import pytest
 
 from assay.models.hf_prefix import prefix_groups, shared_prefix
 from assay.models.hf_score import PackedRow, bin_rows
+from tests.models.hf_resume import killed_then_resumed
 
 
 def _row(context: tuple[int, ...], *conts: tuple[int, ...]) -> PackedRow:
@@ -76,3 +77,15 @@ def test_packed_scores_equal_one_by_one(data_dir: Path) -> None:
             want = float(logprobs[-n:].gather(1, torch.tensor(enc.continuation)[:, None]).sum())
             assert got.logprob == pytest.approx(want, abs=1e-4), (task, req)
             assert got.n_tokens == n
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(1800)
+def test_killed_five_shot_run_resumes_to_the_same_scores(tmp_path: Path, data_dir: Path) -> None:
+    # rows 0-4 have few-shot blocks of their own, the others share one (kept between chunks by the prefix memo)
+    whole, resumed = killed_then_resumed(
+        tmp_path, data_dir, "--tasks", "mmlu_high_school_geography", "--num-fewshot", "5", "--limit", "10",
+        "--fewshot-split", "test",
+    )  # fmt: skip
+    assert [r["loglikelihoods"] for r in resumed] == [r["loglikelihoods"] for r in whole]
+    assert len(whole) == 10
