@@ -166,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-fewshot", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--assay-first", action="store_true", help="assay runs first in odd rounds, not even ones")
     parser.add_argument("--target", type=float, default=4.0, help="least whole-process ratio lm-eval / assay")
     parser.add_argument("--data-dir", default=os.environ.get("ASSAY_DATA_DIR", "../shared/data"))
     parser.add_argument("--model-dir", default=None, help="HF model folder (default: smollm2-135m's)")
@@ -183,8 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for round_no in range(args.rounds):
             work = Path(tmp) / f"r{round_no}"
             work.mkdir()
-            ref, ours, label = in_turn(round_no, partial(run_lmeval, model_dir, tasks, inc, work, args, env),
-                                       partial(run_assay, model_dir, tasks, work, args, env))  # fmt: skip
+            ref, ours, label = in_turn(
+                round_no, partial(run_lmeval, model_dir, tasks, inc, work, args, env),
+                partial(run_assay, model_dir, tasks, work, args, env), args.assay_first,
+            )  # fmt: skip
             parity, ratio = report(ref, ours, tasks, data_dir, args.limit, label)
             ok = ok and parity and ratio >= args.target
             saved.append({"round": round_no + 1, "parity": parity, "wall_ratio": ratio,

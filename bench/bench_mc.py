@@ -86,13 +86,15 @@ def _timed(cmd: Sequence[str], env: dict[str, str]) -> float:
     return wall
 
 
-def in_turn(round_no: int, ref: Callable[[], R], ours: Callable[[], S]) -> tuple[R, S, str]:
-    """Run lm-eval's side and assay's, lm-eval first in even rounds; (ref, ours, a label naming the order)."""
-    if round_no % 2 == 0:
+def in_turn(round_no: int, ref: Callable[[], R], ours: Callable[[], S], assay_first: bool = False) -> tuple[R, S, str]:
+    """Run lm-eval's side and assay's, lm-eval first in even rounds (odd ones with `assay_first`); (ref, ours, a
+    label naming the round and the order)."""
+    load = f"load average {os.getloadavg()[0]:.1f}"
+    if (round_no + assay_first) % 2 == 0:
         first, second = ref(), ours()
-        return first, second, f"round {round_no + 1} (lm-eval first), load average {os.getloadavg()[0]:.1f}"
+        return first, second, f"round {round_no + 1} (lm-eval first), {load}"
     second_ours = ours()
-    return ref(), second_ours, f"round {round_no + 1} (assay first), load average {os.getloadavg()[0]:.1f}"
+    return ref(), second_ours, f"round {round_no + 1} (assay first), {load}"
 
 
 def run_lmeval(task: str, model_dir: Path, include: Path, work: Path, args: Any, env: dict[str, str]) -> Side:
