@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -169,9 +170,14 @@ def refuse_secrets(spec: ModelSpec) -> None:
 def _has_responses(journal: Path) -> bool:
     if not journal.exists():
         return False
-    store = ResponseStore(journal)
+    try:
+        store = ResponseStore(journal)
+    except sqlite3.Error:  # a journal that could not even be written (a full disk) holds nothing
+        return False
     try:
         return store.count() > 0
+    except sqlite3.Error:
+        return False
     finally:
         store.close()
 

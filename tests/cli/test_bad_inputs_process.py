@@ -38,8 +38,6 @@ def _tiny(cli: Cli, rows: int = 2) -> None:
     cli.write("tiny.jsonl", ROWS if rows == 2 else many)
 
 
-@pytest.mark.xfail(strict=True, reason="lead (run writer): after the journal's first write fails (disk full), the "
-                   "runner keeps out/<id>.partial/ (config.json, an unusable responses.sqlite) and out/")  # fmt: skip
 def test_full_disk_during_a_run_is_one_line_and_leaves_nothing(cli: Cli) -> None:
     _tiny(cli)
     cli.freeze()
@@ -120,8 +118,6 @@ def test_truncated_gguf_is_one_line(cli: Cli) -> None:
     assert not (cli.work / "lb.csv").exists() and not list(cli.work.glob("out/*"))
 
 
-@pytest.mark.xfail(strict=True, reason="lead (run writer): a run that fails before any work removes its run "
-                   "folder but keeps the --output folder it created")  # fmt: skip
 def test_truncated_gguf_leaves_nothing(cli: Cli) -> None:
     _tiny(cli)
     _truncated_gguf(cli)

@@ -14,6 +14,7 @@ warning naming the command that retries it. An interrupted or failed run keeps i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -43,9 +44,10 @@ class Finished:
 class RunWriter:
     """Owns runs/<id>.partial/ until `finish` renames it to runs/<id>/."""
 
-    def __init__(self, partial: Path, final: Path) -> None:
+    def __init__(self, partial: Path, final: Path, created: tuple[Path, ...] = ()) -> None:
         self.partial = partial
         self.final = final
+        self.created = created  # parent folders start() made, removed again by discard() when left empty
 
     @classmethod
     def start(cls, output: Path, config: dict[str, Any], *, run_dir: Path | None = None) -> RunWriter:
@@ -63,8 +65,9 @@ class RunWriter:
                 f"an unfinished run is already at {partial}",
                 hint=f"finish it with: assay run --resume {partial}, or remove it",
             )
+        created = tuple(p for p in reversed(partial.parents) if not p.exists())
         partial.mkdir(parents=True)
-        writer = cls(partial, final)
+        writer = cls(partial, final, created)
         try:
             write_json_atomic(partial / CONFIG, config)
         except BaseException:
@@ -102,6 +105,9 @@ class RunWriter:
         """Remove the unfinished folder: for a run that failed before any work worth keeping."""
         if self.partial != self.final:
             shutil.rmtree(self.partial, ignore_errors=True)
+        for folder in reversed(self.created):
+            with contextlib.suppress(OSError):  # not empty (another run): keep it
+                folder.rmdir()
 
     def finish(
         self, record: RunRecord, *, leaderboard: Path | None = None, trackers: Sequence[Tracker] = ()
