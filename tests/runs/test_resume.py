@@ -141,7 +141,7 @@ def test_generation_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path
     env = _env(tmp_path, "cache-a", chunk=2)
     out = tmp_path / "runs"
     run_dir, done_before = _start_and_kill(assay_cmd("run", *_run_args(tmp_path, "runs")), env, tmp_path, out, 4)
-    assert 4 <= done_before < GEN_TOTAL and done_before % 2 == 0
+    assert 4 <= done_before < GEN_TOTAL  # generation units hold one request here (chunk 2 // 8, at least 1)
     assert not (run_dir / "summary.json").exists()
 
     _run(assay_cmd("run", "--resume", str(run_dir), "--quiet"), env, tmp_path)
