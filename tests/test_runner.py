@@ -17,7 +17,7 @@ from assay.records import LoglikelihoodResponse
 from assay.runner import run_evaluation
 from assay.runs.folder import list_runs, open_run
 from assay.tasks.build import build_samples, load_task_data
-from assay.tasks.registry import select
+from assay.tasks.catalog import select
 from assay.testing.fake import FakeModel
 
 

@@ -90,7 +90,7 @@ def score_generations(
     hook_scores: Sequence[tuple[Score, ...]] | None,
 ) -> list[SampleResult]:
     """Per-sample metric scores of generated text: filter (extraction) then metric, or a scorer hook's scores."""
-    from assay.metrics.registry import get_metric
+    from assay.metrics.catalog import get_metric
 
     results = []
     for i, (s, resp) in enumerate(zip(samples, responses, strict=True)):

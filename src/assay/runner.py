@@ -28,15 +28,15 @@ from assay.execution.base import Executor
 from assay.execution.units import Kind
 from assay.metrics.aggregate import aggregate_scores, pooled_group
 from assay.models.aliases import cache_root
+from assay.models.backends import check_spec, load_model, model_info, resolve_spec
 from assay.models.base import Model
 from assay.models.cache import CachedModel, ResponseStore
-from assay.models.registry import check_spec, load_model, model_info, resolve_spec
 from assay.progress import RunProgress
 from assay.records import ModelInfo, RunRecord, Sample, SampleResult, TaskResult
 from assay.runs import environment
 from assay.runs.writer import RunWriter, Tracker
 from assay.tasks.build import TaskData, build_samples, fewshot_notices, import_hook, load_task_data
-from assay.tasks.registry import Selection, select
+from assay.tasks.catalog import Selection, select
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
 
@@ -337,7 +337,7 @@ def _task_result(
 
 
 def _directions(spec: TaskSpec) -> dict[str, bool]:
-    from assay.metrics.registry import METRICS
+    from assay.metrics.catalog import METRICS
 
     # a scorer hook's own metrics (pass@k, judge scores) are not in the registry: higher is better for those
     return {ref.label: METRICS[ref.name].higher_is_better if ref.name in METRICS else True for ref in spec.metrics}

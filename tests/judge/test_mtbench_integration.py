@@ -126,7 +126,7 @@ def test_mtbench_pairwise_in_both_orders(tmp_path: Path, data_dir: Path, isolate
 def test_rubric_json_grading_with_a_real_judge(tmp_path: Path, isolated_cache: Path) -> None:
     from assay.judge.items import judge_items
     from assay.judge.judge import Judge, JudgeConfig
-    from assay.models.registry import load_model
+    from assay.models.backends import load_model
 
     items = tmp_path / "items.jsonl"
     item = {"item_id": "c1", "prompt": "What is the capital of France?", "response": "Paris.", "model": "m"}

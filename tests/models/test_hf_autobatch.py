@@ -14,9 +14,9 @@ from assay.models.hf_autobatch import CPU_CANDIDATES
 def test_auto_batch_size_is_a_candidate_and_scores_equal_fixed(data_dir: Path) -> None:
     from assay import pipeline
     from assay.config import ModelSpec
-    from assay.models.registry import load_model
+    from assay.models.backends import load_model
     from assay.tasks.build import build_samples, load_task_data
-    from assay.tasks.registry import select
+    from assay.tasks.catalog import select
 
     spec = select(("arc_easy",), ()).tasks[0]
     samples = build_samples(spec, load_task_data(spec, data_dir, 12), 0, 1234)

@@ -52,10 +52,10 @@ def test_packed_scores_equal_one_by_one(data_dir: Path) -> None:
     torch = pytest.importorskip("torch")
     from assay import pipeline
     from assay.config import ModelSpec
+    from assay.models.backends import load_model
     from assay.models.hf_score import encode_pair
-    from assay.models.registry import load_model
     from assay.tasks.build import build_samples, load_task_data
-    from assay.tasks.registry import select
+    from assay.tasks.catalog import select
 
     model: Any = load_model(ModelSpec(name="smollm2", model="smollm2-135m", args={"batch_size": 3}))
     for task in ("mmlu_high_school_geography", "arc_easy"):  # with and without a shared prefix

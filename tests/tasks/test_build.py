@@ -8,7 +8,7 @@ import pytest
 
 from assay.errors import ConfigError, UnknownTaskError
 from assay.tasks.build import build_samples, load_task_data
-from assay.tasks.registry import select
+from assay.tasks.catalog import select
 from assay.tasks.spec import load_task_file
 
 

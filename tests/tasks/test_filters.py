@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assay.errors import ConfigError
-from assay.metrics.registry import get_metric
+from assay.metrics.catalog import get_metric
+from assay.tasks.catalog import all_tasks
 from assay.tasks.filters import INVALID, apply_filter, validate_filter
-from assay.tasks.registry import all_tasks
 
 # completions in the shapes small models produce: clean, rambling, with $ and commas, none, several numbers
 COMPLETIONS = [

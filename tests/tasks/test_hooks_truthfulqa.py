@@ -10,8 +10,8 @@ from types import ModuleType
 import pytest
 
 from assay.records import Sample
+from assay.tasks.catalog import all_tasks
 from assay.tasks.hooks_truthfulqa import METRICS, process_docs, score, score_answer
-from assay.tasks.registry import all_tasks
 from assay.tasks.scoring import ScoringContext
 from tests.conftest import data_dir_or_skip
 

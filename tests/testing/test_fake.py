@@ -9,7 +9,7 @@ import pytest
 
 from assay.config import ModelSpec
 from assay.errors import ModelError, UsageError
-from assay.models.registry import load_model
+from assay.models.backends import load_model
 from assay.records import GenerationRequest, LoglikelihoodRequest
 from assay.testing.fake import FakeModel
 

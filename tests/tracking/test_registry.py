@@ -47,7 +47,7 @@ def test_register_promote_resolve(tmp_path: Path, store: str) -> None:
 
 
 def test_the_runner_resolves_registry_uris(tmp_path: Path, store: str) -> None:
-    from assay.models.registry import resolve_spec
+    from assay.models.backends import resolve_spec
     from assay.runner import concrete_spec
 
     ckpt = make_checkpoint(tmp_path / "a")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from assay.errors import UsageError
-from assay.tracking.fingerprint import file_sha256
+from assay.models.identity import file_sha256
 
 WEIGHT_SUFFIXES = {".safetensors", ".pt", ".pth", ".bin", ".npy", ".npz"}
 LOSS_FILE = "loss.jsonl"

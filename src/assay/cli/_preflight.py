@@ -28,7 +28,7 @@ def check_writable_folder(path: Path, option: str) -> None:
 
 def check_models(config: RunConfig) -> None:
     """Backend arguments that would fail at load time fail now (hf: unknown args, missing files, no CUDA)."""
-    from assay.models.registry import resolve_spec
+    from assay.models.backends import resolve_spec
     from assay.runner import concrete_spec, refuse_secrets  # the runner checks again; here before any data is read
 
     for spec in config.models:
@@ -72,7 +72,7 @@ def check_run(config: RunConfig) -> None:
     from assay.data.sources import data_dir_from
     from assay.leaderboard.store import check_appendable
     from assay.tasks.build import prepare
-    from assay.tasks.registry import select
+    from assay.tasks.catalog import select
 
     if not config.output.strip():
         raise UsageError("--output is empty", hint="name the folder that receives runs/<run_id>/ (default: runs)")

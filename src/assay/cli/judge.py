@@ -136,9 +136,9 @@ def items_cmd(
     from assay.judge.judge import Judge, JudgeConfig
     from assay.judge.mtbench_run import CACHE_FILE
     from assay.models.aliases import cache_root
+    from assay.models.backends import load_model
     from assay.models.base import Model
     from assay.models.cache import CachedModel, ResponseStore
-    from assay.models.registry import load_model
     from assay.runs.layout import write_jsonl_atomic
 
     checked = check_mode(mode)

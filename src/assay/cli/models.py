@@ -8,7 +8,7 @@ from rich.table import Table
 from assay.cli.common import console
 from assay.errors import UnknownModelError, did_you_mean
 from assay.models.aliases import ALIASES, hf_folder
-from assay.models.registry import BACKENDS
+from assay.models.backends import BACKENDS
 
 
 def register(app: typer.Typer) -> None:

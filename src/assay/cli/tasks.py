@@ -10,7 +10,7 @@ from rich.table import Table
 
 from assay.cli.common import console, styled
 from assay.tasks.build import prepare
-from assay.tasks.registry import BUILTIN_DIR, all_tasks, groups_of
+from assay.tasks.catalog import BUILTIN_DIR, all_tasks, groups_of
 
 
 def register(app: typer.Typer) -> None:

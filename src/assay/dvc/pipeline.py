@@ -68,7 +68,7 @@ def _safe_key(text: str) -> str:
 def fingerprint_of(model: str, args: dict[str, Any]) -> str:
     """The fingerprint a run of this model records: of the alias folder, the checkpoint, or the registry tag."""
     from assay.models.aliases import ALIASES, hf_folder
-    from assay.tracking.fingerprint import backend_fingerprint
+    from assay.models.identity import fingerprint
 
     if model.startswith("models:/"):
         from assay.tracking.model_registry import get_version, parse_registry_uri
@@ -78,12 +78,12 @@ def fingerprint_of(model: str, args: dict[str, Any]) -> str:
         client, _ = get_client(args.get("tracking_uri"))
         return str(get_version(client, name, version, alias).tags.get("assay.fingerprint", ""))
     if model in ALIASES:
-        return backend_fingerprint(ALIASES[model].backend, hf_folder(model))
+        return fingerprint(hf_folder(model))
     if "pretrained" in args:
         path = Path(str(args["pretrained"]))
         if args.get("gguf_file"):
             path = path / str(args["gguf_file"])
-        return backend_fingerprint(model, path)
+        return fingerprint(path)
     raise UsageError(f"cannot fingerprint model {model!r}", hint="give an alias, a checkpoint path or models:/")
 
 
@@ -119,7 +119,7 @@ def _parse_args(args: str) -> dict[str, Any]:
 
 def check_tasks(names: list[str], limit: int, num_fewshot: int | None) -> list[PipelineTask]:
     """Known tasks (or groups) with their limit and few-shot count (each task's own default if None)."""
-    from assay.tasks.registry import select
+    from assay.tasks.catalog import select
 
     out = []
     for name in names:

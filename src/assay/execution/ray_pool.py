@@ -152,7 +152,7 @@ class UnitWorker:
         self.busy = 0.0
 
     def load(self) -> dict[str, Any]:
-        from assay.models.registry import load_model
+        from assay.models.backends import load_model
 
         if self.model is None:
             self.model = load_model(ModelSpec.model_validate(self.spec))

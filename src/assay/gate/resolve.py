@@ -55,7 +55,7 @@ def run_side(text: str, output: Path, origin: str, model: str | None = None) -> 
 
 def candidate_spec(text: str, model_args: dict[str, Any], tracking_uri: str | None) -> ModelSpec:
     """The ModelSpec of a candidate given as alias, backend, registry URI or checkpoint path."""
-    from assay.models.registry import known_models
+    from assay.models.backends import known_models
 
     if text.startswith("models:/"):
         return ModelSpec(

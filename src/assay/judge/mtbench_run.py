@@ -41,9 +41,9 @@ from assay.judge.plot import plot_categories
 from assay.judge.prompts import load_fastchat_prompts
 from assay.judge.rows import pair_row, single_row
 from assay.models.aliases import cache_root
+from assay.models.backends import check_spec, load_model, model_info, resolve_spec
 from assay.models.base import Model
 from assay.models.cache import CachedModel, ResponseStore
-from assay.models.registry import check_spec, load_model, model_info, resolve_spec
 from assay.progress import RunProgress
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, TaskResult
 from assay.runner import concrete_spec

@@ -1,7 +1,7 @@
 """Per-sample text metrics: pure functions `f(prediction, reference, **options) -> float`.
 
-Each takes one prediction and one reference string and returns a number; the registry
-(assay.metrics.registry) records each one's direction, range and corpus aggregation.
+Each takes one prediction and one reference string and returns a number; the catalog
+(assay.metrics.catalog) records each one's direction, range and corpus aggregation.
 
 Ill-defined cases are decided here, explicitly: two identical strings always get the metric's best value,
 even when they hold no tokens (sacrebleu and rouge-score return 0 for two empty strings, which would make

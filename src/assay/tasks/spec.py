@@ -167,9 +167,9 @@ def load_task_file(path: Path) -> list[TaskSpec]:
 
 
 def check_names(spec: TaskSpec, path: Path) -> None:
-    """Metric and filter names checked against their registries when the file loads, not after generation."""
+    """Metric and filter names checked against their catalogs when the file loads, not after generation."""
+    from assay.metrics.catalog import METRICS
     from assay.metrics.choice import CHOICE_METRICS
-    from assay.metrics.registry import METRICS
     from assay.tasks.filters import validate_filter  # a bad step or regex fails at load, not mid-run
 
     for name, steps in spec.filters.items():

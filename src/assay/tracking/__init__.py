@@ -1,12 +1,8 @@
-"""Experiment tracking (MLflow, W&B offline), the model registry workflow and model fingerprints.
+"""Experiment tracking (MLflow, W&B offline) and the model registry workflow.
 
     log_run(run_dir, tracking_uri, experiment) -> str  (mlflow_log: the MLflow run id)
-    resolve_registry_uri(ModelSpec) -> ModelSpec       (registry: models:/Name@alias, models:/Name/3)
-    model_fingerprint(path) -> str                     (fingerprint)
+    resolve_registry_uri(ModelSpec) -> ModelSpec       (model_registry: models:/Name@alias, models:/Name/3)
 
+A checkpoint's fingerprint is assay.models.identity's one algorithm.
 mlflow and wandb are optional: they are imported by the functions that need them.
 """
-
-from assay.tracking.fingerprint import model_fingerprint
-
-__all__ = ["model_fingerprint"]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock
 
 from assay.errors import TrackingError
-from assay.tracking.fingerprint import backend_fingerprint, file_sha256, model_files, model_fingerprint
+from assay.models.identity import file_sha256, fingerprint, model_files
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -54,18 +54,18 @@ def log_model_files(client: MlflowClient, run_id: str, name: str, source: Path, 
     files = model_files(source)
     root = source if source.is_dir() else source.parent
     rels = [f.relative_to(root).as_posix() for f in files]
-    fingerprint = model_fingerprint(source)
-    base = f"{ARTIFACT_ROOT}/{name}/{_short(fingerprint)}"
+    digest = fingerprint(source)
+    base = f"{ARTIFACT_ROOT}/{name}/{_short(digest)}"
     for file, rel in zip(files, rels, strict=True):
         parent = Path(rel).parent.as_posix()
         client.log_artifact(run_id, str(file), f"{base}/files" + ("" if parent == "." else f"/{parent}"))
     manifest = {rel: file_sha256(f) for f, rel in zip(files, rels, strict=True)}
-    full_card = {**card, "files_fingerprint": fingerprint, "files": manifest}
+    full_card = {**card, "files_fingerprint": digest, "files": manifest}
     with tempfile.TemporaryDirectory(prefix="assay-card-") as tmp:
         path = Path(tmp) / "model_card.json"
         path.write_text(json.dumps(full_card, indent=2, sort_keys=True), encoding="utf-8")
         client.log_artifact(run_id, str(path), base)
-    return LoggedFiles(base, fingerprint, len(files), sum(f.stat().st_size for f in files))
+    return LoggedFiles(base, digest, len(files), sum(f.stat().st_size for f in files))
 
 
 def registry_cache() -> Path:
@@ -106,7 +106,7 @@ def _still_intact(dest: Path, tags: dict[str, str]) -> bool:
     path = model_path_in(dest, args)
     if not path.exists():
         return False
-    return backend_fingerprint(tags.get("assay.backend", "hf"), path) == tags.get("assay.fingerprint")
+    return fingerprint(Path(path)) == tags.get("assay.fingerprint")
 
 
 def _download_verified(client: MlflowClient, mv: Any, tags: dict[str, str], dest: Path) -> None:
@@ -126,7 +126,7 @@ def _download_verified(client: MlflowClient, mv: Any, tags: dict[str, str], dest
             raise _missing(label, type(exc).__name__) from exc
         if not got.is_dir() or not any(p.is_file() for p in got.rglob("*")):
             raise _missing(label, "no files")
-        actual = model_fingerprint(got)
+        actual = fingerprint(got)
         if actual != tags.get("assay.files_fingerprint"):
             raise TrackingError(
                 f"the files of {label} downloaded from the tracking server do not match its fingerprint "

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from assay.config import ModelSpec
 from assay.errors import TrackingError, UnknownModelError, UsageError, did_you_mean
-from assay.tracking.fingerprint import backend_fingerprint, matches
+from assay.models.identity import fingerprint as files_fingerprint
+from assay.models.identity import matches
 from assay.tracking.naming import is_pascal_case, pascal_case
 from assay.tracking.store import ensure_experiment, get_client, require_store
 
@@ -121,7 +122,7 @@ def register_model(
     fingerprint and evaluation results."""
     check_name(name, allow_any_name)
     model_str, backend, model_args, path = describe_model(model, args)
-    fingerprint = backend_fingerprint(backend, path)
+    fingerprint = files_fingerprint(Path(path))
     client, uri = get_client(tracking_uri)
     tags = {
         "assay.fingerprint": fingerprint,

@@ -1,4 +1,4 @@
-"""The metric registry: every per-sample text/code metric by name, with its direction, range and aggregation.
+"""The metric catalog: every per-sample text/code metric by name, with its direction, range and aggregation.
 
     spec = get_metric("rouge_l")
     spec("the cat sat", "the cat sat down")          # one sample; a list of references takes the best
