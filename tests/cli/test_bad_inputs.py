@@ -32,6 +32,21 @@ def _task(**changes: str) -> str:
     return text
 
 
+def test_a_leaderboard_saved_with_a_byte_order_mark_is_appended_to(cli: Cli) -> None:
+    """Spreadsheet programs save CSV with a UTF-8 byte order mark: the header is still a leaderboard's."""
+    cli.write("tiny.yaml", TASK)
+    cli.write("tiny.jsonl", ROWS)
+    assert cli(*RUN).code == 0
+    board = cli.work / "lb.csv"
+    board.write_bytes(b"\xef\xbb\xbf" + board.read_bytes())
+    again = cli(*RUN)
+    assert again.code == 0, again.err
+    shown = cli("leaderboard", "show", "--leaderboard", "lb.csv", "--json")
+    assert shown.code == 0, shown.err
+    assert board.read_bytes().startswith(b"\xef\xbb\xbf") and board.read_text().count("\n") == 3
+    assert '"tiny": 1.0' in shown.out, shown.out  # the rows are read back through the mark
+
+
 def test_good_input_writes_what_the_bad_ones_must_not(cli: Cli) -> None:
     cli.write("tiny.yaml", TASK)
     cli.write("tiny.jsonl", ROWS)
@@ -81,6 +96,7 @@ RUN_CASES: list[tuple[str, dict[str, str | bytes], tuple[str, ...], tuple[str, .
      ("tiny.jsonl:1:", "outside")),
     ("task-fewshot-rows-outside", {"tiny.yaml": TASK + "num_fewshot: 1\nfewshot_rows: [9]\n"}, RUN,
      ("tiny.yaml", "fewshot_rows [9]", "2 rows")),
+    ("task-num-fewshot-negative", {"tiny.yaml": TASK + "num_fewshot: -1\n"}, RUN, ("tiny.yaml", "num_fewshot")),
     ("task-scorer-not-importable", {"tiny.yaml": TASK + "scorer: nosuchmodule:score\n"}, RUN,
      ("nosuchmodule:score",)),
     ("task-choices-not-a-list", {"tiny.yaml": TASK.replace('"choices"', '"question"')}, RUN,

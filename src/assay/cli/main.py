@@ -10,7 +10,9 @@ import errno
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 
 import typer
 
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI inside the one boundary: any exception ends in `error:` (+ `hint:`) and an exit code."""
     args, _DEBUG["on"] = _take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
+        # `kill`, a scheduler or a container stop ends any command as Ctrl-C does: cleanly and with one line
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminated)
         if _LOAD_ERRORS:
             raise _LOAD_ERRORS[0]
         code = app(args=args, prog_name="assay", standalone_mode=False)  # typer.Exit(n) comes back as n
@@ -97,6 +102,10 @@ def main(argv: list[str] | None = None) -> None:
         report(explain(KeyboardInterrupt()))
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _take_debug(args: list[str]) -> tuple[list[str], bool]:

@@ -109,7 +109,7 @@ def _check_header(path: Path, hint: str) -> None:
     if not first.strip():
         return
     try:
-        header = next(csv.reader([first.decode("utf-8").rstrip("\r\n")]))
+        header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]))
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text, so not a leaderboard CSV", hint=hint) from None
     if tuple(header) != COLUMNS:
@@ -186,7 +186,7 @@ def read_rows(path: Path = DEFAULT_LEADERBOARD) -> tuple[list[LeaderboardRow], l
         # reading never creates the lock file: a file no assay writer ever locked needs no lock (and a foreign
         # file gets no <name>.lock next to it)
         lock = _lock(path) if Path(str(path) + ".lock").exists() else contextlib.nullcontext()
-        with lock, path.open(encoding="utf-8", newline="") as fh:
+        with lock, path.open(encoding="utf-8-sig", newline="") as fh:
             lines = fh.read().splitlines()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start}), so not a leaderboard CSV") from None

@@ -104,7 +104,7 @@ class TaskSpec(_Frozen):
     )
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
-    num_fewshot: int = 0
+    num_fewshot: int = Field(default=0, ge=0)
     fewshot_sampler: Literal["random", "first_n"] = "random"
     fewshot_rows: tuple[int, ...] = ()  # fixed few-shot examples: these row indices of the few-shot split
     generation: GenerationSpec = GenerationSpec()
