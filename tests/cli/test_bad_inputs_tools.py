@@ -136,6 +136,21 @@ def test_gate_refuses_a_bad_candidate(cli: Cli, candidate: str, extra: tuple[str
     assert_refused(done, cli, fragment)
 
 
+@pytest.mark.parametrize("broken", ["row", "leaderboard"])
+def test_gate_checks_its_inputs_before_the_candidate_runs(cli: Cli, broken: str) -> None:
+    cli.write("tiny.yaml", TASK)
+    cli.write("tiny.jsonl", ROWS)
+    baseline, _ = _two_runs(cli)
+    if broken == "row":
+        cli.write("tiny.jsonl", ROWS + '{"question": "3+3?", "choices": ["6", "7"]}\n')  # no target
+    else:
+        cli.write("lb.csv", FOREIGN_CSV)
+    cli.freeze()
+    done = cli("gate", "--candidate", "fake", "--baseline", baseline.name, "--tasks", "tiny.yaml",
+               "--output", "runs", "--leaderboard", "lb.csv")  # fmt: skip
+    assert_refused(done, cli, "tiny.jsonl:3:" if broken == "row" else "not a leaderboard")
+
+
 @pytest.mark.parametrize("journal", [b"garbage", b"SQLite format 3\x00" + b"\x00" * 84], ids=["not-sqlite", "torn"])
 def test_resume_with_a_damaged_journal_is_one_line(cli: Cli, journal: bytes) -> None:
     cli.write("tiny.yaml", TASK)

@@ -98,8 +98,8 @@ def mtbench_cmd(
 
 def _check_outputs(output: str, leaderboard: str | None) -> None:
     """Where the run folder and the leaderboard rows go is checked before any answer is generated."""
-    from assay.cli._preflight import check_writable_folder
     from assay.leaderboard.store import check_appendable
+    from assay.preflight import check_writable_folder
 
     check_writable_folder(Path(output), "--output")
     if leaderboard:

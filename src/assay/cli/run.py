@@ -11,10 +11,10 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from assay.cli._preflight import check_run
 from assay.cli.common import console, parse_kv
 from assay.config import ModelSpec, RunConfig
 from assay.errors import ConfigError, UsageError
+from assay.preflight import check_run
 from assay.records import RunRecord
 from assay.runs.folder import find_unfinished, read_config
 

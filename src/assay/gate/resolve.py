@@ -82,6 +82,7 @@ def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any]) -> Side:
     """Run the benchmark set on the candidate model with the runner; its run folder is the candidate side."""
     from pydantic import ValidationError
 
+    from assay.preflight import check_run
     from assay.runner import run_evaluation
 
     try:
@@ -89,6 +90,7 @@ def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any]) -> Side:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UsageError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    check_run(config)  # a bad task file or option fails here, before the candidate model loads
     record, run_dir = run_evaluation(config)
     return Side(run_dir, record.models[0].name, f"evaluated now ({spec.model})")
 
