@@ -54,12 +54,13 @@ def test_injected_model_runs_mc_and_generative_tasks(tmp_path: Path, data_dir: P
 
 def test_same_seed_same_results_other_seed_differs(tmp_path: Path, data_dir: Path) -> None:
     cfg = _config(tmp_path, data_dir, ("hellaswag",), use_cache=False)
-    first, _ = run_evaluation(cfg, model=FakeModel(name="fake", seed=1), show_progress=False)
-    again, _ = run_evaluation(cfg, model=FakeModel(name="fake", seed=1), show_progress=False)
-    other, _ = run_evaluation(cfg, model=FakeModel(name="fake", seed=2), show_progress=False)
+    first, first_dir = run_evaluation(cfg, model=FakeModel(name="fake", seed=1), show_progress=False)
+    again, again_dir = run_evaluation(cfg, model=FakeModel(name="fake", seed=1), show_progress=False)
+    other, other_dir = run_evaluation(cfg, model=FakeModel(name="fake", seed=2), show_progress=False)
     assert first.metric_map() == again.metric_map()
-    folders = list_runs(tmp_path / "runs")
-    lls = [f.samples("fake", "hellaswag")[0].loglikelihoods for f in folders]
+    assert len(list_runs(tmp_path / "runs")) == 3
+    # by folder, not listing order: run ids made in the same second sort by their random suffix
+    lls = [open_run(d).samples("fake", "hellaswag")[0].loglikelihoods for d in (first_dir, again_dir, other_dir)]
     assert lls[0] == lls[1] != lls[2]
     assert other.models[0].fingerprint != first.models[0].fingerprint
 
