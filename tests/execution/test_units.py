@@ -52,3 +52,20 @@ def test_generation_units_use_their_own_size() -> None:
     work = WorkList("code", "generate", tuple(gens), tuple(g.key() for g in gens))
     assert [len(u.requests) for u in form_units([work], 128, 2)] == [2, 2, 1]
     assert form_units([work], 128, 2)[0].cost == (2 + 8) * 2
+
+
+def test_a_short_last_generation_unit_joins_the_one_before() -> None:
+    """A remainder under half a unit would decode alone at a fraction of the batch (gsm8k, 20 rows: 16 + 4)."""
+
+    def sizes(n: int) -> list[int]:
+        gens = [GenerationRequest(prompt=f"p{i}", max_tokens=8) for i in range(n)]
+        work = WorkList("gsm8k", "generate", tuple(gens), tuple(g.key() for g in gens))
+        units = form_units([work], 128, 16)
+        assert [k for u in units for k in u.keys] == [g.key() for g in gens]  # none lost, order kept
+        return [len(u.requests) for u in units]
+
+    assert sizes(20) == [20]
+    assert sizes(23) == [23]
+    assert sizes(24) == [16, 8]
+    assert sizes(39) == [16, 23]
+    assert sizes(7) == [7]

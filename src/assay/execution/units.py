@@ -98,7 +98,8 @@ def pack_groups(groups: Sequence[Sequence[int]], size: int) -> list[list[int]]:
 
 
 def form_units(lists: Sequence[WorkList], size: int, generate_size: int) -> list[Unit]:
-    """All units of a run's request lists: `size` requests at most for scoring, `generate_size` for generation."""
+    """All units of a run's request lists: `size` requests at most for scoring, `generate_size` for generation
+    (a generation list's last unit takes in a remainder of less than half that, so at most 1.5 times as many)."""
     if size < 1 or generate_size < 1:
         raise ValueError("unit sizes must be positive")
     seen: set[str] = set()
@@ -111,7 +112,11 @@ def form_units(lists: Sequence[WorkList], size: int, generate_size: int) -> list
                 owned.append(i)
         requests = [work.requests[i] for i in owned]
         limit = size if work.kind == "loglikelihood" else generate_size
-        for n, members in enumerate(pack_groups(prefix_groups(requests), limit)):
+        pieces = pack_groups(prefix_groups(requests), limit)
+        if work.kind == "generate" and len(pieces) > 1 and 2 * len(pieces[-1]) < limit:
+            # a short last unit would decode alone at a fraction of the batch: it joins the one before
+            pieces[-2:] = [pieces[-2] + pieces[-1]]
+        for n, members in enumerate(pieces):
             picked = [owned[m] for m in members]
             units.append(
                 Unit(

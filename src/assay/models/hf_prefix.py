@@ -126,32 +126,56 @@ def prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value:
     the batch's own keys; the two softmax parts are merged through their log-sum-exps, as flash attention
     merges its blocks.
     """
-    from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+    batch, heads, width, dim = query.shape
+    group = heads // key.shape[1]
     if prefix_kv is None:
+        if width == 1 and group > 1 and dropout == 0.0:  # a decoding step: keys read once per key/value head
+            return _own_attention(query, key, value, attention_mask, False, scaling, group)[0], None
         return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling,  # type: ignore[no-any-return]
                                       dropout=dropout, **kwargs)  # fmt: skip
-    flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
     p_key, p_value = prefix_kv[module.layer_idx]
-    batch, heads, width, dim = query.shape
     kv_heads = p_key.shape[1]
-    group = heads // kv_heads
     # all queries of one kv head (any batch row, position, head of its group) form one sequence
     q = query.transpose(1, 2).view(batch, width, kv_heads, group, dim).permute(2, 0, 1, 3, 4)
-    out_p, lse_p = flash(q.reshape(1, kv_heads, -1, dim), p_key, p_value, scale=scaling)
+    out_p, lse_p = _FLASH(q.reshape(1, kv_heads, -1, dim), p_key, p_value, scale=scaling)
     # back to (batch, width, heads, ...), the layout the caller wants the output in
     out_p = out_p.view(kv_heads, batch, width, group, dim).permute(1, 2, 0, 3, 4).reshape(batch, width, heads, dim)
     lse_p = lse_p.view(kv_heads, batch, width, group).permute(1, 2, 0, 3).reshape(batch, width, heads)
-    mask, causal = attention_mask, False
-    if mask is None:  # transformers leaves out the mask when it is plainly causal (or all-visible for one query)
-        causal = width > 1
-    elif mask.dtype == torch.bool:  # -inf would give a fully masked query row a log-sum-exp of 0, not -inf
-        mask = torch.zeros(mask.shape, dtype=query.dtype).masked_fill_(~mask, torch.finfo(query.dtype).min)
-    out_s, lse_s = flash(query, repeat_kv(key, group), repeat_kv(value, group), is_causal=causal, attn_mask=mask,
-                         scale=scaling)  # fmt: skip
-    out_s, lse_s = out_s.transpose(1, 2), lse_s.transpose(1, 2)
+    # transformers leaves out the mask when it is plainly causal (or all-visible for one query)
+    causal = attention_mask is None and width > 1
+    out_s, lse_s = _own_attention(query, key, value, attention_mask, causal, scaling, group)
     lse = torch.logaddexp(lse_p, lse_s)
     return out_p * (lse_p - lse).exp_()[..., None] + out_s * (lse_s - lse).exp_()[..., None], None
+
+
+_FLASH = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+
+
+def _own_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None,
+                   causal: bool, scaling: float | None, group: int) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Attention of the batch's queries (batch, heads, width, dim) to its own keys (batch, kv heads, keys, dim):
+    the output as (batch, width, heads, dim) and the log-sum-exps as (batch, width, heads).
+
+    With one query per row (a decoding step) the `group` query heads of a key/value head form one sequence of
+    `group` queries, so each key is read once per key/value head; repeating the keys per query head instead
+    would copy the whole cache at every layer of every step.
+    """
+    from transformers.integrations.sdpa_attention import repeat_kv
+
+    batch, heads, width, dim = query.shape
+    if mask is not None and mask.dtype == torch.bool:  # the kernel takes an additive mask; a large negative
+        # number, not -inf: a fully masked query row then gets a log-sum-exp far below the prefix's, not NaN
+        mask = torch.zeros(mask.shape, dtype=query.dtype).masked_fill_(~mask, torch.finfo(query.dtype).min)
+    if width == 1:
+        kv_heads = heads // group
+        folded = mask if mask is None else mask.expand(mask.shape[0], mask.shape[1], group, mask.shape[-1])
+        out, lse = _FLASH(query.reshape(batch, kv_heads, group, dim), key, value, attn_mask=folded, scale=scaling)
+        return out.reshape(batch, 1, heads, dim), lse.reshape(batch, 1, heads)
+    out, lse = _FLASH(query, repeat_kv(key, group), repeat_kv(value, group), is_causal=causal, attn_mask=mask,
+                      scale=scaling)  # fmt: skip
+    return out.transpose(1, 2), lse.transpose(1, 2)
 
 
 def use_prefix_attention(model: Any) -> bool:
