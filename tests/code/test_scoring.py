@@ -175,8 +175,9 @@ def test_each_problem_gets_the_limit_its_own_reference_gives(tmp_path, box):
     assert seen == {i: o.result for i, o in enumerate(outcomes)}  # journaled under the completion's index
 
 
-def test_interrupted_check_code_resumes_without_redoing_verdicts(tmp_path):
-    """Ctrl-C keeps every verdict so far in a journal; the same command then checks only the rest."""
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupted_check_code_resumes_without_redoing_verdicts(tmp_path, sig):
+    """Ctrl-C (or a `kill`) keeps every verdict so far in a journal; the same command then checks only the rest."""
     import re
     import signal
     import time
@@ -192,7 +193,7 @@ def test_interrupted_check_code_resumes_without_redoing_verdicts(tmp_path):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count("\n") < 11):
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, sig))
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     kept = int(re.search(r"interrupted: (\d+) of 60 verdicts", err).group(1))
