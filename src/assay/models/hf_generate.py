@@ -21,13 +21,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import torch
 
 from assay.errors import ModelError
 from assay.models.base import Progress
+from assay.models.hf_cache import decoding_cache
 from assay.models.hf_prefix import KV, PrefixMemo, cache_keyword, prefix_groups, returned_cache, use_prefix_attention
 from assay.records import GenerationRequest, GenerationResponse
 
@@ -158,57 +158,6 @@ class _Shared:
         return {"prefix_kv": self.kv} if self.kv is not None else {}
 
 
-ROOM = 64  # tokens of spare room a decoding cache is given each time it is (re)made
-
-
-@lru_cache(maxsize=1)
-def _roomy_layer_class() -> Any:
-    """A transformers DynamicLayer that appends a step's keys/values into spare room at the end of its tensors
-    instead of concatenating: a decoding step then copies one token per layer, not the whole cache.
-    When the room is used up, or the keys were replaced from outside (rows leaving or joining the batch), the
-    tensors are made again with ROOM tokens to spare."""
-    from transformers.cache_utils import DynamicLayer
-
-    class RoomyLayer(DynamicLayer):  # type: ignore[misc]
-        room: tuple[torch.Tensor, torch.Tensor] | None = None
-
-        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
-                   **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-            old_keys, old_values = self.keys, self.values
-            if not self.is_initialized or old_keys is None or old_values is None or old_keys.numel() == 0:
-                self.room = None
-                return super().update(key_states, value_states, *args, **kwargs)  # type: ignore[no-any-return]
-            have, new = old_keys.shape[-2], key_states.shape[-2]
-            if self.room is None or not _fits(self.room, old_keys, old_values, have + new):
-                shape = (*old_keys.shape[:2], have + new + ROOM, old_keys.shape[-1])
-                self.room = old_keys.new_empty(shape), old_values.new_empty(shape)
-                self.room[0][:, :, :have], self.room[1][:, :, :have] = old_keys, old_values
-            keys, values = self.room
-            keys[:, :, have : have + new], values[:, :, have : have + new] = key_states, value_states
-            self.keys, self.values = keys[:, :, : have + new], values[:, :, : have + new]
-            return self.keys, self.values
-
-    return RoomyLayer
-
-
-def _fits(room: tuple[torch.Tensor, torch.Tensor], keys: torch.Tensor, values: torch.Tensor, length: int) -> bool:
-    """Whether `keys`/`values` are still the start of the `room` tensors and `length` tokens fit there."""
-    room_keys, room_values = room
-    return (length <= room_keys.shape[-2] and keys.data_ptr() == room_keys.data_ptr()
-            and values.data_ptr() == room_values.data_ptr() and keys.shape[:2] == room_keys.shape[:2]
-            and keys.stride() == room_keys.stride() and values.stride() == room_values.stride())  # fmt: skip
-
-
-def _decoding_cache(config: Any) -> Any:
-    """An empty cache for `config` whose full-attention layers append in place (see _roomy_layer_class)."""
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
-
-    cache = DynamicCache(config=config)
-    cache.layers = [_roomy_layer_class()() if type(layer) is DynamicLayer else layer for layer in cache.layers]
-    return cache
-
-
 def _prefill(
     hf: Any, rows: Sequence[_Row], pad: int, keyword: str, shared: _Shared
 ) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -224,7 +173,7 @@ def _prefill(
         mask[i, width - len(prompt) :] = 1
     # positions count real tokens only, so a padded row sees the same positions as it would alone
     positions = (mask.cumsum(dim=-1) - 1).clamp(min=0) + shared.length
-    cache = {keyword: _decoding_cache(hf.model.config)}
+    cache = {keyword: decoding_cache(hf.model.config)}
     out = hf.model(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device),
                    position_ids=positions.to(hf.device), use_cache=True, logits_to_keep=1, **cache,
                    **shared.kwargs())  # fmt: skip
