@@ -32,7 +32,7 @@ demo: setup
 
 test: setup-dev
 	# one rerun of a failed test: real servers and models on a shared 2-core machine can hit a slow moment
-	$(PY) -m pytest -q --timeout=1200 --reruns 1
+	$(PY) -m pytest -q --timeout=1200 --reruns 1 -p tests.flaky_report
 
 lint: setup-dev
 	$(VENV)/bin/ruff check src tests bench
