@@ -13,11 +13,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,13 +53,41 @@ def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _write_atomic(path: Path, write: Any) -> None:
-    """On any failure (a full disk included) the temp file is removed and the target left untouched."""
+    """On any failure (a full disk included) the temp file is removed and the target left untouched.
+
+    The temp file is created as `open()` creates a file (0666 less the umask), not 0600 as `mkstemp` would:
+    a team sharing a runs folder reads each other's files as their umask allows.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             write(fh)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def file_mode() -> int:
+    """The mode a new file gets under the current umask (0666 less the umask): every file of a run has it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no /proc (macOS): read the umask by setting it, and put it back at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def settle_modes(folder: Path) -> None:
+    """Give every file under `folder` the umask's file mode (sqlite creates its database 0644 whatever the
+    umask allows, a JSON file gets 0666 less the umask): one mode for every file of a run."""
+    mode = file_mode()
+    for file in folder.rglob("*"):
+        if file.is_file() and not file.is_symlink() and (file.stat().st_mode & 0o777) != mode:
+            with contextlib.suppress(PermissionError):  # another user's file in a shared folder: theirs to set
+                os.chmod(file, mode)

@@ -25,7 +25,14 @@ from typing import Any
 from assay.errors import AssayError, UsageError
 from assay.records import RunRecord, SampleResult
 from assay.runs.folder import CONFIG, METRICS, SUMMARY
-from assay.runs.layout import PARTIAL_SUFFIX, new_run_id, samples_path, write_json_atomic, write_jsonl_atomic
+from assay.runs.layout import (
+    PARTIAL_SUFFIX,
+    new_run_id,
+    samples_path,
+    settle_modes,
+    write_json_atomic,
+    write_jsonl_atomic,
+)
 
 JOURNAL = "responses.sqlite"
 
@@ -115,6 +122,7 @@ class RunWriter:
         """summary + metrics, atomic rename, leaderboard rows, trackers: each step kept if a later one fails."""
         write_json_atomic(self.partial / METRICS, record.metric_map())
         write_json_atomic(self.partial / SUMMARY, record.to_json())
+        settle_modes(self.partial)  # the journal too: one mode for every file, as the umask allows
         if self.partial != self.final:
             if self.final.exists():
                 self.final.rmdir()  # start() allowed only an empty folder here
