@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from assay.cli.common import console, console_err, styled
-from assay.errors import require
+from assay.errors import UsageError, require
 
 if TYPE_CHECKING:  # the agreement module pulls in numpy and assay.stats: load it only when used
     from assay.human.agreement import AgreementReport
@@ -28,13 +29,24 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port to listen on (0 picks a free one)."),
     mode: str = typer.Option("single", "--mode", help="single (score 1-10) or pairwise (A / B / tie)."),
+    threads: int = typer.Option(8, "--threads", min=1, max=256, help="Request threads of the server."),
+    require_invite: bool = typer.Option(
+        False,
+        "--require-invite",
+        help="Sign-in by invitation only (`assay human invite`); always on for a --host other than loopback.",
+    ),
 ) -> None:
     """Start the annotation web app for ITEMS.jsonl on --db; every rating is committed as it is made.
+
+    On 127.0.0.1 / localhost / ::1 annotators sign in by name. On any other --host (or with --require-invite)
+    each annotator needs a personal link from `assay human invite NAME --db FILE`.
 
     Single items: {"item_id", "prompt", "response", "model"}.
     Pairwise items: {"item_id", "prompt", "response_a", "response_b", "model_a", "model_b"}.
     """
     require("flask", "human")
+    require("waitress", "human")
+    from assay.human.access import needs_invite
     from assay.human.items import check_mode, load_items
     from assay.human.server import listen, serve
     from assay.human.storage import Store
@@ -49,14 +61,46 @@ def serve_cmd(
         sock.close()
         raise
 
+    invites_only = require_invite or needs_invite(host)
+
     def announce(url: str) -> None:
-        console.print(f"{len(store.items)} {checked} items, ratings in {db}")
+        console.print(f"{len(store.items)} {checked} items, ratings in {db}, {threads} threads")
+        if invites_only:
+            console.print(
+                f"sign-in by invitation only; {store.n_invites()} annotators invited "
+                f"(add one: assay human invite NAME --db {db} --url {url})",
+                highlight=False,
+            )
         console.print(styled("annotators open ", (url, "bold"), " (Ctrl-C to stop)"), highlight=False)
 
-    try:
-        serve(store, sock, announce=announce)
-    except KeyboardInterrupt:
-        console_err.print(f"stopped; every submitted rating is saved in {db}")
+    with contextlib.suppress(KeyboardInterrupt):  # waitress itself returns on Ctrl-C; this covers start-up
+        serve(store, sock, threads=threads, require_invite=invites_only, announce=announce)
+    console_err.print(f"stopped; every submitted rating is saved in {db}")
+
+
+@human_app.command("invite")
+def invite_cmd(
+    names: list[str] = typer.Argument(..., metavar="NAME...", help="Annotators to invite (one link each)."),
+    db: Path = typer.Option(..., "--db", help="The ratings database of `assay human serve`."),
+    url: str = typer.Option(
+        "http://127.0.0.1:8765/", "--url", help="The address annotators reach the server at, for the links."
+    ),
+) -> None:
+    """Print a personal sign-in link per annotator; a new link for a name replaces (revokes) the old one.
+
+    The database keeps only a hash of each link's token: a lost link cannot be shown again, only replaced.
+    Required for every annotator when the server listens on an address other than loopback.
+    """
+    from assay.human.access import clean_name, invite_link
+    from assay.human.storage import Store
+
+    cleaned = [clean_name(name) for name in names]  # every name is checked before anything is written
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {url!r} is not an http(s) address", hint="e.g. --url http://10.0.0.5:8765/")
+    store = Store.open(db)
+    for name in cleaned:
+        typer.echo(f"{name}\t{invite_link(url, store.invite(name))}")
+    console_err.print(f"invited {len(cleaned)} annotator(s); each link signs in as its name only")
 
 
 @human_app.command("export")

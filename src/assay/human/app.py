@@ -1,13 +1,19 @@
-"""The annotation web app (Flask): log in by name, rate blind items one by one, resume any time.
+"""The annotation web app (Flask): sign in, rate blind items one by one, resume any time.
 
 Routes::
 
-    GET  /          login form (or straight to /rate when logged in)
-    POST /login     start a session as an annotator (no password: this is a local tool)
+    GET  /          sign-in form (or straight to /rate when signed in)
+    GET  /invite/T  sign-in form for the annotator invited with token T (nothing changes until they submit it)
+    POST /login     start a session: by invitation token, or by name when invitations are not required
     POST /logout    end the session
     GET  /rate      the annotator's next unrated item, or the "all done" page
     POST /rate      store one rating (committed at once), then redirect to GET /rate
     GET  /healthz   "ok": lets scripts wait for the server
+
+With `require_invite` (any address but loopback), only an invitation token signs in; the session then holds
+the annotator's name and the hash of that invitation, checked on every request, so a newer invitation revokes
+the older link's sessions. An annotator's identity comes only from the signed session cookie, never from a
+form, and the only pages are the annotator's own next item: nobody can see or change another's ratings.
 
 Every POST carries a per-session CSRF token. Item text is shown only through Jinja autoescaping, and a
 strict Content-Security-Policy forbids inline scripts, so a response containing HTML cannot run.
@@ -22,10 +28,12 @@ from flask import Flask, abort, current_app, redirect, render_template, request,
 from werkzeug.wrappers import Response
 
 from assay.errors import UsageError
+from assay.human.access import clean_name, token_hash
 from assay.human.blinding import is_swapped
 from assay.human.storage import Store
 
-MAX_NAME = 64
+__all__ = ["clean_name", "create_app"]
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -35,22 +43,11 @@ SECURITY_HEADERS = {
 }
 
 
-def clean_name(raw: str) -> str:
-    """Normalize an annotator name (inner whitespace collapsed); raise UsageError if it is unusable."""
-    name = " ".join(raw.split())
-    if not name:
-        raise UsageError("please enter your name")
-    if len(name) > MAX_NAME:
-        raise UsageError(f"a name has at most {MAX_NAME} characters")
-    if not name.isprintable():
-        raise UsageError("a name cannot contain control characters")
-    return name
-
-
-def create_app(store: Store) -> Flask:
-    """Build the Flask app serving `store`."""
+def create_app(store: Store, *, require_invite: bool = False) -> Flask:
+    """Build the Flask app serving `store`; with `require_invite`, only invited annotators can sign in."""
     app = Flask(__name__)
     app.config.update(
+        ASSAY_REQUIRE_INVITE=require_invite,
         SECRET_KEY=store.secret_key,
         SESSION_COOKIE_NAME="assay_human",
         SESSION_COOKIE_SAMESITE="Lax",
@@ -64,6 +61,7 @@ def create_app(store: Store) -> Flask:
     app.register_error_handler(400, _bad_request)
     app.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
     app.add_url_rule("/", view_func=index, methods=["GET"])
+    app.add_url_rule("/invite/<token>", view_func=invitation, methods=["GET"])
     app.add_url_rule("/login", view_func=login, methods=["POST"])
     app.add_url_rule("/logout", view_func=logout, methods=["POST"])
     app.add_url_rule("/rate", view_func=rate, methods=["GET"])
@@ -76,11 +74,31 @@ def _store() -> Store:
     return store
 
 
+def _require_invite() -> bool:
+    return bool(current_app.config["ASSAY_REQUIRE_INVITE"])
+
+
+def _annotator() -> str | None:
+    """The signed-in annotator, or None; with invitations, only while the session's invitation is current."""
+    name = session.get("annotator")
+    if not isinstance(name, str) or not name:
+        return None
+    if _require_invite() and not _store().invite_is_current(name, str(session.get("invite", ""))):
+        session.clear()  # a name-only session (made on loopback) or a replaced invitation
+        return None
+    return name
+
+
 # ------------------------------------------------------------------------------------------- request hooks
 
 
 def _inject() -> dict[str, object]:
-    return {"csrf_token": _csrf_token(), "mode": _store().mode, "annotator": session.get("annotator")}
+    return {
+        "csrf_token": _csrf_token(),
+        "mode": _store().mode,
+        "annotator": session.get("annotator"),
+        "require_invite": _require_invite(),
+    }
 
 
 def _check_csrf() -> None:
@@ -112,24 +130,48 @@ def healthz() -> str:
 
 
 def index() -> str | Response:
-    """The login form, or the current item for a logged-in annotator."""
-    if session.get("annotator"):
+    """The sign-in form, or the current item for a signed-in annotator."""
+    if _annotator():
         return redirect(url_for("rate"))
     return render_template("login.html", n_items=len(_store().items))
 
 
-def login() -> str | Response | tuple[str, int]:
-    """Start a session under the given name (no password: a local tool)."""
+def invitation(token: str) -> str | tuple[str, int]:
+    """The sign-in form for the annotator invited with `token` (a GET changes nothing: the form posts it)."""
     store = _store()
-    try:
-        name = clean_name(request.form.get("name", ""))
-    except UsageError as exc:
-        return render_template("login.html", n_items=len(store.items), error=exc.message), 400
-    store.add_annotator(name)
+    name = store.invited(token)
+    if name is None:
+        message = "This invitation link is not valid: it may have been replaced by a newer one."
+        return render_template("error.html", message=message), 404
+    return render_template("login.html", n_items=len(store.items), invite=token, invited=name)
+
+
+def login() -> str | Response | tuple[str, int]:
+    """Start a session: by invitation token, or by name where invitations are not required."""
+    store = _store()
+    token = request.form.get("invite", "").strip()
+    if token:
+        name = store.invited(token)
+        if name is None:
+            return _login_error("This invitation is not valid: ask for a new link.", 403)
+    elif _require_invite():
+        return _login_error("Sign in with your personal invitation link.", 403)
+    else:
+        try:
+            name = clean_name(request.form.get("name", ""))
+        except UsageError as exc:
+            return _login_error(exc.message, 400)
+        store.add_annotator(name)
     session.clear()
     session["annotator"] = name
+    if token:
+        session["invite"] = token_hash(token)
     session["csrf"] = secrets.token_urlsafe(32)  # a fresh token per login
     return redirect(url_for("rate"))
+
+
+def _login_error(message: str, status: int) -> tuple[str, int]:
+    return render_template("login.html", n_items=len(_store().items), error=message), status
 
 
 def logout() -> Response:
@@ -140,7 +182,7 @@ def logout() -> Response:
 
 def rate() -> str | Response:
     """The annotator's next unrated item (pairwise: sides as this annotator sees them), or "all done"."""
-    annotator = session.get("annotator")
+    annotator = _annotator()
     if not annotator:
         return redirect(url_for("index"))
     store = _store()
@@ -158,7 +200,7 @@ def rate() -> str | Response:
 
 def submit() -> Response:
     """Store one rating (committed before the redirect), then show the next item."""
-    annotator = session.get("annotator")
+    annotator = _annotator()
     if not annotator:
         return redirect(url_for("index"))
     store, form = _store(), request.form

@@ -1,9 +1,11 @@
 """Ratings in SQLite, committed one by one as annotators submit them.
 
 The database holds everything an export needs: the mode, the items (so the items file may move), the
-annotators and their ratings. Each request opens its own short-lived connection (SQLite connections must not
-cross threads); WAL mode lets the export read while annotators write, and synchronous=FULL makes every
-committed rating survive a crash of the process or of the machine.
+annotators, their invitations (hashes only) and their ratings. Each server thread keeps one connection of its
+own (SQLite connections must not cross threads), opened once, in autocommit mode: a read is one statement and
+never waits for a writer (WAL mode), a write is one short `BEGIN IMMEDIATE ... COMMIT` (no read-then-upgrade
+deadlock; writers queue on the busy timeout instead of failing). synchronous=FULL makes every committed rating
+survive a crash of the process or of the machine (it costs ~0.35 ms per commit here).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,14 +21,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assay.errors import DataError, UsageError
+from assay.human.access import new_token, token_hash
 from assay.human.blinding import annotator_order, is_swapped
 from assay.human.items import Item, Mode, check_mode
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1"  # the invites table was added without a new version: CREATE IF NOT EXISTS adds it
+BUSY_TIMEOUT_S = 10.0
 CHOICES = ("A", "B", "tie")  # as displayed: A is the left response, B the right one
 MAX_COMMENT = 5000
 
-SCHEMA = """
+INVITES_TABLE = """CREATE TABLE IF NOT EXISTS invites (
+    name TEXT PRIMARY KEY REFERENCES annotators(name),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL)"""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     item_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, payload TEXT NOT NULL);
@@ -41,6 +51,7 @@ CREATE TABLE IF NOT EXISTS ratings (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (annotator, item_id));
+{INVITES_TABLE};
 """
 
 
@@ -81,6 +92,9 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[sqlite3.Connection] = []
         with self.connect() as conn:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             rows = conn.execute("SELECT payload FROM items ORDER BY seq").fetchall()
@@ -109,10 +123,16 @@ class Store:
             )
         conn = _connect(path)
         try:
-            with conn:
-                conn.executescript(SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    conn.execute(statement)
                 _init_meta(conn, path, mode)
                 _add_items(conn, path, mode, items, source)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         finally:
             conn.close()
         return cls(path)
@@ -136,16 +156,69 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection for one unit of work; the caller's `with conn:` commits."""
-        with closing_conn(self.path) as conn:
-            yield conn
+        """This thread's connection, in autocommit mode (each statement is its own transaction)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = _connect(self.path)
+            with self._lock:
+                self._conns.append(conn)
+        yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction on this thread's connection, committed on exit, rolled back on error."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every thread's connection (the store must not be used afterwards)."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
 
     # --------------------------------------------------------------------------------------- annotators
 
     def add_annotator(self, name: str) -> None:
         """Record that `name` logged in (idempotent)."""
-        with self.connect() as conn, conn:
+        with self.write() as conn:
             conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (name, now()))
+
+    def invite(self, name: str) -> str:
+        """A new invitation token for `name` (returned once, only its hash is kept); it replaces any earlier one."""
+        token, stamp = new_token(), now()
+        with self.write() as conn:
+            conn.execute(INVITES_TABLE)  # a database made before invitations existed gets the table here
+            conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (name, stamp))
+            conn.execute(
+                "INSERT INTO invites VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE"
+                " SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+                (name, token_hash(token), stamp),
+            )
+        return token
+
+    def invited(self, token: str) -> str | None:
+        """The annotator whose current invitation is `token`, or None."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT name FROM invites WHERE token_hash = ?", (token_hash(token),)).fetchone()
+        return None if row is None else str(row[0])
+
+    def invite_is_current(self, name: str, hashed: str) -> bool:
+        """True if `hashed` is the hash of `name`'s current invitation (a newer invite revokes older links)."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT 1 FROM invites WHERE name = ? AND token_hash = ?", (name, hashed)).fetchone()
+        return row is not None
+
+    def n_invites(self) -> int:
+        """How many annotators hold an invitation."""
+        with self.connect() as conn:
+            return int(conn.execute("SELECT count(*) FROM invites").fetchone()[0])
 
     def order(self, annotator: str) -> list[str]:
         """Item ids in the order `annotator` sees them."""
@@ -192,7 +265,7 @@ class Store:
             swapped = is_swapped(annotator, item_id)
             winner = resolve_choice(choice, swapped)
         stamp = now()
-        with self.connect() as conn, conn:
+        with self.write() as conn:
             conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (annotator, stamp))
             cursor = conn.execute(
                 "INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -254,7 +327,9 @@ class Store:
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, timeout=10.0)
+        # autocommit (isolation_level=None): transactions are explicit, see Store.write; a connection is used
+        # by the one thread that opened it, but Store.close may close it from another
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
         raise DataError(f"cannot use {path} as a ratings database ({exc})") from None
