@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import cast
 
 import typer
-from rich.table import Table
 
-from assay.cli.common import console, styled
+from assay.cli._table import Cell, Col, print_table
+from assay.cli.common import console
 from assay.errors import UsageError
 from assay.stats.compare import Comparison, compare_runs, comparison_rows, markdown_table
 from assay.stats.paired import TestName
@@ -25,19 +25,17 @@ def _names(values: list[str]) -> list[str] | None:
 
 def _print(comparisons: list[Comparison], alpha: float) -> None:
     first = comparisons[0]
-    table = Table(
+    header, rows = comparison_rows(comparisons)
+    cols = [Col(name, right=name not in {"task", "metric", "test", "verdict", "CI"}) for name in header]
+    cells: list[list[Cell]] = [
+        [*row[:-1], (row[-1], _STYLE[c.verdict])] for c, row in zip(comparisons, rows, strict=True)
+    ]
+    print_table(
+        console, cols, cells,
         title=f"A = {first.model_a} ({first.run_a})   B = {first.model_b} ({first.run_b})",
         caption=f"verdicts at alpha = {alpha} on Holm-adjusted p-values; W/T/L counts samples where A "
         "scored higher / the same / lower",
-    )
-    header, rows = comparison_rows(comparisons)
-    for name in header:
-        table.add_column(
-            name, justify="left" if name in {"task", "metric", "test", "verdict", "CI"} else "right"
-        )
-    for comparison, row in zip(comparisons, rows, strict=True):
-        table.add_row(*row[:-1], styled((row[-1], _STYLE[comparison.verdict])))
-    console.print(table)
+    )  # fmt: skip
 
 
 def compare(

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from assay.cli.common import console, parse_kv, styled
+from assay.cli._table import Cell, Col, print_table
+from assay.cli.common import console, parse_kv
 from assay.errors import UsageError
 
 _STYLE = {"regression": "bold red", "improvement": "green", "worse, within min delta": "yellow"}
@@ -43,16 +43,16 @@ def _sides(candidate: str, baseline: str, tasks: list[str], opts: dict[str, Any]
 def _print(result: Any) -> None:
     from assay.gate.decide import status
 
-    table = Table(title="candidate vs baseline (paired, Holm-corrected)")
-    for col in ("task", "metric", "n", "baseline", "candidate", "Δ", "p (Holm)", "status"):
-        table.add_column(col, justify="left" if col in {"task", "metric", "status"} else "right")
+    cols = [Col(c, right=c not in {"task", "metric", "status"}) for c in
+            ("task", "metric", "n", "baseline", "candidate", "Δ", "p (Holm)", "status")]  # fmt: skip
+    rows: list[list[Cell]] = []
     for c in result.comparisons:
         st = status(c, result.min_delta)
-        table.add_row(
+        rows.append([
             c.task, c.metric, str(c.n), f"{c.mean_b:.4f}", f"{c.mean_a:.4f}", f"{c.difference:+.4f}",
-            f"{c.p_adjusted:.3g}", styled((_SHORT.get(st, st), _STYLE.get(st, "dim"))),
-        )  # fmt: skip
-    console.print(table)
+            f"{c.p_adjusted:.3g}", (_SHORT.get(st, st), _STYLE.get(st, "dim")),
+        ])  # fmt: skip
+    print_table(console, cols, rows, title="candidate vs baseline (paired, Holm-corrected)")
     console.print("n.s. = no significant difference after Holm; the Markdown summary has CIs and raw p", style="dim")
     console.print(result.verdict, style="bold red" if result.exit_code else "bold green")
 

@@ -9,8 +9,8 @@ from typing import Any
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.table import Table
 
+from assay.cli._table import Cell, Col, print_table
 from assay.cli.common import console, parse_kv
 from assay.config import ModelSpec, RunConfig
 from assay.errors import ConfigError, UsageError
@@ -57,15 +57,15 @@ def build_config(**fields: Any) -> RunConfig:
 
 
 def print_results(record: RunRecord, run_dir: Path) -> None:
-    table = Table(title=f"run {record.run_id}", show_lines=False)
-    for col in ("model", "task", "metric", "value", "± stderr", "n"):
-        table.add_column(col, justify="right" if col in {"value", "± stderr", "n"} else "left")
+    cells: list[list[Cell]] = []
     for r in record.results:
         for name, mv in r.metrics.items():
             stderr = "" if mv.stderr is None else f"{mv.stderr:.4f}"
             task = f"{r.task} (group)" if r.is_group else r.task
-            table.add_row(r.model, task, name, f"{mv.value:.4f}", stderr, str(mv.n))
-    console.print(table)
+            cells.append([r.model, task, name, f"{mv.value:.4f}", stderr, str(mv.n)])
+    cols = [Col("model", kind="path"), Col("task"), Col("metric"), Col("value", right=True),
+            Col("± stderr", right=True), Col("n", right=True)]  # fmt: skip
+    print_table(console, cols, cells, title=f"run {record.run_id}")
     computed = sum(int(s.get("requests_computed", 0)) for s in record.stats.values())
     cached = sum(int(s.get("requests_cached", 0)) for s in record.stats.values())
     console.print(f"requests: {computed} computed, {cached} from cache · {record.wall_seconds:.1f} s")

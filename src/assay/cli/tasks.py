@@ -6,9 +6,10 @@ import fnmatch
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
+from assay.cli._table import Cell, Col, print_table
 from assay.cli.common import console, styled
+from assay.errors import UsageError, did_you_mean
 from assay.tasks.build import prepare
 from assay.tasks.catalog import BUILTIN_DIR, all_tasks, groups_of
 
@@ -28,23 +29,24 @@ def register(app: typer.Typer) -> None:
         def keep(name: str) -> bool:
             return fnmatch.fnmatchcase(name, pattern) or (pattern.strip("*") in name)
 
-        table = Table(title="tasks")
-        for col in ("name", "type", "dataset", "split", "metrics", "groups"):
-            table.add_column(col, no_wrap=col == "name")  # the name whole on one line; the others fold
-        for name in sorted(known):
-            if not keep(name):
-                continue
+        chosen = [name for name in sorted(known) if keep(name)]
+        groups = {g: m for g, m in groups_of(known).items() if keep(g)}
+        if not chosen and not groups:
+            raise UsageError(
+                f"no task or group matches {pattern!r}",
+                hint=did_you_mean(pattern, sorted([*known, *groups_of(known)]))
+                or "`assay tasks` lists them all; a pattern is a glob (mmlu_*) or a part of a name",
+            )
+        rows: list[list[Cell]] = []
+        for name in chosen:
             t = known[name]
             dataset = t.dataset.data_files or f"{t.dataset.path}/{t.dataset.name or 'default'}"
-            table.add_row(
-                name,
-                t.output_type,
-                dataset,
-                t.dataset.split,
-                ",".join(m.label for m in t.metrics),
-                ",".join(t.groups),
-            )
-        console.print(table)
+            metrics = ", ".join(m.label for m in t.metrics)
+            rows.append([name, t.output_type, dataset, t.dataset.split, metrics, ", ".join(t.groups)])
+        if rows:
+            cols = [Col("name"), Col("type"), Col("dataset", kind="path"), Col("split"), Col("metrics"),
+                    Col("groups")]  # fmt: skip
+            print_table(console, cols, rows, title="tasks")
         groups = {g: m for g, m in groups_of(known).items() if keep(g)}
         for group, members in sorted(groups.items()):
             console.print(styled((group, "bold"), f" (group of {len(members)})"))
