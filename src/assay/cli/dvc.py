@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
+from assay.cli._table import Col, print_table
 from assay.cli.common import console, console_err
 from assay.errors import UsageError
 
@@ -76,17 +76,16 @@ def diff_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
 ) -> None:
     """Per-task deltas between two revisions' run folders, paired by sample id, with test and interval."""
-    from assay.dvc.diff import diff_revisions, rows
+    from assay.dvc.diff import diff_revisions, pairing_notes, rows
 
     with tempfile.TemporaryDirectory(prefix="assay-dvc-diff-") as scratch:
         result = diff_revisions(rev_a, rev_b, runs, Path(scratch), seed)
     header, cells = rows(result)
-    table = Table(title=f"{rev_a} -> {rev_b} (delta = B - A, paired by sample id)")
-    for col in header:
-        table.add_column(col, justify="right" if col in {"n", "delta", "p"} else "left")
-    for row in cells:
-        table.add_row(*row)
-    console.print(table)
+    cols = [Col(c, right=c in {"paired", "delta", "p", rev_a, rev_b}, kind="path" if c == "stage" else "text")
+            for c in header]  # fmt: skip
+    print_table(console, cols, cells, title=f"{rev_a} -> {rev_b} (delta = B - A, paired by sample id)")
+    for note in pairing_notes(result):
+        console.print(note, soft_wrap=False)
     for name in result.only_a:
         console_err.print(f"only in {rev_a}: {runs}/{name}")
     for name in result.only_b:

@@ -8,14 +8,32 @@ within the pair. An older revision's folders are read from the DVC cache (or rem
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from assay.errors import UsageError, require
-from assay.runs.folder import list_runs
+from assay.runs.folder import list_runs, open_run
 from assay.stats.compare import Comparison, compare_runs
 
 WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """How many samples of one task x metric each revision scored, and how many of them were paired (by
+    sample id): the means and the delta are over the paired ones only, while `dvc metrics diff` compares
+    each revision's mean over all of its own."""
+
+    task: str
+    metric: str
+    paired: int
+    in_a: int
+    in_b: int
+
+    @property
+    def complete(self) -> bool:
+        return self.paired == self.in_a == self.in_b
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +42,7 @@ class StageDiff:
 
     stage: str
     comparisons: tuple[Comparison, ...]
+    pairings: tuple[Pairing, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +105,46 @@ def diff_folders(root_a: Path, root_b: Path, rev_a: str, rev_b: str, seed: int =
             f"{rev_a} and {rev_b} share no run folder",
             hint=f"{rev_a}: {', '.join(a) or 'none'}; {rev_b}: {', '.join(b) or 'none'}",
         )
-    stages = tuple(
-        StageDiff(name, tuple(compare_runs(b[name], a[name], seed=seed))) for name in shared
-    )  # compare_runs gives A - B: passing (B, A) makes each difference "B - A"
+    stages = []
+    for name in shared:
+        comparisons = tuple(compare_runs(b[name], a[name], seed=seed))  # gives A - B: (B, A) makes it B - A
+        stages.append(StageDiff(name, comparisons, tuple(_pairing(a[name], b[name], c) for c in comparisons)))
     return PipelineDiff(
-        rev_a, rev_b, stages, tuple(n for n in a if n not in b), tuple(n for n in b if n not in a)
+        rev_a, rev_b, tuple(stages), tuple(n for n in a if n not in b), tuple(n for n in b if n not in a)
     )
+
+
+def _scored(folder: Path, model: str, task: str, metric: str) -> int:
+    """The samples of `model` on `task` in a run folder that carry a finite score for `metric`."""
+    run = open_run(folder)
+    if not run.has_samples(model, task):
+        return 0
+    values = (s.score(metric) for s in run.samples(model, task))
+    return sum(1 for v in values if v is not None and math.isfinite(v))
+
+
+def _pairing(folder_a: Path, folder_b: Path, c: Comparison) -> Pairing:
+    # compare_runs ran (B, A): its model_a is revision B's model
+    in_a, in_b = _scored(folder_a, c.model_b, c.task, c.metric), _scored(folder_b, c.model_a, c.task, c.metric)
+    return Pairing(c.task, c.metric, c.n, in_a, in_b)
+
+
+def pairing_notes(diff: PipelineDiff) -> list[str]:
+    """One line per task x metric whose samples were not all paired, else one line saying they all were."""
+    notes = []
+    for stage in diff.stages:
+        for p in stage.pairings:
+            if not p.complete:
+                notes.append(
+                    f"{stage.stage} {p.task} {p.metric}: paired {p.paired} samples of {p.in_a} in {diff.rev_a} "
+                    f"and {p.in_b} in {diff.rev_b}; the means and delta are over the {p.paired} paired only "
+                    "(`dvc metrics diff` compares each side's mean over all of its samples)"
+                )
+    if not notes:
+        counts = sorted({p.paired for s in diff.stages for p in s.pairings})
+        shown = ", ".join(str(n) for n in counts)
+        notes.append(f"every sample paired: both revisions scored the same samples ({shown} per task)")
+    return notes
 
 
 def diff_revisions(rev_a: str, rev_b: str, runs: str, scratch: Path, seed: int = 0) -> PipelineDiff:
@@ -105,13 +158,14 @@ def rows(diff: PipelineDiff) -> tuple[list[str], list[list[str]]]:
     """Header and cells of the per-stage, per-metric table (means of A and B, B - A with its interval)."""
     from assay.stats.compare import comparison_rows
 
-    header = ["stage", "task", "metric", "n", diff.rev_a, diff.rev_b, "delta", "CI", "test", "p", "verdict"]
+    header = ["stage", "task", "metric", "paired", diff.rev_a, diff.rev_b, "delta", "CI", "test", "p", "verdict"]
     out = []
     for stage in diff.stages:
         _, cells = comparison_rows(list(stage.comparisons))
-        for c, cell in zip(stage.comparisons, cells, strict=True):
+        for c, cell, p in zip(stage.comparisons, cells, stage.pairings, strict=True):
+            paired = str(c.n) if p.complete else f"{c.n} of {p.in_a}/{p.in_b}"
             # compare_runs ran (B, A): its "A" is revision B
-            out.append([stage.stage, c.task, c.metric, str(c.n), cell[4], cell[3], cell[5], cell[6], c.test,
+            out.append([stage.stage, c.task, c.metric, paired, cell[4], cell[3], cell[5], cell[6], c.test,
                         cell[9], _verdict(c.verdict, diff)])  # fmt: skip
     return header, out
 
