@@ -80,6 +80,20 @@ class TrackingError(AssayError):
     """Experiment tracking or the model registry failed."""
 
 
+_KEPT = "assay kept: "  # prefix of an exception note saying what a failed command kept and how to go on
+
+
+def note_kept(exc: BaseException, text: str) -> None:
+    """Attach to any exception what the failing command kept and how to continue (`run X keeps ...; continue
+    with: ...`): the CLI adds it to the hint of whatever the exception becomes, a bug in assay included."""
+    exc.add_note(_KEPT + text)
+
+
+def kept_notes(exc: BaseException) -> list[str]:
+    """The texts `note_kept` attached to `exc`."""
+    return [n.removeprefix(_KEPT) for n in getattr(exc, "__notes__", []) if str(n).startswith(_KEPT)]
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """Return a 'did you mean ...?' hint for the closest candidates, or None."""
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)

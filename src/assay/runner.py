@@ -23,7 +23,7 @@ from typing import Any
 from assay import pipeline
 from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
-from assay.errors import AssayError, Interrupted, UsageError
+from assay.errors import AssayError, Interrupted, UsageError, note_kept
 from assay.execution.base import Executor
 from assay.execution.units import Kind
 from assay.metrics.aggregate import aggregate_scores, pooled_group
@@ -92,8 +92,11 @@ def run_evaluation(
         if resume_dir is None:
             writer.discard()  # nothing worth resuming: leave nothing half-written
         raise
-    except BaseException:
-        if resume_dir is None and not _has_responses(writer.journal_path):
+    except BaseException as exc:  # a bug in assay or the environment: the work done is kept all the same
+        if _has_responses(writer.journal_path):
+            note_kept(exc, f"run {writer.run_id} keeps every finished result in {writer.partial}; "
+                           f"continue with: assay run --resume {writer.partial}")  # fmt: skip
+        elif resume_dir is None:
             writer.discard()
         raise
     done = writer.finish(record, leaderboard=_leaderboard(config), trackers=_trackers(config, writer.final))

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from assay.errors import AssayError
+from assay.errors import AssayError, kept_notes
 
 DEBUG_HINT = "this is a bug in assay; rerun with --debug (or ASSAY_DEBUG=1) to see the traceback"
 
@@ -100,7 +100,16 @@ def _is_sqlite_environment(exc: BaseException) -> bool:
 
 
 def explain(exc: BaseException) -> Failure:
-    """Translate any exception into what the user is told."""
+    """Translate any exception into what the user is told, with what the failed command kept (its unfinished
+    run and the command that continues it) added to the hint."""
+    failure = _explain(exc)
+    kept = "; ".join(kept_notes(exc))
+    if not kept or isinstance(exc, AssayError):  # an AssayError's own hint already says it
+        return failure
+    return Failure(failure.message, f"{failure.hint}; {kept}" if failure.hint else kept, failure.exit_code)
+
+
+def _explain(exc: BaseException) -> Failure:
     if isinstance(exc, AssayError):
         return Failure(exc.message, exc.hint, exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):

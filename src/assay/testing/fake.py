@@ -11,6 +11,7 @@ Model args:
                          shared by several requests of one call counts once, as the hf backend forwards it) (default 0)
     fail_rate            share of requests that raise ModelError, chosen by hash (default 0)
     crash_after          the process kills itself (SIGKILL) after answering this many requests (default: never)
+    raise_after          raises RuntimeError (a stand-in for a bug in assay) after answering this many requests
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from assay.records import (
 )
 
 _WORDS = ("the", "answer", "is", "42", "def", "return", "x", "yes", "no", "Paris", "because", "so")
-ARGS = ("seed", "latency_request_ms", "latency_token_ms", "fail_rate", "crash_after", "batch_size", "device")
+ARGS = ("seed", "latency_request_ms", "latency_token_ms", "fail_rate", "crash_after", "raise_after",
+        "batch_size", "device")
 
 
 _SLICE = 0.02  # seconds: simulated time is slept in slices at least this long
@@ -67,6 +69,8 @@ class FakeModel:
             self.fail_rate = float(args.get("fail_rate", 0))
             crash = args.get("crash_after")
             self.crash_after = None if crash in (None, "") else int(crash)
+            bug = args.get("raise_after")
+            self.raise_after = None if bug in (None, "") else int(bug)
         except (TypeError, ValueError) as exc:
             raise UsageError(f"bad fake model argument: {exc}", hint="numbers, e.g. seed=1,fail_rate=0.1") from exc
         if not 0 <= self.fail_rate <= 1:
@@ -83,6 +87,8 @@ class FakeModel:
     def _before(self, key: str, tokens: int) -> None:
         if self.crash_after is not None and self.answered >= self.crash_after:
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.raise_after is not None and self.answered >= self.raise_after:
+            raise RuntimeError(f"fake backend: simulated bug after {self.answered} requests")
         if self.fail_rate and _unit(self.seed, "fail", key) < self.fail_rate:
             raise ModelError(f"fake backend: simulated failure of request {key[:12]}")
         delay = self.latency_request + self.latency_token * tokens
