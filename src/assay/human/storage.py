@@ -27,6 +27,7 @@ from assay.human.items import Item, Mode, check_mode
 
 SCHEMA_VERSION = "1"  # the invites table was added without a new version: CREATE IF NOT EXISTS adds it
 BUSY_TIMEOUT_S = 10.0
+MAX_CACHED_ORDERS = 4096
 CHOICES = ("A", "B", "tie")  # as displayed: A is the left response, B the right one
 MAX_COMMENT = 5000
 
@@ -94,7 +95,9 @@ class Store:
         self.path = path
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []
+        self._orders: dict[str, list[str]] = {}  # annotator -> item order: a shuffle per request adds up
         with self.connect() as conn:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             rows = conn.execute("SELECT payload FROM items ORDER BY seq").fetchall()
@@ -166,8 +169,13 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction on this thread's connection, committed on exit, rolled back on error."""
-        with self.connect() as conn:
+        """One short write transaction on this thread's connection, committed on exit, rolled back on error.
+
+        SQLite admits one writer at a time anyway; the process's own writers queue on a mutex, handed over
+        at once, instead of on SQLite's busy handler, which sleeps in steps of up to 100 ms and let a write
+        wait seconds under load. Reads take no lock. The busy timeout still covers other processes.
+        """
+        with self.connect() as conn, self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -221,8 +229,15 @@ class Store:
             return int(conn.execute("SELECT count(*) FROM invites").fetchone()[0])
 
     def order(self, annotator: str) -> list[str]:
-        """Item ids in the order `annotator` sees them."""
-        return annotator_order(annotator, list(self.items))
+        """Item ids in the order `annotator` sees them (computed once per annotator; items never change)."""
+        order = self._orders.get(annotator)
+        if order is None:
+            order = annotator_order(annotator, list(self.items))
+            with self._lock:
+                if len(self._orders) >= MAX_CACHED_ORDERS:
+                    self._orders.clear()
+                self._orders[annotator] = order
+        return list(order)
 
     def rated_ids(self, annotator: str) -> set[str]:
         """Ids of the items `annotator` has already rated."""
