@@ -17,8 +17,7 @@ from typing import Any
 
 from assay.config import ModelSpec, RunConfig
 from assay.errors import TrackingError, UsageError, did_you_mean
-from assay.runs.folder import SUMMARY, open_run, resolve_run
-from assay.runs.layout import RUN_ID_RE
+from assay.runs.folder import SUMMARY, find_run, open_run, resolve_run
 
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.gguf")
 
@@ -43,9 +42,8 @@ def _is_checkpoint(path: Path) -> bool:
 
 
 def looks_like_run(text: str, output: Path) -> bool:
-    """A run id under `output` or a folder holding summary.json (an HF folder also has a config.json)."""
-    path = Path(text)
-    return _is_run_folder(path) or bool(RUN_ID_RE.match(text) and _is_run_folder(output / text))
+    """A run id (or short id) under `output` or a folder holding summary.json (an HF folder has a config.json)."""
+    return find_run(text, output) is not None
 
 
 def run_side(text: str, output: Path, origin: str, model: str | None = None) -> Side:

@@ -15,7 +15,7 @@ from typing import Any
 
 from assay.errors import AssayError, UsageError, did_you_mean
 from assay.records import RunRecord, SampleResult
-from assay.runs.folder import RunFolder, open_run
+from assay.runs.folder import RunFolder, match_run_id, open_run
 from assay.runs.layout import PARTIAL_SUFFIX
 
 
@@ -209,7 +209,8 @@ def build_diffs(
 
 def _side_spec(text: str, runs: dict[str, RunInfo]) -> tuple[RunInfo, str | None]:
     run_id, _, model = text.partition(":")
-    run = runs.get(run_id) or runs.get(Path(run_id).name)  # a run folder path works as well as its id
+    # a run folder path works as well as its id, and so does a short id as tables print it (`c3a599`)
+    run = runs.get(run_id) or runs.get(Path(run_id).name) or runs.get(match_run_id(run_id, runs) or "")
     if run is None:
         known = sorted(runs)
         raise UsageError(

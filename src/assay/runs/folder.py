@@ -1,6 +1,6 @@
 """Reading run folders back: the only place outside the writer that opens summary.json or samples files.
 
-    folder = open_run("20261123-155947-eba2b7")        # a finished run, by id or path
+    folder = open_run("20261123-155947-eba2b7")        # a finished run, by id, short id ("eba2b7") or path
     folder.record.results[0].metrics["acc"].value      # typed RunRecord
     folder.samples("smollm2-135m", "arc_easy")         # typed SampleResults
     list_runs(Path("runs"))                            # finished runs only: `<id>.partial/` folders are skipped
@@ -12,6 +12,8 @@ one-line error naming the file, a torn or invalid file likewise.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +101,8 @@ def read_samples(path: Path) -> list[SampleResult]:
 
 
 def resolve_run(run: str | Path, output: Path | None = None) -> Path:
-    """A finished run's folder from a run id (looked up under `output`, default ./runs) or a folder path."""
+    """A finished run's folder from a run id, a unique short form of one (as tables print it: a suffix such as
+    `c3a599`, or a prefix), looked up under `output` (default ./runs), or a folder path."""
     for path in _candidates(run, output):
         if path.is_dir() and (path / SUMMARY).exists():
             return path
@@ -113,14 +116,47 @@ def resolve_run(run: str | Path, output: Path | None = None) -> Path:
         )
     raise UsageError(
         f"no run found at {str(run)!r}",
-        hint="give a run id from --output (default ./runs) or the path of a run folder",
+        hint=f"give a run id (or its last {MIN_SHORT_ID}+ characters) from --output (default ./runs), "
+        "or the path of a run folder",
     )
+
+
+def find_run(run: str | Path, output: Path | None = None) -> Path | None:
+    """The finished run folder `run` names (as resolve_run reads it), or None: for commands that take a run
+    or something else (the gate's candidate)."""
+    return next((p for p in _candidates(run, output) if p.is_dir() and (p / SUMMARY).exists()), None)
+
+
+MIN_SHORT_ID = 4  # characters of a run id given as a prefix or suffix
+
+
+def match_run_id(text: str, ids: Iterable[str]) -> str | None:
+    """The one id among `ids` that is `text`, or starts or ends with it (at least MIN_SHORT_ID characters);
+    None when none does; a one-line error listing them when several do."""
+    known = sorted(set(ids))
+    if text in known:
+        return text
+    if len(text) < MIN_SHORT_ID:
+        return None
+    found = [i for i in known if i.startswith(text) or i.endswith(text)]
+    if len(found) > 1:
+        shown = ", ".join(found[:6]) + (f" and {len(found) - 6} more" if len(found) > 6 else "")
+        raise UsageError(f"run id {text!r} is ambiguous: it matches {shown}", hint="give more of the id")
+    return found[0] if found else None
 
 
 def _candidates(run: str | Path, output: Path | None) -> list[Path]:
     out = [Path(run)]
-    if RUN_ID_RE.match(str(run)):
-        out.append((output or DEFAULT_OUTPUT) / str(run))
+    text = str(run)
+    if not text or text in {".", ".."} or "/" in text or os.sep in text:
+        return out  # a path: taken as it is
+    base = output or DEFAULT_OUTPUT
+    out.append(base / text)
+    if not (base / text).exists() and base.is_dir():
+        ids = (p.name.removesuffix(PARTIAL_SUFFIX) for p in base.iterdir() if p.is_dir())
+        short = match_run_id(text, (i for i in ids if RUN_ID_RE.match(i)))
+        if short is not None and short != text:
+            out.append(base / short)
     return out
 
 
@@ -129,7 +165,7 @@ def _partial_of(path: Path) -> Path:
 
 
 def find_unfinished(run: str | Path, output: Path | None = None) -> Path | None:
-    """The `.partial` folder of an unfinished run (by id, by its final path or by its own path), if any."""
+    """The `.partial` folder of an unfinished run (by id, short id, final path or its own path), if any."""
     for path in _candidates(run, output):
         for candidate in (path, _partial_of(path)):
             if candidate.name.endswith(PARTIAL_SUFFIX) and (candidate / CONFIG).is_file():
