@@ -1,7 +1,8 @@
 """Tables that fit the terminal without cutting a name: when a table is too wide, run ids are shortened to their
 shortest unique suffix, then the value columns are split over several tables that each repeat the key columns
-(model, run, date), as pandas wraps a wide frame. Names are never truncated: a model name longer than the room
-left folds onto a second line, whole. `fit(..., width=None)` gives one table however wide (`--wide`)."""
+(model, run, date), as pandas wraps a wide frame. No word is broken inside: a name column is at least as wide
+as its longest word (a model given as a folder shows its unique tail, `…/step-1200/merged`, only when the key
+columns could not fit otherwise). `fit(..., width=None)` gives one table however wide (`--wide`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, replace
 from rich.table import Table
 from rich.text import Text
 
-MIN_SUFFIX = 6  # run ids end in 6 random hex digits: the shortest suffix shown
+from assay.cli._table import longest_word, unique_suffixes, unique_tails
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,6 @@ class Column:
         return natural if self.limit is None else min(natural, self.limit)
 
 
-def unique_suffixes(ids: Sequence[str], least: int = MIN_SUFFIX) -> dict[str, str]:
-    """The shortest suffix (at least `least` characters) that tells each id apart from the others."""
-    distinct = sorted(set(ids))
-    for size in range(least, max((len(i) for i in distinct), default=0) + 1):
-        tails = {i: i[-size:] for i in distinct}
-        if len(set(tails.values())) == len(distinct):
-            return tails
-    return {i: i for i in distinct}
-
-
 def _table_width(columns: Sequence[Column]) -> int:
     return sum(c.width + 3 for c in columns) + 1  # padding 1 + 1 and one border per column, plus the last
 
@@ -56,11 +47,21 @@ def _shortened(columns: Sequence[Column], width: int) -> list[Column]:
             tails = unique_suffixes([c for c in column.cells if c])
             column = replace(column, header="run", cells=tuple(tails.get(c, c) for c in column.cells))
         if column.wrap:
-            column = replace(column, limit=max(12, width // 3))
+            column = replace(column, limit=max(12, width // 3, longest_word([column.header, *column.cells])))
         if column.short is not None:
             column = replace(column, cells=column.short)
         out.append(column)
+    keys = [c for c in out if c.key]
+    widest = max((c.width + 3 for c in out if not c.key), default=0)
+    if _table_width(keys) > width // 2 or _table_width(keys) + widest > width:  # little room for the values:
+        out = [_tails(c) if c.wrap else c for c in out]
     return out
+
+
+def _tails(column: Column) -> Column:  # paths by their unique tails (the table's caption says which is which)
+    tails = unique_tails(column.cells)
+    shorter = replace(column, cells=tuple(tails[c] for c in column.cells), limit=None)
+    return replace(shorter, limit=max(12, longest_word([shorter.header, *shorter.cells])))
 
 
 def _parts(columns: Sequence[Column], width: int) -> list[list[Column]]:
@@ -78,20 +79,34 @@ def _parts(columns: Sequence[Column], width: int) -> list[list[Column]]:
     return [keys + part for part in parts]
 
 
-def fit(columns: Sequence[Column], title: str, width: int | None) -> list[Table]:
-    """The tables to print for `columns` at `width` characters (None: one table, any width)."""
-    columns = list(columns)
+def fit(columns: Sequence[Column], title: str, width: int | None) -> list[Table | Text]:
+    """The tables to print for `columns` at `width` characters (None: one table, any width), then one line
+    per name shown shortened, saying what it stands for."""
+    columns = original = list(columns)
     if width is not None and _table_width(columns) > width:
         columns = _shortened(columns, width)
+    legend = _legend(original, columns)
     parts = [columns] if width is None or _table_width(columns) <= width else _parts(columns, width)
-    tables = []
+    tables: list[Table | Text] = []
     for number, part in enumerate(parts, start=1):
         suffix = f" [{number}/{len(parts)}]" if len(parts) > 1 else ""
         table = _render(part, title + suffix)
         if width is None:
             table.width = _table_width(part)  # printed at this width, however narrow the terminal
         tables.append(table)
-    return tables
+    return tables + [Text(line, style="dim") for line in legend]
+
+
+def _legend(before: Sequence[Column], after: Sequence[Column]) -> list[str]:
+    """What each shortened name stands for ("…/merged = /ckpt/step-1200/merged")."""
+    pairs = {
+        (short, full)
+        for old, new in zip(before, after, strict=True)
+        if old.wrap
+        for full, short in zip(old.cells, new.cells, strict=True)
+        if short != full
+    }
+    return [f"{short} = {full}" for short, full in sorted(pairs)]
 
 
 def _render(columns: Sequence[Column], title: str) -> Table:

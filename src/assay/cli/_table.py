@@ -89,6 +89,17 @@ def _shorten(cols: Sequence[Col], rows: Sequence[Sequence[Cell]]) -> list[list[C
     return out
 
 
+def _legend(cols: Sequence[Col], before: Sequence[Sequence[Cell]], after: Sequence[Sequence[Cell]]) -> str:
+    """What each shortened path stands for ("…/merged = /ckpt/step-1200/merged"), or "" (ids need none)."""
+    pairs = {
+        (_text(new[i]), _text(old[i]))
+        for old, new in zip(before, after, strict=True)
+        for i, col in enumerate(cols)
+        if col.kind == "path" and _text(new[i]) != _text(old[i])
+    }
+    return "\n".join(f"{short} = {full}" for short, full in sorted(pairs))
+
+
 def column_widths(cols: Sequence[Col], rows: Sequence[Sequence[Cell]], width: int) -> list[int] | None:
     """Widths that fit `width` with no word broken (the natural widths when they fit), or None."""
     texts = [[col.header, *(_text(row[i]) for row in rows)] for i, col in enumerate(cols)]
@@ -169,13 +180,17 @@ def print_table(
     if title:
         console.print(Text(title, style="italic"), soft_wrap=False, width=width)
     widths = column_widths(cols, rows, width)
+    legend = ""
     if widths is None:
         short = _shorten(cols, rows)
         widths = column_widths(cols, short, width)
         if widths is not None:
+            legend = _legend(cols, rows, short)
             rows = short
     if widths is not None:
         console.print(build_table(cols, rows, widths), soft_wrap=False, width=width)
+        if legend:
+            console.print(Text(legend, style="dim"), soft_wrap=False, width=width)
     else:
         console.print(Text(f"(one block per row: the table is wider than {width} columns)", style="dim"))
         for block in _records(cols, rows, width):

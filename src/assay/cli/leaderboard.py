@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from assay.cli._fit import Column, fit
 from assay.cli.common import console, console_err, styled
@@ -57,12 +58,15 @@ def _width(wide: bool) -> int | None:
     return None if wide else console.width
 
 
-def _print(tables: Sequence[Table], wide: bool) -> None:
+def _print(tables: Sequence[Table | Text], wide: bool) -> None:
     for table in tables:
-        console.print(table, crop=not wide, width=table.width if wide else None)
+        if isinstance(table, Table):
+            console.print(table, crop=not wide, width=table.width if wide else None)
+        else:
+            console.print(table, soft_wrap=False)  # what a shortened name stands for, wrapped at spaces
 
 
-def _long_table(rows: Sequence[LeaderboardRow], title: str, width: int | None) -> list[Table]:
+def _long_table(rows: Sequence[LeaderboardRow], title: str, width: int | None) -> list[Table | Text]:
     def cells(name: str) -> tuple[str, ...]:
         return tuple(str(getattr(r, name)) for r in rows)
 
@@ -82,7 +86,7 @@ def _long_table(rows: Sequence[LeaderboardRow], title: str, width: int | None) -
     )
 
 
-def _wide_table(table: WideTable, source: str, *, with_runs: bool, width: int | None) -> list[Table]:
+def _wide_table(table: WideTable, source: str, *, with_runs: bool, width: int | None) -> list[Table | Text]:
     rows = table.rows
     columns = [Column("model", tuple(r.model for r in rows), key=True, wrap=True)]
     if with_runs:
