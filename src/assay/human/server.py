@@ -66,7 +66,6 @@ def serve(
         threads=threads,
         connection_limit=CONNECTION_LIMIT,
         backlog=BACKLOG,
-        ident="assay",
         clear_untrusted_proxy_headers=True,
     )
     host, port = sock.getsockname()[:2]
