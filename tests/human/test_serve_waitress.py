@@ -81,7 +81,8 @@ def test_off_loopback_needs_an_invitation_under_waitress(server: tuple[str, Path
     alice = browser()
     status, page = fetch(alice, links["alice"])
     assert status == 200 and 'id="invited">alice<' in page
-    status, page = fetch(alice, url + "login", {"invite": field("invite", page), "csrf_token": field("csrf_token", page)})
+    sign_in = {"invite": field("invite", page), "csrf_token": field("csrf_token", page)}
+    status, page = fetch(alice, url + "login", sign_in)
     assert status == 200 and "Item 1 of 3" in page
     item = field("item_id", page)
     form = {"item_id": item, "choice": "tie", "annotator": "bob", "csrf_token": field("csrf_token", page)}
