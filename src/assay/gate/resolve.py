@@ -69,6 +69,9 @@ def candidate_spec(text: str, model_args: dict[str, Any], tracking_uri: str | No
         else:
             args["pretrained"] = str(path.resolve())
         return ModelSpec(name=text.rstrip("/"), model="hf", args=args)
+    from assay.models.hf import check_pretrained
+
+    check_pretrained(text)  # a path to nothing: "no such folder"
     raise UsageError(
         f"candidate {text!r} is neither a run (id or folder with summary.json) nor a model",
         hint=did_you_mean(text, known_models())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ def check_args(args: dict[str, Any]) -> None:
         raise UsageError(f"unknown hf model argument(s): {', '.join(unknown)}", hint=f"known: {', '.join(ARGS)}")
     if "pretrained" not in args:
         raise UsageError("the hf backend needs pretrained=FOLDER (or a hub id)", hint="--model-args pretrained=DIR")
+    check_pretrained(str(args["pretrained"]))
     dtype = str(args.get("dtype", "float32"))
     if dtype != "auto" and dtype not in _DTYPES:
         raise UsageError(f"unknown dtype {dtype!r}", hint="use float32, bfloat16, float16 or auto")
@@ -78,6 +80,26 @@ def check_args(args: dict[str, Any]) -> None:
             if fh.read(4) != b"GGUF":
                 raise ModelError(f"{path} is not a GGUF file (no GGUF header)", hint="check the file")
     check_device(args.get("device"))
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # owner/name
+
+
+def check_pretrained(pretrained: str) -> None:
+    """A pretrained= that reads as a local path (starts with / . ~ or has a separator and is not `owner/name`)
+    must be a folder: "no such folder", not the hub's complaint about a malformed repo id."""
+    looks_local = pretrained.startswith(("/", ".", "~")) or (os.sep in pretrained and not _HUB_ID.match(pretrained))
+    folder = Path(pretrained).expanduser()
+    if not looks_local or folder.is_dir():
+        return
+    if folder.exists():
+        raise UsageError(
+            f"pretrained={pretrained} is a file, not a folder",
+            hint="a GGUF file: pretrained=ITS_FOLDER,gguf_file=ITS_NAME (or --model llamacpp --model-args path=FILE)",
+        )
+    raise UsageError(
+        f"no such folder: {pretrained}", hint="pretrained= is a local model folder (config.json + weights) or a hub id"
+    )
 
 
 def check_device(device: Any) -> None:
