@@ -11,7 +11,8 @@ An output's model is the key in an `outputs` object, else the row's `model`, els
 scored as separate samples (`<id>#<k>`).
 
 Writes a run folder (summary.json, metrics.json, samples/, and results.jsonl with one row per output and
-metric) and appends one leaderboard row per model and metric.
+metric); with --leaderboard FILE it also appends one leaderboard row per model and metric (only when asked: the
+candidates of a scoring session, `candidate-1`, `candidate-2`, are not models the leaderboard should rank).
 """
 
 from __future__ import annotations
@@ -252,10 +253,14 @@ def score(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Run folder to write (default runs/<run id>)."
     ),
-    leaderboard: Path = typer.Option(
-        DEFAULT_LEADERBOARD, "--leaderboard", "-l", help="Leaderboard CSV to append to."
+    leaderboard: Path | None = typer.Option(
+        None,
+        "--leaderboard",
+        "-l",
+        help=f"Also append one row per model and metric to this leaderboard CSV (e.g. {DEFAULT_LEADERBOARD}); "
+        "without it no row is written.",
     ),
-    no_leaderboard: bool = typer.Option(False, "--no-leaderboard", help="Do not append to the leaderboard."),
+    no_leaderboard: bool = typer.Option(False, "--no-leaderboard", hidden=True, help="The default; kept for scripts."),
 ) -> None:
     """Score several outputs per prompt against a reference with text and code metrics.
 
@@ -268,11 +273,13 @@ def score(
     candidate-<k> (its place in the outputs list). With several references the best score counts.
 
     Writes results.jsonl (one row per output and metric), summary.json, metrics.json and samples/ to the
-    run folder, prints the scores, and appends one row per model and metric to the leaderboard
+    run folder and prints the scores; with --leaderboard FILE it appends one row per model and metric there
     (benchmark = the file's stem, dataset_sha256 = the file's sha256).
     """
     specs = expand_metric_names(metrics)
-    if not no_leaderboard:
+    if no_leaderboard:
+        leaderboard = None
+    if leaderboard is not None:
         check_appendable(leaderboard)  # a foreign CSV is refused before anything is written
     candidates = read_candidates(outputs, model)
     writer = RunWriter.start(DEFAULT_OUTPUT, score_config(outputs, specs), run_dir=output)
@@ -281,10 +288,10 @@ def score(
     except BaseException:
         writer.discard()
         raise
-    record = write_folder(writer, outputs, results, specs, None if no_leaderboard else leaderboard)
+    record = write_folder(writer, outputs, results, specs, leaderboard)
     _print_tables(record, results, specs)
     console.print(f"wrote {writer.final / 'results.jsonl'} ({len(results) * len(specs)} rows)", highlight=False)
-    if not no_leaderboard:
+    if leaderboard is not None:
         console.print(f"appended {sum(len(r.metrics) for r in record.results)} rows to {leaderboard}", highlight=False)
 
 

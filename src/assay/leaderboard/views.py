@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assay.errors import UsageError, did_you_mean
 from assay.leaderboard.store import COLUMNS, LeaderboardRow
@@ -31,12 +31,6 @@ class WideRow:
         return None if row is None else row.score
 
 
-    def mean_of(self, metric: str) -> float | None:
-        """Mean over the cells that report `metric` (never across metrics: pass@1 and acc do not average)."""
-        values = [r.score for r in self.cells.values() if r.metric == metric]
-        return sum(values) / len(values) if values else None
-
-
 @dataclass(frozen=True)
 class WideTable:
     columns: tuple[str, ...]  # "benchmark" or "benchmark/metric" when several metrics are shown
@@ -52,6 +46,22 @@ class WideTable:
             for metric in used:
                 count[metric] = count.get(metric, 0) + 1
         return tuple(sorted((m for m in count if count[m] > 1), key=lambda m: (-count[m], m)))
+
+    def mean_columns(self, metric: str) -> tuple[str, ...]:
+        """The columns a mean of `metric` is taken over: every column of the table that reports it."""
+        return tuple(c for c in self.columns if any(c in r.cells and r.cells[c].metric == metric for r in self.rows))
+
+    def mean(self, row: WideRow, metric: str) -> float | None:
+        """The mean of `metric` over all of `mean_columns(metric)`, or None when the row lacks any of them: a
+        mean over 2 tasks is never ranked against a mean over 4 (nor pass@1 averaged with acc)."""
+        cells = [row.cells.get(c) for c in self.mean_columns(metric)]
+        if not cells or any(c is None or c.metric != metric for c in cells):
+            return None
+        return sum(c.score for c in cells if c is not None) / len(cells)
+
+    def without_mean(self, metric: str) -> int:
+        """How many rows get no mean of `metric` (they lack one of its columns)."""
+        return sum(1 for r in self.rows if self.mean(r, metric) is None)
 
 
 def _split(values: Iterable[str] | None) -> list[str]:
@@ -171,7 +181,7 @@ def sort_wide(table: WideTable, column: str | None, *, desc: bool = False) -> Wi
 
     def value(row: WideRow) -> float | str | None:
         if column.startswith("mean "):
-            return row.mean_of(column[len("mean ") :])
+            return table.mean(row, column[len("mean ") :])
         if column in WIDE_FIXED:
             return str(getattr(row, column))
         return row.score(column)
@@ -231,3 +241,53 @@ def collapse_subtasks(rows: Sequence[LeaderboardRow]) -> tuple[list[LeaderboardR
         else:
             kept.append(row)
     return kept, sorted(hidden)
+
+
+def _identity(row: LeaderboardRow) -> str:
+    """What makes two rows the same model: the fingerprint of its files when recorded, else its name."""
+    return row.model_fingerprint or f"name:{row.model}"
+
+
+def _is_path(name: str) -> bool:
+    return "/" in name or "\\" in name
+
+
+def unify_models(rows: Sequence[LeaderboardRow]) -> tuple[list[LeaderboardRow], dict[str, list[str]]]:
+    """One name per model fingerprint: a model evaluated as an alias (`smollm2-135m`) and as its folder path has
+    the same fingerprint, and is shown under one name (the one that is not a path, else the shortest path). Two
+    names that are both not paths (e.g. two display names given on purpose) stay apart. Returns
+    the rows renamed and {shown name: [the other names it was recorded under]}."""
+    names: dict[str, set[str]] = {}
+    for row in rows:
+        if row.model_fingerprint:
+            names.setdefault(row.model_fingerprint, set()).add(row.model)
+    chosen: dict[str, str] = {}
+    also: dict[str, list[str]] = {}
+    for fingerprint, group in names.items():
+        # two plain names (two aliases) are left apart: only paths are merged into the one name they are
+        if len(group) > 1 and sum(1 for n in group if not _is_path(n)) <= 1:
+            shown = min(group, key=lambda n: ("/" in n, len(n), n))
+            chosen[fingerprint] = shown
+            also[shown] = sorted(group - {shown})
+    renamed = [replace(r, model=chosen[r.model_fingerprint]) if r.model_fingerprint in chosen else r for r in rows]
+    return renamed, also
+
+
+def drop_repeats(rows: Sequence[LeaderboardRow]) -> tuple[list[LeaderboardRow], dict[str, str]]:
+    """Keep one copy of repeated results: a row appended twice (the same import, twice), and a run whose rows
+    for a model repeat an earlier run's exactly (same model files, benchmarks, data, n and scores: the same
+    command run again). Returns the rows kept and {repeating run id: the earlier run id it repeats}."""
+    unique = list(dict.fromkeys(rows))
+    runs: dict[tuple[str, str], list[LeaderboardRow]] = {}
+    for row in unique:
+        runs.setdefault((row.run_id, _identity(row)), []).append(row)
+    first: dict[tuple[str, frozenset[tuple[object, ...]]], str] = {}
+    repeats: dict[str, str] = {}
+    dropped: set[tuple[str, str]] = set()
+    for (run_id, identity), mine in sorted(runs.items(), key=lambda kv: (min(r.eval_date for r in kv[1]), kv[0])):
+        results = frozenset((r.benchmark, r.metric, r.dataset, r.dataset_sha256, r.n, r.score, r.stderr) for r in mine)
+        earlier = first.setdefault((identity, results), run_id)
+        if earlier != run_id:
+            repeats[run_id] = earlier
+            dropped.add((run_id, identity))
+    return [r for r in unique if (r.run_id, _identity(r)) not in dropped], repeats

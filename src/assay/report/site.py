@@ -24,7 +24,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from assay.errors import UsageError
 from assay.leaderboard.store import LeaderboardRow, Problem, read_rows, rows_from_record
-from assay.leaderboard.views import collapse_subtasks, latest, primary_metrics, wide
+from assay.leaderboard.views import (
+    WideRow,
+    WideTable,
+    collapse_subtasks,
+    drop_repeats,
+    latest,
+    primary_metrics,
+    unify_models,
+    wide,
+)
 from assay.report.collect import (
     RunDiff,
     RunInfo,
@@ -115,15 +124,22 @@ def _counts(diff: RunDiff, attr: str) -> int:
     return sum(len(getattr(t, attr)) for t in diff.tasks)
 
 
+def _rank_key(table: WideTable, row: WideRow, metric: str) -> tuple[int, float, str]:
+    mean = table.mean(row, metric) if metric else None
+    return (mean is None, -(mean or 0.0), row.model)
+
+
 def _render_index(
     env: Environment, inputs: ReportInputs, diffs: list[RunDiff], charts: list[tuple[str, str]]
 ) -> str:
-    grouped, hidden = collapse_subtasks(inputs.rows)
+    unified, _ = unify_models(inputs.rows)  # an alias and its folder path (one fingerprint) are one model
+    grouped, hidden = collapse_subtasks(drop_repeats(unified)[0])
     shown = latest(grouped)
     table = wide(shown, by_run=False)
-    # best first (by the mean of the most used metric) until the user sorts; no mean mixes two metrics
+    # best first (by the mean of the most used metric) until the user sorts; no mean mixes two metrics or two
+    # task sets (a model lacking one of the metric's benchmarks has no mean and comes last)
     first = table.metrics[0] if table.metrics else ""
-    table_rows = sorted(table.rows, key=lambda r: -(r.mean_of(first) or 0.0) if first else r.model)
+    table_rows = sorted(table.rows, key=lambda r: _rank_key(table, r, first))
     metrics = sorted(set(primary_metrics(shown).values()))
     all_rows = sorted(inputs.rows, key=lambda r: (r.eval_date, r.run_id), reverse=True)
     return env.get_template("index.html").render(
