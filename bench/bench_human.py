@@ -305,8 +305,7 @@ def report(label: str, total: Tally, rows: set[tuple[str, str, str]], seconds: f
 
 
 def load_phase(n: int, args: argparse.Namespace, work: Path, pool: ProcessPoolExecutor) -> dict[str, float]:
-    folder = work / f"load-{n}"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(prefix=f"load-{n}-", dir=work))
     items, db = write_items(folder / "items.jsonl", args.items), folder / "ratings.sqlite"
     server = Server(items, db, folder / "serve.log", args.threads)
     try:
@@ -320,8 +319,7 @@ def load_phase(n: int, args: argparse.Namespace, work: Path, pool: ProcessPoolEx
 
 
 def kill_phase(n: int, args: argparse.Namespace, work: Path, pool: ProcessPoolExecutor) -> dict[str, float]:
-    folder = work / f"kill-{n}"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(prefix=f"kill-{n}-", dir=work))
     items, db = write_items(folder / "items.jsonl", args.items), folder / "ratings.sqlite"
     server = Server(items, db, folder / "serve1.log", args.threads)
     try:
@@ -364,7 +362,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotators", default="1,10,50,100", help="comma-separated annotator counts")
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration per count")
-    parser.add_argument("--items", type=int, default=2000, help="pairwise items in the file")
+    parser.add_argument("--items", type=int, default=4000, help="pairwise items in the file")
     parser.add_argument("--threads", type=int, default=8, help="server threads (assay human serve --threads)")
     parser.add_argument("--client-procs", type=int, default=2, help="client processes the annotators share")
     parser.add_argument("--kill-annotators", type=int, default=100, help="annotators in the SIGKILL phase (0: skip)")
