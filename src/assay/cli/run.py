@@ -72,6 +72,24 @@ def print_results(record: RunRecord, run_dir: Path) -> None:
     board = record.config.get("leaderboard")
     rows = f" and leaderboard rows to {board}" if board else ""
     console.print(f"wrote {run_dir}/ (summary.json, metrics.json, samples/){rows}")
+    if board:
+        _note_repeat(record.run_id, Path(board))
+
+
+def _note_repeat(run_id: str, board: Path) -> None:
+    """Say so when this run's rows repeat an earlier run's exactly (the same command run again)."""
+    from assay.leaderboard.store import read_rows
+    from assay.leaderboard.views import drop_repeats
+
+    if not board.is_file():
+        return
+    earlier = drop_repeats(read_rows(board)[0])[1].get(run_id)
+    if earlier:
+        console.print(
+            f"note: these results repeat run {earlier}'s exactly (same model files, data and scores); "
+            "`assay leaderboard show` lists them once (--repeats shows both)",
+            soft_wrap=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
