@@ -43,6 +43,10 @@ class Interrupted(AssayError):
 
     exit_code = 130
 
+    def __init__(self, message: str, hint: str | None = None, *, kept: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.kept = kept  # the unfinished run folder the command kept (a caller may name its own resume)
+
 
 class UsageError(AssayError):
     """The user asked for something that does not make sense."""

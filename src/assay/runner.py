@@ -134,6 +134,7 @@ def _interrupted(writer: RunWriter) -> Interrupted:
     return Interrupted(
         f"interrupted: run {writer.run_id} keeps every finished result in {writer.partial}",
         hint=f"continue with: assay run --resume {writer.partial}",
+        kept=str(writer.partial),
     )
 
 

@@ -90,7 +90,7 @@ def test_usage_errors_exit_2(tmp_path: Path, gate: Callable[..., Result]) -> Non
     res = gate("--candidate", "no-such-model", "--baseline", BASE)
     assert res.returncode == 2 and "neither a run" in res.stderr
     res = gate("--candidate", BASE, "--baseline", "20261231-000000-ffffff")
-    assert res.returncode == 2 and "no run found" in res.stderr
+    assert res.returncode == 2 and "baseline '20261231-000000-ffffff' is not a run" in res.stderr
     res = gate("--candidate", BASE, "--baseline", BASE, "--tasks", "arc_eazy")
     assert res.returncode == 2 and "did you mean 'arc_easy'" in res.stderr
     res = gate("--candidate", "smollm2-135m", "--baseline", BASE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import typer
 
 from assay.cli._table import Cell, Col, print_table
-from assay.cli.common import console, parse_kv
-from assay.errors import UsageError
+from assay.cli.common import console, console_err, parse_kv
+from assay.errors import Interrupted, UsageError
 
 _STYLE = {"regression": "bold red", "improvement": "green", "worse, within min delta": "yellow"}
 _SHORT = {"worse, within min delta": "worse ≤ δ", "no significant difference": "n.s."}  # fits 80 columns
@@ -22,22 +23,48 @@ def _tasks(values: list[str]) -> list[str]:
 
 def _sides(candidate: str, baseline: str, tasks: list[str], opts: dict[str, Any]) -> tuple[Any, Any]:
     from assay.gate import resolve
+    from assay.runs.folder import find_unfinished
 
     output = Path(opts["output"])
     # resolve the baseline first: a wrong baseline must not cost a whole evaluation of the candidate
-    if baseline.startswith("models:/"):
-        base = resolve.baseline_from_registry(baseline, output, opts["tracking_uri"])
-    else:
-        base = resolve.run_side(baseline, output, "given as a run")
+    base = resolve.baseline_side(baseline, output, opts["tracking_uri"])
     if resolve.looks_like_run(candidate, output):
         return resolve.run_side(candidate, output, "given as a run"), base
+    partial = find_unfinished(candidate, output)
+    if partial is not None:  # the gate's own resume: finish the interrupted candidate run, then gate
+        console_err.print(f"finishing the candidate's unfinished run {partial}")
+        return resolve.resume_candidate(partial), base
     spec = resolve.candidate_spec(candidate, parse_kv(opts.pop("model_args")), opts["tracking_uri"])
     if not tasks:
         raise UsageError(
             "--tasks is needed to evaluate a model candidate", hint="e.g. --tasks arc_easy,hellaswag"
         )
     fields = {k: v for k, v in opts.items() if k != "tracking_uri"}
+    fields["limit"] = _limit(opts["limit"], resolve.recorded_limit(base))
     return resolve.evaluate_candidate(spec, {**fields, "tasks": tuple(tasks)}), base
+
+
+def _limit(given: int | None, baseline: int | None) -> int | None:
+    """--limit, else the baseline run's own; says which (a gate compares only the rows both sides ran)."""
+    rows = lambda n: "every row" if n is None else f"{n} rows per task"  # noqa: E731
+    if given is None:
+        console_err.print(f"limit: {rows(baseline)} (the baseline run's; --limit N overrides)")
+        return baseline
+    note = "" if given == baseline else f"; the baseline ran {rows(baseline)}: only rows both ran are compared"
+    console_err.print(f"limit: {rows(given)} (--limit{note})")
+    return given
+
+
+def _interrupted(exc: Interrupted, again: list[str]) -> Interrupted:
+    """Ctrl-C / SIGTERM while the candidate was evaluated: exit 130 (1 means a regression) and the gate's own
+    resume, which finishes the kept candidate run and then gates."""
+    if exc.kept is None:
+        return Interrupted(exc.message, hint="run the same assay gate command again")
+    return Interrupted(
+        f"interrupted: the candidate's run keeps every finished result in {exc.kept}",
+        hint="finish it and gate with: " + shlex.join(["assay", "gate", "--candidate", exc.kept, *again]),
+        kept=exc.kept,
+    )
 
 
 def _print(result: Any) -> None:
@@ -67,7 +94,9 @@ def gate(
         ..., "--baseline", help="Run id/folder, or models:/Name@alias (its evaluating run)."
     ),
     tasks: list[str] = typer.Option([], "--tasks", "-t", help="Tasks, groups or globs (comma-separated)."),
-    limit: int | None = typer.Option(None, "--limit", help="First N rows of each task (use the baseline's)."),
+    limit: int | None = typer.Option(
+        None, "--limit", help="First N rows of each task (default: the baseline run's own limit)."
+    ),
     data_dir: str | None = typer.Option(
         None, "--data-dir", help="Local benchmark data folder (or ASSAY_DATA_DIR)."
     ),
@@ -99,10 +128,21 @@ def gate(
         output=str(output), leaderboard=str(leaderboard), use_cache=not no_cache, tracking_uri=tracking_uri,
         model_args=model_args, gen_kwargs=parse_kv(gen_kwargs),
     )  # fmt: skip
-    code = _execute(candidate, baseline, _tasks(tasks), opts, alpha=alpha, min_delta=min_delta,
-                    summary=summary, json_out=json_out)  # fmt: skip
+    again = _options(baseline=baseline, tasks=",".join(_tasks(tasks)), min_delta=min_delta or None,
+                     alpha=None if alpha == 0.05 else alpha, summary=summary, json=json_out,
+                     output=None if output == Path("runs") else output, tracking_uri=tracking_uri)  # fmt: skip
+    try:
+        code = _execute(candidate, baseline, _tasks(tasks), opts, alpha=alpha, min_delta=min_delta,
+                        summary=summary, json_out=json_out)  # fmt: skip
+    except Interrupted as exc:
+        raise _interrupted(exc, again) from None
     # sys.exit, not typer.Exit: in non-standalone mode click turns Exit into a return value, losing the code
     sys.exit(code)
+
+
+def _options(**values: Any) -> list[str]:
+    """`--name value` for each value given (None: left out), to repeat a command."""
+    return [part for k, v in values.items() if v not in (None, "") for part in (f"--{k.replace('_', '-')}", str(v))]
 
 
 def _execute(

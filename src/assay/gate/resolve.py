@@ -2,6 +2,7 @@
 registered model version whose evaluating run is found locally or downloaded from MLflow).
 
     candidate  run id | run folder            -> used as is
+               unfinished run (.partial)   -> finished first (the gate's own resume after an interrupt)
                alias | checkpoint path | models:/Name@alias | backend name   -> evaluated by the runner
     baseline   run id | run folder            -> used as is
                models:/Name@alias | models:/Name/3   -> the run tagged `assay.run_id` on that version
@@ -17,7 +18,7 @@ from typing import Any
 
 from assay.config import ModelSpec, RunConfig
 from assay.errors import TrackingError, UsageError, did_you_mean
-from assay.runs.folder import SUMMARY, find_run, open_run, resolve_run
+from assay.runs.folder import SUMMARY, find_run, find_unfinished, open_run, resolve_run
 
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.gguf")
 
@@ -49,6 +50,46 @@ def looks_like_run(text: str, output: Path) -> bool:
 def run_side(text: str, output: Path, origin: str, model: str | None = None) -> Side:
     """A finished run given by id or folder (an error says so when it did not finish)."""
     return Side(resolve_run(text, output), model, origin)
+
+
+def baseline_side(text: str, output: Path, tracking_uri: str | None) -> Side:
+    """The baseline: a finished run (id, short id or folder) or a registered model's evaluating run."""
+    if text.startswith("models:/"):
+        return baseline_from_registry(text, output, tracking_uri)
+    if find_run(text, output) is None and find_unfinished(text, output) is None:
+        from assay.models.backends import known_models
+
+        model = text in known_models() or _is_checkpoint(Path(text).expanduser())
+        raise UsageError(
+            f"baseline {text!r} is not a run: a baseline is a finished run (its id, short id or folder) "
+            "or a registered model, models:/NAME@alias or models:/NAME/VERSION",
+            hint=f"evaluate {text} first (assay run --model {text} --tasks ...) and pass its run id"
+            if model else f"run ids are looked up under {output} (--output)",
+        )  # fmt: skip
+    return run_side(text, output, "given as a run")
+
+
+def recorded_limit(side: Side) -> int | None:
+    """The --limit the side's run was made with (None: every row)."""
+    limit = open_run(side.run_dir).record.config.get("limit")
+    return limit if isinstance(limit, int) else None
+
+
+def resume_candidate(partial: Path) -> Side:
+    """Finish the candidate's interrupted run (its own saved config) and use it as the candidate side."""
+    from pydantic import ValidationError
+
+    from assay.errors import ConfigError
+    from assay.runner import run_evaluation
+    from assay.runs.folder import read_config
+
+    try:
+        config = RunConfig.model_validate(read_config(partial))
+    except ValidationError as exc:
+        what = exc.errors()[0]["msg"]
+        raise ConfigError(f"{partial}/config.json: not an `assay run` configuration: {what}") from None
+    record, run_dir = run_evaluation(config, resume_dir=partial)
+    return Side(run_dir, record.models[0].name, f"resumed now ({partial.name})")
 
 
 def candidate_spec(text: str, model_args: dict[str, Any], tracking_uri: str | None) -> ModelSpec:
@@ -93,7 +134,8 @@ def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any]) -> Side:
         raise UsageError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
     check_run(config)  # a bad task file or option fails here, before the candidate model loads
     record, run_dir = run_evaluation(config)
-    return Side(run_dir, record.models[0].name, f"evaluated now ({spec.model})")
+    limit = "every row" if config.limit is None else f"limit {config.limit}"
+    return Side(run_dir, record.models[0].name, f"evaluated now ({spec.model}, {limit})")
 
 
 def _download_run(client: Any, mlflow_run_id: str, dest: Path) -> Path:
