@@ -6,6 +6,7 @@ as the renderer makes them: a run id's unique suffix, a path's unique tail `…/
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -127,3 +128,13 @@ def test_gate(cli: Cli, runs: Path) -> None:
     done = cli("gate", "--candidate", RUN_A, "--baseline", RUN_B, "--output", "runs")
     assert done.code in (0, 1), done.err
     assert_fits(done.out, [*TASKS, "acc acc_norm task metric n baseline candidate Δ p (Holm) status n.s."])
+
+
+def test_score(cli: Cli) -> None:
+    row = {"id": "capital_of_france", "reference": "Paris is the capital of France",
+           "outputs": {PATH_MODEL: "Paris is the capital of France, on the Seine river.", "smollm2-135m": "Lyon"}}
+    cli.write("o.jsonl", json.dumps(row) + "\n")
+    done = cli("score", "o.jsonl", "--metrics", "exact_match,edit_distance,ast")
+    assert done.code == 0, done.err
+    assert_fits(done.out, [PATH_MODEL, "smollm2-135m", "capital_of_france Paris is the capital of France, on the",
+                           "Lyon exact_match edit_distance ast_parses ast_equal ast_similarity id model output n"])

@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
+from assay.cli._table import Cell, Col, print_table
 from assay.cli.common import console
 from assay.errors import DataError
 from assay.leaderboard.store import DEFAULT_LEADERBOARD, check_appendable
@@ -217,28 +216,22 @@ def _fmt(value: float | None) -> str:
 
 def _print_tables(record: RunRecord, results: list[SampleResult], specs: list[MetricSpec]) -> None:
     arrows = {s.name: "\u2191" if s.higher_is_better else "\u2193" for s in specs}
+    metric_cols = [Col(f"{s.name} {arrows[s.name]}", right=True) for s in specs]
     if len(results) <= _SHOW_OUTPUTS:
-        per_output = Table(title="scores per output")
-        for col in ("id", "model", "output"):
-            per_output.add_column(col)
-        for s in specs:
-            per_output.add_column(f"{s.name} {arrows[s.name]}", justify="right")
+        rows: list[list[Cell]] = []
         for r in results:
             text = str(r.prediction).replace("\n", "\\n")
-            cells = [_fmt(r.score(s.name)) for s in specs]
-            short = text[:40] + ("..." if len(text) > 40 else "")
-            # outputs are untrusted text: escape rich markup so "[red]" prints as written
-            per_output.add_row(escape(str(r.extras["id"])), escape(r.model), escape(short), *cells)
-        console.print(per_output)
-    summary = Table(title=f"mean per model ({record.results[0].task}, run {record.run_id})")
-    summary.add_column("model")
-    summary.add_column("n", justify="right")
-    for s in specs:
-        summary.add_column(f"{s.name} {arrows[s.name]}", justify="right")
-    for tr in record.results:
-        cells = [_fmt(tr.metrics[s.name].value) if s.name in tr.metrics else "unscored" for s in specs]
-        summary.add_row(escape(tr.model), str(tr.n_samples), *cells)
-    console.print(summary)
+            short = text if len(text) <= 40 else (text[:40].rsplit(" ", 1)[0] or text[:40]) + " ..."  # whole words
+            rows.append([str(r.extras["id"]), r.model, short, *(_fmt(r.score(s.name)) for s in specs)])
+        print_table(console, [Col("id"), Col("model", kind="path"), Col("output"), *metric_cols], rows,
+                    title="scores per output")  # fmt: skip
+    means: list[list[Cell]] = [
+        [tr.model, str(tr.n_samples),
+         *(_fmt(tr.metrics[s.name].value) if s.name in tr.metrics else "unscored" for s in specs)]
+        for tr in record.results
+    ]  # fmt: skip
+    print_table(console, [Col("model", kind="path"), Col("n", right=True), *metric_cols], means,
+                title=f"mean per model ({record.results[0].task}, run {record.run_id})")  # fmt: skip
 
 
 def score(
