@@ -19,6 +19,7 @@ from assay.records import (
     Score,
     stable_hash,
 )
+from assay.tasks.scoring import Scored
 from assay.tasks.spec import TaskSpec
 
 
@@ -87,11 +88,16 @@ def score_generations(
     model: str,
     samples: Sequence[Sample],
     responses: Sequence[GenerationResponse],
-    hook_scores: Sequence[tuple[Score, ...]] | None,
+    hook_scores: Sequence[tuple[Score, ...]] | Scored | None,
 ) -> list[SampleResult]:
-    """Per-sample metric scores of generated text: filter (extraction) then metric, or a scorer hook's scores."""
+    """Per-sample metric scores of generated text: filter (extraction) then metric, or a scorer hook's scores
+    (and the extras it records, when it answers with `Scored`)."""
     from assay.metrics.catalog import get_metric
 
+    hook_extras: Sequence[dict[str, Any]] = ()
+    if isinstance(hook_scores, Scored):
+        hook_extras = hook_scores.extras
+        hook_scores = hook_scores.scores
     results = []
     for i, (s, resp) in enumerate(zip(samples, responses, strict=True)):
         first = resp.texts[0] if resp.texts else ""
@@ -104,6 +110,8 @@ def score_generations(
                 scores.append(Score(metric=ref.label, value=value))
         prediction = extracted.get(spec.metrics[0].filter or "", first) if spec.metrics else first
         extras = {"extracted": extracted} if extracted else {}
+        if hook_extras:
+            extras.update(hook_extras[i])
         results.append(_result(s, model, prediction, tuple(scores), outputs=resp.texts, extras=extras))
     return results
 

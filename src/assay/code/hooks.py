@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from assay.code.extract import extract_code
 from assay.code.score import MIN_TIME, TIME_FACTOR, load_problems, score_completions
 from assay.metrics.passk import pass_at_k
 from assay.records import Sample, Score
-from assay.tasks.scoring import ScoringContext
+from assay.sandbox import Outcome
+from assay.tasks.scoring import Scored, ScoringContext
 from assay.tasks.spec import TaskSpec
+
+OUTPUT_KEPT = 4000  # characters of the program's stdout and of its stderr kept in the samples file
 
 
 def _problem_id(spec: TaskSpec, sample: Sample) -> str:
@@ -24,7 +27,7 @@ def _problem_id(spec: TaskSpec, sample: Sample) -> str:
 
 def score_code(
     spec: TaskSpec, samples: Sequence[Sample], outputs: Sequence[tuple[str, ...]], ctx: ScoringContext
-) -> list[tuple[Score, ...]]:
+) -> Scored:
     """pass@k for every k <= n (n = outputs per sample), plus the per-sample verdicts of the first output."""
     source = spec.code.problems
     if source.endswith(".jsonl") and spec.source and not Path(source).is_absolute():
@@ -56,8 +59,9 @@ def score_code(
         if remote is not None:
             remote.close()
     results: list[tuple[Score, ...]] = []
+    extras: list[dict[str, Any]] = []
     offset = 0
-    for texts in outputs:
+    for sample, texts in zip(samples, outputs, strict=True):
         mine = outcomes[offset : offset + len(texts)]
         offset += len(texts)
         n, c = len(mine), sum(o.passed for o in mine)
@@ -65,4 +69,21 @@ def score_code(
         scores = [Score(metric=f"pass@{k}", value=pass_at_k(n, c, k)) for k in ks]
         scores.append(Score(metric="passed_first", value=float(mine[0].passed), detail=mine[0].result))
         results.append(tuple(scores))
-    return results
+        extras.append({"code": execution_record(mine[0], problems[_problem_id(spec, sample)].check.tests)})
+    return Scored(scores=results, extras=extras)
+
+
+def execution_record(outcome: Outcome, tests: Sequence[str]) -> dict[str, Any]:
+    """What the explorer shows of the first output's execution: verdict, the first failing test and its source,
+    and the program's stdout and stderr (each cut to OUTPUT_KEPT characters)."""
+    failing = next((t for t in outcome.tests if not t.passed), None)
+    return {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "failing_index": None if failing is None else failing.index,
+        "failing_test": "" if failing is None or failing.index >= len(tests) else tests[failing.index],
+        "failing_reason": "" if failing is None else failing.reason,
+        "stdout": outcome.stdout[-OUTPUT_KEPT:],
+        "stderr": outcome.stderr[-OUTPUT_KEPT:],
+        "cpu_seconds": round(outcome.cpu_seconds, 4),
+    }

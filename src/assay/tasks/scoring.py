@@ -24,6 +24,15 @@ class ScoringContext:
     executor: str = "local"  # "ray": run code on the connected cluster's nodes (assay.execution.ray_sandbox)
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A scorer's answer when it records more than scores: one extras dict per sample, merged into the
+    SampleResult's `extras` (the code scorer's sandbox verdict, failing test, stdout and stderr)."""
+
+    scores: list[tuple[Score, ...]]
+    extras: list[dict[str, Any]]
+
+
 class Scorer(Protocol):
     def __call__(
         self,
@@ -31,4 +40,4 @@ class Scorer(Protocol):
         samples: Sequence[Sample],
         outputs: Sequence[tuple[str, ...]],
         ctx: ScoringContext,
-    ) -> list[tuple[Score, ...]]: ...
+    ) -> list[tuple[Score, ...]] | Scored: ...
