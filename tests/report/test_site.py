@@ -94,7 +94,10 @@ def test_site_pages_offline_and_linked(workdir: Path) -> None:
     html = index.read_text()
     assert html.count('src="data:image/png;base64,') == 4  # 2 history charts + heatmap + bars
     run2 = (site / "runs" / f"{RUN2}.html").read_text()
-    assert "arc_easy/test/1-00000001" in run2 and "fp-other" in run2
+    assert "fp-other" in run2 and 'href="../explore/index.html#run=' in run2
+    # the samples are in the explorer's data files, not inlined into the run page
+    data = "".join(p.read_text() for p in (site / "explore" / "data").rglob("*.js"))
+    assert "arc_easy/test/1-00000001" in data and "arc_easy/test/1-00000001" not in run2
 
 
 def test_output_folder_safety(workdir: Path) -> None:

@@ -3,6 +3,8 @@
     DIR/index.html              sortable leaderboard, per-benchmark charts, runs, diffs, all rows
     DIR/runs/<run_id>.html      one run: models, results, samples, configuration
     DIR/diffs/<A>__vs__<B>.html per-sample diff of two evaluations (flipped samples by sample id)
+    DIR/explore/index.html      the sample explorer (assay.view): every sample, filters, search, 2x2 compare;
+                                its data in files loaded on demand (explore/data/), so large runs stay light
 
 The site is built in a temporary sibling folder and swapped in at the end, so an interrupted build never
 leaves half a report; an existing folder is only replaced when it holds an earlier assay report.
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -41,7 +44,6 @@ from assay.report.collect import (
     consecutive_pairs,
     explicit_pairs,
     find_runs,
-    load_unit,
 )
 
 MARKER = '<meta name="generator" content="assay report">'
@@ -78,9 +80,7 @@ def _answer(value: Any, choices: Sequence[str] | None = None) -> str:
 
 
 def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("assay.report", "templates"), autoescape=select_autoescape(["html"])
-    )
+    env = Environment(loader=PackageLoader("assay.report", "templates"), autoescape=select_autoescape(["html"]))
     env.globals.update(fmt=_fmt, short=_short, answer=_answer)
     return env
 
@@ -111,13 +111,29 @@ def _charts(rows: Sequence[LeaderboardRow], scratch: Path) -> list[tuple[str, st
     return charts
 
 
-def _unit_rows(run: RunInfo, max_samples: int) -> list[dict[str, Any]]:
+def _unit_links(run: RunInfo) -> list[dict[str, Any]]:
+    """Each samples file of the run with its link into the explorer (the samples are not inlined)."""
     units = []
     for model, task in run.units():
-        rows = load_unit(run, model, task)
-        shown = [r.to_json() for r in rows[:max_samples]]  # the page shows each row as the samples file has it
-        units.append({"model": model, "task": task, "rows": shown, "total": len(rows)})
+        state = urlencode({"run": run.run_id, "model": model, "task": task})
+        units.append({"model": model, "task": task, "href": f"../explore/index.html#{state}"})
     return units
+
+
+def _write_explorer(inputs: ReportInputs, diffs: list[RunDiff], target: Path) -> None:
+    """The sample explorer over every run, with `assay compare`'s figures for each diffed pair and task."""
+    from assay.view.runs import open_view_run
+    from assay.view.static_site import write_explorer
+
+    runs = [open_view_run(r.folder) for r in inputs.runs]
+    unit_of = {(u.run_id, u.model, u.task): u for r in runs for u in r.units}
+    pairs = []
+    for d in diffs:
+        for t in d.tasks:
+            a, b = unit_of.get((d.a.run_id, d.a.model, t.task)), unit_of.get((d.b.run_id, d.b.model, t.task))
+            if a is not None and b is not None:
+                pairs.append((a, b))
+    write_explorer(target / "explore", runs, pairs, back='<a href="../index.html">← report</a>')
 
 
 def _counts(diff: RunDiff, attr: str) -> int:
@@ -129,9 +145,7 @@ def _rank_key(table: WideTable, row: WideRow, metric: str) -> tuple[int, float, 
     return (mean is None, -(mean or 0.0), row.model)
 
 
-def _render_index(
-    env: Environment, inputs: ReportInputs, diffs: list[RunDiff], charts: list[tuple[str, str]]
-) -> str:
+def _render_index(env: Environment, inputs: ReportInputs, diffs: list[RunDiff], charts: list[tuple[str, str]]) -> str:
     unified, _ = unify_models(inputs.rows)  # an alias and its folder path (one fingerprint) are one model
     grouped, hidden = collapse_subtasks(drop_repeats(unified)[0])
     shown = latest(grouped)
@@ -180,7 +194,7 @@ def _write_pages(
             generated=generated,
             run=run,
             s=run.record,
-            units=_unit_rows(run, max_samples),
+            units=_unit_links(run),
             diffs=mine,
         )
         (target / "runs" / f"{run.run_id}.html").write_text(html, encoding="utf-8")
@@ -231,6 +245,7 @@ def build_site(
         target.mkdir()
         charts = _charts(inputs.rows, Path(tmp) / "plots")
         _write_pages(env, inputs, diffs, target, max_samples, tick)
+        _write_explorer(inputs, diffs, target)
         (target / "index.html").write_text(_render_index(env, inputs, diffs, charts), encoding="utf-8")
         tick()
         if output.exists():
