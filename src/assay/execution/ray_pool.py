@@ -7,7 +7,8 @@ finishes, so no worker is left holding a straggler. Requests and responses trave
 Faults: a worker process that dies has its unit re-queued (at the front) and is restarted by Ray (at most
 `RESTARTS` times, reloading the model); a unit lost `MAX_REQUEUES` + 1 times stops the run with an error that
 names it. Ray itself would retry an unreachable address for minutes and wait forever for resources the cluster
-lacks: both are checked first (`connect`, `check_resources`) and fail in one line.
+lacks: both are checked first (`connect`, in assay.execution.ray_connect, and `check_resources`) and
+fail in one line.
 """
 
 from __future__ import annotations
@@ -15,25 +16,26 @@ from __future__ import annotations
 import collections
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from assay.config import ModelSpec
-from assay.errors import AssayError, ModelError, UsageError, require
+from assay.errors import AssayError, ModelError, UsageError
 from assay.execution.base import Executor, UnitDone
 from assay.execution.local import compute_unit
+from assay.execution.ray_connect import connect
 from assay.execution.units import Unit
 from assay.models.base import Progress
 from assay.records import Response
 
 MAX_REQUEUES = 2
 RESTARTS = 2
-CONNECT_TIMEOUT = 10.0  # seconds: an unreachable cluster is an error, not a hang
 LOAD_TIMEOUT = 1800.0  # seconds for every worker to load its replica
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+__all__ = ["RayExecutor", "check_resources", "connect", "parse_resources"]
 
 Log = Callable[[str], None]
 
@@ -56,57 +58,6 @@ def parse_resources(text: str | None) -> dict[str, float]:
         key = name.strip()
         need[{"cpu": "CPU", "gpu": "GPU"}.get(key.lower(), key)] = amount
     return need
-
-
-def connect(address: str | None) -> None:
-    """Join the cluster at `address` ('auto': the one started on this machine; None: start a local one)."""
-    require("ray", "ray")
-    local = not address or address == "auto" or address.startswith(("127.", "localhost"))
-    if local:
-        # Ray rewrites a loopback address into the machine's own interface address before joining; this
-        # (Ray's own) switch keeps a cluster started on loopback reachable. Read when ray is first imported.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    import ray
-
-    if ray.is_initialized():
-        return
-    if address and address != "auto":
-        _probe(address)
-    kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
-    if address:
-        kwargs["address"] = address
-    else:  # a private cluster on this machine (on loopback, by the switch above)
-        kwargs["include_dashboard"] = False
-    failure: list[BaseException] = []
-
-    def join() -> None:
-        try:
-            ray.init(**kwargs)
-        except Exception as exc:  # reported below as one line
-            failure.append(exc)
-
-    thread = threading.Thread(target=join, daemon=True)
-    if address:  # joining can hang on a half-open address: bounded in a thread
-        thread.start()
-        thread.join(CONNECT_TIMEOUT)
-    else:  # starting a local cluster must happen in the main thread (Ray fails otherwise); it cannot hang
-        join()
-    if thread.is_alive() or failure:
-        reason = str(failure[0]).splitlines()[0] if failure else f"no answer within {CONNECT_TIMEOUT:.0f} s"
-        raise UsageError(f"cannot join the Ray cluster at {address or 'a new local cluster'}: {reason}",
-                         hint="start one with `ray start --head` and pass --ray-address HOST:PORT")  # fmt: skip
-
-
-def _probe(address: str) -> None:
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT / 2):
-            pass
-    except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"cannot reach the Ray cluster at {address}: {exc}",
-            hint="start one with `ray start --head --node-ip-address 127.0.0.1` and pass its HOST:PORT",
-        ) from exc
 
 
 def check_resources(workers: int, need: dict[str, float]) -> None:
