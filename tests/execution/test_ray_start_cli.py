@@ -8,6 +8,7 @@ private cluster instead of trying to join the dead one Ray keeps on record.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -40,7 +41,8 @@ class StartedCluster:
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a user on this machine: no token unless `extra` gives one."""
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_AUTH", "RAY_ADDRESS", "RAY_ENABLE_WINDOWS"))}
+        mine = ("RAY_AUTH", "RAY_ADDRESS", "RAY_ENABLE_WINDOWS")  # the tests' cluster set-up leaves none of these
+        base = {k: v for k, v in os.environ.items() if not k.startswith(mine)}
         return {**base, "HOME": str(self.root / "home"), "RAY_TMPDIR": str(self.root), **extra}
 
     @property
@@ -71,10 +73,8 @@ def _ray_start(args: list[str], env: dict[str, str]) -> int:
 
 
 def _kill(group: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(group, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +162,10 @@ def test_a_missing_or_wrong_token_is_one_line_naming_it(
     started: StartedCluster, tmp_path: Path, token: dict[str, str], cause: str
 ) -> None:
     began = time.monotonic()
-    for args in (_run_args(tmp_path / "runs", "--executor", "ray", "--ray-address", started.address),
-                 ["check-code", str(tmp_path / "none.jsonl"), "--executor", "ray", "--ray-address", started.address]):
+    for args in (
+        _run_args(tmp_path / "runs", "--executor", "ray", "--ray-address", started.address),
+        ["check-code", str(tmp_path / "none.jsonl"), "--executor", "ray", "--ray-address", started.address],
+    ):
         done = _assay(args, started.env(**token), tmp_path, timeout=60)
         lines = done.stderr.splitlines()
         assert done.returncode == 2, done.stderr
