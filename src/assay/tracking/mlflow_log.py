@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from assay.runs.folder import CONFIG, METRICS, SUMMARY, RunFolder, open_run, rea
 from assay.runs.writer import Tracker
 from assay.tracking import naming
 from assay.tracking.plots import metrics_plot
+from assay.tracking.sample_table import log_sample_table
 from assay.tracking.store import ensure_experiment, get_client, is_server
 
 if TYPE_CHECKING:
@@ -60,11 +61,22 @@ def log_run(run_dir: Path, tracking_uri: str | None = None, experiment: str | No
 def mlflow_tracker(folder: Path, tracking_uri: str | None, experiment: str | None) -> Tracker:
     """The RunWriter's tracker that logs a finished folder to MLflow (and the command that retries it)."""
 
-    def track(final: Path) -> None:
-        log_run(final, tracking_uri, experiment)
+    def track(final: Path) -> str:
+        logged = log_runs(final, tracking_uri, experiment)
+        return where_logged(logged)
 
     uri = f" --tracking-uri {tracking_uri}" if tracking_uri else ""
     return ("MLflow tracking", f"assay tracking log {folder}{uri}", track)
+
+
+def where_logged(logged: Sequence[LoggedRun]) -> str:
+    """One line: the tracking URI, and each model's experiment and MLflow run."""
+    uri = logged[0].tracking_uri if logged else "?"
+    runs = "; ".join(
+        f"experiment {r.experiment!r}, run {r.run_id} ({r.model}{', logged before' if r.already_logged else ''})"
+        for r in logged
+    )
+    return f"logged to MLflow at {uri}: {runs}"
 
 
 def log_runs(
@@ -149,6 +161,7 @@ def _log_one(
         )
         _log_datasets(client, run_id, results)
         _log_artifacts(client, run_id, folder, model, name)
+        log_sample_table(client, run_id, folder, model.name)
     except Exception as exc:
         client.set_terminated(run_id, status="FAILED")
         raise TrackingError(f"logging {folder.path} to MLflow failed: {exc}") from exc
