@@ -100,6 +100,8 @@ def run_evaluation(
             writer.discard()
         raise
     done = writer.finish(record, leaderboard=_leaderboard(config), trackers=_trackers(config, writer.final))
+    for text in done.logged:  # --track: where the run went (experiment, run, URI)
+        print(text, file=sys.stderr, flush=True)
     for text in done.warnings:
         warn(text)
     return record, done.path

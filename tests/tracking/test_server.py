@@ -215,3 +215,28 @@ def test_registry_workflow_against_the_server(served: tuple[str, Path, str], tmp
     )
     assert spec.model == "hf" and spec.args == {"pretrained": str(ckpt)}
     assert ("ServedFollower", 1, {"champion": "1"}) in registry.list_models(url)
+
+
+def test_track_says_where_it_logged_and_keeps_mlflow_log_lines_off(
+    served: tuple[str, Path, str], tmp_path: Path, data_dir: Path, capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from assay.cli.main import main
+
+    url, _, _ = served
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ASSAY_DEBUG", raising=False)
+    run = ["run", "--model", "fake", "--tasks", "arc_easy", "--limit", "3", "--data-dir", str(data_dir),
+           "--no-leaderboard", "--quiet", "--track", "--tracking-uri"]  # fmt: skip
+    main([*run, url])  # in this process: a second interpreter would cost seconds of imports
+    [line] = capfd.readouterr().err.splitlines()  # the one line, and nothing of MLflow's own
+    assert line.startswith(f"logged to MLflow at {url}: experiment 'ARC-Easy-fake', run "), line
+    mlflow_id = line.split(", run ")[1].split()[0]
+    logged = _api(url, "runs/get", run_id=mlflow_id)["run"]
+    [folder] = (tmp_path / "runs").iterdir()
+    assert {t["key"]: t["value"] for t in logged["data"]["tags"]}["assay.run_id"] == folder.name
+    # a new embedded store is created and migrated: MLflow's and alembic's INFO lines ("Creating initial MLflow
+    # database tables...") stay off (--debug shows them: a process of its own, as by hand)
+    main([*run, "fresh.db"])
+    err = capfd.readouterr().err
+    assert err.startswith("logged to MLflow at sqlite:///") and len(err.splitlines()) == 1, err

@@ -87,6 +87,19 @@ def _debug_on() -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI inside the one boundary: any exception ends in `error:` (+ `hint:`) and an exit code."""
     args, _DEBUG["on"] = _take_debug(list(sys.argv[1:] if argv is None else argv))
+    previous = os.environ.get("ASSAY_DEBUG")
+    if _DEBUG["on"]:  # what the command's own modules read (tracking shows MLflow's log lines then)
+        os.environ["ASSAY_DEBUG"] = "1"
+    try:
+        _run(args)
+    finally:  # in-process callers (tests) get their environment back
+        if previous is None:
+            os.environ.pop("ASSAY_DEBUG", None)
+        else:
+            os.environ["ASSAY_DEBUG"] = previous
+
+
+def _run(args: list[str]) -> None:
     try:
         # `kill`, a scheduler or a container stop ends any command as Ctrl-C does: cleanly and with one line
         if threading.current_thread() is threading.main_thread():

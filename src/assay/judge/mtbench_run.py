@@ -311,6 +311,8 @@ def write_run(
         raise
     leaderboard = Path(config.leaderboard) if config.leaderboard else None
     done = writer.finish(record, leaderboard=leaderboard, trackers=_trackers(config, writer.final))
+    for text in done.logged:  # --track: where the run went
+        print(text, file=sys.stderr, flush=True)
     for text in done.warnings:
         warn(text)
     return record, done.path

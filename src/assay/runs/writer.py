@@ -36,16 +36,17 @@ from assay.runs.layout import (
 
 JOURNAL = "responses.sqlite"
 
-# (what it is, for the warning; the command that retries it; the call)
-Tracker = tuple[str, str, Callable[[Path], Any]]
+# (what it is, for the warning; the command that retries it; the call, which may return where it logged)
+Tracker = tuple[str, str, Callable[[Path], str | None]]
 
 
 @dataclass(frozen=True)
 class Finished:
-    """Where the finished run lives, and what went wrong after it was safely written."""
+    """Where the finished run lives, where trackers logged it, and what went wrong after it was safely written."""
 
     path: Path
     warnings: tuple[str, ...] = ()
+    logged: tuple[str, ...] = ()  # one line per tracker that logged the run: where (for the user)
 
 
 class RunWriter:
@@ -129,15 +130,17 @@ class RunWriter:
             os.rename(self.partial, self.final)
         if leaderboard is not None:
             _append_leaderboard(record, leaderboard, self.final)
-        warnings = []
+        warnings, logged = [], []
         for what, retry, call in trackers:
             try:
-                call(self.final)
+                where = call(self.final)
             except (AssayError, OSError) as exc:
                 warnings.append(
                     f"{what} failed: {_one_line(exc)}; the run is saved in {self.final}; retry with: {retry}"
                 )
-        return Finished(self.final, tuple(warnings))
+            else:
+                logged += [where] if where else []
+        return Finished(self.final, tuple(warnings), tuple(logged))
 
 
 def _append_leaderboard(record: RunRecord, leaderboard: Path, folder: Path) -> None:

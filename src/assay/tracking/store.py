@@ -8,6 +8,7 @@ mlflow is imported lazily: it is an optional dependency (`pip install 'assay[tra
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,10 +25,16 @@ DEFAULT_ARTIFACTS = "mlartifacts"
 
 
 def quiet_mlflow_env() -> None:
-    """No telemetry, and fail fast against an unreachable server instead of retrying for minutes."""
+    """No telemetry, fail fast against an unreachable server instead of retrying for minutes, and MLflow's and
+    alembic's INFO lines ("Creating initial MLflow database tables...") off the terminal unless --debug
+    (ASSAY_DEBUG=1): assay says itself where it logged."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    if os.environ.get("ASSAY_DEBUG", "").strip().lower() in {"", "0", "false", "no"}:
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow configures its loggers
+        for name in ("mlflow", "alembic"):  # mlflow imported before this: its loggers are set already
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
 
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
