@@ -3,12 +3,15 @@
 Each parser returns a `Parsed` value: the verdict, or `value=None` with the reason the text is malformed.
 A parser never guesses: text that holds two different verdicts (a small judge often echoes the format
 instructions, e.g. `"[[A]]" if A is better, "[[B]]" if ...`) is ambiguous, hence malformed, and the judge
-retries it. Nothing here ever turns an unreadable answer into a 0.
+retries it. Nothing here ever turns an unreadable answer into a 0, and nothing here raises: a judge's reply is
+text assay does not control (a score of a thousand digits, NaN, nesting deeper than Python's recursion limit,
+NUL bytes), so whatever it holds is a verdict or a reason why not.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -39,6 +42,14 @@ class Parsed:
         return self.value is not None
 
 
+def _number(text: str) -> float:
+    """A decimal string as a float (any digits `\\d` matches; a number too large for a float is inf)."""
+    try:
+        return float(text)
+    except (OverflowError, ValueError):
+        return math.inf
+
+
 def _in_range(score: float) -> str:
     if not SCORE_MIN <= score <= SCORE_MAX:
         return f"rating {score:g} is outside {SCORE_MIN:g}-{SCORE_MAX:g}"
@@ -58,7 +69,7 @@ def _one_value(found: list[str], what: str) -> tuple[str | None, str]:
 def parse_rating(text: str) -> Parsed:
     """MT-Bench's `[[rating]]` format: the number inside double brackets (single brackets as a fallback)."""
     found = _RATING.findall(text) or _RATING_BACKUP.findall(text)
-    raw, error = _one_value([str(float(x)) for x in found], "[[rating]]")
+    raw, error = _one_value([str(_number(x)) for x in found], "[[rating]]")
     if raw is None:
         return Parsed(None, error=error)
     score = float(raw)
@@ -85,6 +96,15 @@ def _json_candidates(text: str) -> list[str]:
     return out
 
 
+def _short(value: object) -> str:
+    """A value as the error quotes it: at most 60 characters (a judge may send a megabyte)."""
+    try:
+        text = repr(value)
+    except ValueError:  # repr of an int past Python's digit limit
+        text = f"<an integer of {value.bit_length()} bits>" if isinstance(value, int) else "<unprintable>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_json_score(text: str) -> Parsed:
     """The rubric format `{"score": X, "reasoning": "..."}`, possibly fenced or surrounded by prose."""
     scores: list[str] = []
@@ -93,18 +113,20 @@ def parse_json_score(text: str) -> Parsed:
     for candidate in _json_candidates(text):
         try:
             obj = json.loads(candidate)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON; an integer past Python's digit limit; deep nesting
             continue
         if not isinstance(obj, dict) or "score" not in obj:
             continue
         value = obj["score"]
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            problems.append(f"score {value!r} is not a number")
+            problems.append(f"score {_short(value)} is not a number")
             continue
         try:
             scores.append(str(float(value)))
+        except OverflowError:  # an integer too large for a float: out of range, not unreadable
+            scores.append(str(math.inf))
         except ValueError:
-            problems.append(f"score {value!r} is not a number")
+            problems.append(f"score {_short(value)} is not a number")
             continue
         reasoning = reasoning or str(obj.get("reasoning", ""))
     if not scores:
