@@ -37,7 +37,8 @@ def test_short_ids_work_everywhere_and_ambiguity_is_one_line(
     assert cli("report", "--output", "site", "--leaderboard", "lb.csv", "--diff", f"{short_a},{short_b}").code == 0
 
     cli.freeze()
-    assert_refused(cli("compare", a[:8], short_b), cli, f"run id {a[:8]!r} is ambiguous: it matches {a}, {b}")
+    both = ", ".join(sorted([a, b]))  # by id: runs of the same second sort by their random suffix
+    assert_refused(cli("compare", a[:8], short_b), cli, f"run id {a[:8]!r} is ambiguous: it matches {both}")
 
     monkeypatch.setenv("ASSAY_CHUNK_SIZE", "8")
     partial = _run(cli, data_dir, "--model-args", "seed=3,raise_after=20", "--no-leaderboard")

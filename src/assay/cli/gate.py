@@ -40,19 +40,18 @@ def _sides(candidate: str, baseline: str, tasks: list[str], opts: dict[str, Any]
             "--tasks is needed to evaluate a model candidate", hint="e.g. --tasks arc_easy,hellaswag"
         )
     fields = {k: v for k, v in opts.items() if k != "tracking_uri"}
-    fields["limit"] = _limit(opts["limit"], resolve.recorded_limit(base))
-    return resolve.evaluate_candidate(spec, {**fields, "tasks": tuple(tasks)}), base
+    fields["limit"], notice = _limit(opts["limit"], resolve.recorded_limit(base))
+    return resolve.evaluate_candidate(spec, {**fields, "tasks": tuple(tasks)}, notice), base
 
 
-def _limit(given: int | None, baseline: int | None) -> int | None:
-    """--limit, else the baseline run's own; says which (a gate compares only the rows both sides ran)."""
+def _limit(given: int | None, baseline: int | None) -> tuple[int | None, str]:
+    """--limit, else the baseline run's own, and the line that says which (a gate compares only the rows both
+    sides ran)."""
     rows = lambda n: "every row" if n is None else f"{n} rows per task"  # noqa: E731
     if given is None:
-        console_err.print(f"limit: {rows(baseline)} (the baseline run's; --limit N overrides)")
-        return baseline
+        return baseline, f"limit: {rows(baseline)} (the baseline run's; --limit N overrides)"
     note = "" if given == baseline else f"; the baseline ran {rows(baseline)}: only rows both ran are compared"
-    console_err.print(f"limit: {rows(given)} (--limit{note})")
-    return given
+    return given, f"limit: {rows(given)} (--limit{note})"
 
 
 def _interrupted(exc: Interrupted, again: list[str]) -> Interrupted:

@@ -11,6 +11,7 @@ registered model version whose evaluating run is found locally or downloaded fro
 from __future__ import annotations
 
 import fnmatch
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,9 @@ def candidate_spec(text: str, model_args: dict[str, Any], tracking_uri: str | No
     )
 
 
-def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any]) -> Side:
-    """Run the benchmark set on the candidate model with the runner; its run folder is the candidate side."""
+def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any], notice: str | None = None) -> Side:
+    """Run the benchmark set on the candidate model with the runner; its run folder is the candidate side.
+    `notice` (what the gate chose, e.g. its limit) is printed once the inputs are checked, before the work."""
     from pydantic import ValidationError
 
     from assay.preflight import check_run
@@ -133,6 +135,8 @@ def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any]) -> Side:
         first = exc.errors()[0]
         raise UsageError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
     check_run(config)  # a bad task file or option fails here, before the candidate model loads
+    if notice:
+        print(notice, file=sys.stderr, flush=True)
     record, run_dir = run_evaluation(config)
     limit = "every row" if config.limit is None else f"limit {config.limit}"
     return Side(run_dir, record.models[0].name, f"evaluated now ({spec.model}, {limit})")
