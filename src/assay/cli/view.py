@@ -41,7 +41,9 @@ def view(
     def announce(url: str) -> None:
         console.print(styled("sample explorer: ", (url, "bold"), " (Ctrl-C to stop)"), highlight=False)
 
-    serve(ViewApp(opened), sock, announce)
+    app = ViewApp(opened)
+    app.warm()
+    serve(app, sock, announce)
 
 
 def register(app: typer.Typer) -> None:

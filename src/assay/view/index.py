@@ -36,8 +36,14 @@ except ImportError:  # pragma: no cover - orjson comes with assay[view]
         return json.loads(data)
 
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 SEARCH_FIELDS = ("prompt", "outputs", "choices", "prediction", "target")
+# The run writer writes a row's keys in SampleResult.to_json's order with json.dumps' separators, so the searched
+# texts are the two byte ranges [prompt, loglikelihoods) and [outputs, correct) of the line. A row laid out
+# otherwise (another writer) is searched whole.
+_KEYS = (b'"prompt": ', b', "loglikelihoods": ', b', "outputs": ', b', "correct": ')
+_SCORES = b', "scores": {'
+_ID = b'{"sample_id": '
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class SamplesIndex:
     ids: list[str]
     metrics: dict[str, list[float | None]]  # metric -> value per row (None: unscored)
     kind: str  # "choice" | "generation" | "code"
+    regions: np.ndarray  # int32 (n, 4): where the searched texts are in each line (see _KEYS)
 
     @property
     def n(self) -> int:
@@ -69,37 +76,36 @@ class SamplesIndex:
         return out
 
     def search(self, query: str) -> list[int]:
-        """Row numbers whose prompt, outputs, choices, prediction or target hold every word (any case)."""
+        """Row numbers whose prompt, choices, outputs, prediction or target hold every word of the query (ASCII
+        letters in any case; a word as the samples file writes it, e.g. a quote as \\")."""
         words = [w for w in query.lower().split() if w]
         if not words or self.n == 0:
             return list(range(self.n))
-        candidates = self._candidates(words[0])
-        hits = []
-        for i, row in zip(candidates, self.read_rows(candidates), strict=True):
-            text = "\n".join(_texts(row)).lower()
-            if all(w in text for w in words):
-                hits.append(i)
-        return hits
+        with self.path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            found: set[int] | None = None
+            for word in words:
+                rows = self._rows_with(data, word)
+                found = rows if found is None else found & rows
+        return sorted(found or ())
 
-    def _candidates(self, word: str) -> list[int]:
-        """Rows whose raw bytes hold the word (as JSON escapes it): a superset of the hits, found fast."""
+    def _rows_with(self, data: mmap.mmap, word: str) -> set[int]:
         needle = json.dumps(word, ensure_ascii=False)[1:-1].encode("utf-8")
         pattern = re.compile(re.escape(needle), re.IGNORECASE)
-        with self.path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            positions = np.fromiter((m.start() for m in pattern.finditer(data)), dtype=np.int64)
-        rows = np.unique(np.searchsorted(self.offsets, positions, side="right") - 1)
-        return [int(i) for i in rows if 0 <= i < self.n]
-
-
-def _texts(row: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    for name in SEARCH_FIELDS:
-        value = row.get(name)
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, list):
-            out.extend(v for v in value if isinstance(v, str))
-    return out
+        # one match per line (the word's first place in it, then the rest of the line is skipped)
+        first = np.fromiter((m.start() for m in re.finditer(re.escape(needle) + rb"[^\n]*", data, re.IGNORECASE)),
+                            dtype=np.int64)  # fmt: skip
+        rows = np.searchsorted(self.offsets, first, side="right") - 1
+        rel = first - self.offsets[rows]
+        reg = self.regions[rows]
+        inside = ((rel >= reg[:, 0]) & (rel < reg[:, 1])) | ((rel >= reg[:, 2]) & (rel < reg[:, 3]))
+        hits = set(rows[inside].tolist())
+        # the first place was before or between the texts (the sample id, the loglikelihoods): look again there
+        for i in rows[~inside & (rel < reg[:, 3])].tolist():
+            base = int(self.offsets[i])
+            a, b, c, d = (base + int(x) for x in self.regions[i])
+            if pattern.search(data, a, b) or pattern.search(data, c, d):
+                hits.add(i)
+        return hits
 
 
 def _kind(row: dict[str, Any]) -> str:
@@ -110,14 +116,31 @@ def _kind(row: dict[str, Any]) -> str:
     return "generation"
 
 
+def _fields(line: bytes, path: Path, number: int) -> tuple[str, dict[str, Any], list[int]]:
+    """(sample id, scores, text regions) of one line: read from the writer's layout without parsing the
+    whole row; any other layout is parsed whole."""
+    try:
+        marks = [line.find(key) for key in _KEYS]
+        s = line.find(_SCORES, marks[3])
+        if line.startswith(_ID) and min(marks) > 0 and marks == sorted(marks) and s > 0:
+            sample_id = _loads(line[len(_ID) : line.index(b', "task": ')])
+            scores = _loads(line[s + len(_SCORES) - 1 : line.index(b"}", s) + 1])
+            return str(sample_id), scores, marks
+    except ValueError:
+        pass
+    row = _row(line, path, number)
+    return str(row.get("sample_id", "")), row.get("scores") or {}, [0, len(line), 0, 0]
+
+
 def build_index(path: Path) -> SamplesIndex:
-    """Read the file once: offsets, ids and scores of every row (a bad row names file and line)."""
+    """Read the file once: offsets, ids, scores and text regions of every row (a bad row names file and line)."""
     offsets: list[int] = []
     ids: list[str] = []
+    regions: list[list[int]] = []
     columns: dict[str, list[float | None]] = {}
     kind = "generation"
     if os.path.getsize(path) == 0:
-        return SamplesIndex(path, np.zeros(1, dtype=np.int64), [], {}, kind)
+        return SamplesIndex(path, np.zeros(1, dtype=np.int64), [], {}, kind, np.zeros((0, 4), dtype=np.int32))
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         pos, size = 0, len(data)
         while pos < size:
@@ -125,12 +148,13 @@ def build_index(path: Path) -> SamplesIndex:
             end = size if end < 0 else end + 1
             line = data[pos:end]
             if line.strip():
-                row = _row(line, path, len(ids) + 1)
                 if not ids:
-                    kind = _kind(row)
+                    kind = _kind(_row(line, path, 1))
+                sample_id, scores, marks = _fields(line, path, len(ids) + 1)
                 offsets.append(pos)
-                ids.append(str(row.get("sample_id", "")))
-                for metric, value in (row.get("scores") or {}).items():
+                ids.append(sample_id)
+                regions.append(marks)
+                for metric, value in scores.items():
                     column = columns.setdefault(metric, [None] * (len(ids) - 1))
                     column.append(value if isinstance(value, int | float) else None)
                 for column in columns.values():
@@ -138,8 +162,8 @@ def build_index(path: Path) -> SamplesIndex:
                         column.append(None)
             pos = end
         offsets.append(size)
-    array = np.asarray(offsets, dtype=np.int64)
-    return SamplesIndex(path, array, ids, columns, kind)
+    return SamplesIndex(path, np.asarray(offsets, dtype=np.int64), ids, columns, kind,
+                        np.asarray(regions, dtype=np.int32).reshape(-1, 4))  # fmt: skip
 
 
 def _row(line: bytes, path: Path, number: int) -> dict[str, Any]:
@@ -164,12 +188,13 @@ def load_index(path: Path) -> SamplesIndex:
     if cache.exists():
         try:
             data = _loads(cache.read_bytes())
+            regions = np.asarray(data["regions"], dtype=np.int32).reshape(-1, 4)
             return SamplesIndex(path, np.asarray(data["offsets"], dtype=np.int64), data["ids"],
-                                data["metrics"], data["kind"])  # fmt: skip
+                                data["metrics"], data["kind"], regions)  # fmt: skip
         except (ValueError, KeyError, OSError):
             pass  # a damaged cache entry is rebuilt
     index = build_index(path)
-    payload = {"offsets": index.offsets.tolist(), **index.client_json()}
+    payload = {"offsets": index.offsets.tolist(), "regions": index.regions.tolist(), **index.client_json()}
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")

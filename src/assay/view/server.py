@@ -94,6 +94,20 @@ class ViewApp:
                 self._indexes[key] = index
         return self._indexes[key]
 
+    def warm(self) -> threading.Thread:
+        """Build (or load) every unit's index in the background, so the first page finds them ready."""
+
+        def build() -> None:
+            for key in self.units:
+                try:
+                    self.index(key)
+                except Exception:  # noqa: BLE001 - the request for that unit reports the same error
+                    continue
+
+        thread = threading.Thread(target=build, name="assay-view-index", daemon=True)
+        thread.start()
+        return thread
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         try:

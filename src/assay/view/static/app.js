@@ -63,8 +63,11 @@ async function filtered(st) {
   const hi = st.max === undefined || st.max === "" ? null : Number(st.max);
   const hits = [], perUnit = [];
   let total = 0, right = 0, wrong = 0;
-  for (const u of units) {
-    const idx = await SRC.index(u.key);
+  // every unit's index and search at once: the server answers them in parallel
+  const indexes = await Promise.all(units.map((u) => SRC.index(u.key)));
+  const searches = st.q ? await Promise.all(units.map((u) => SRC.search(u.key, st.q))) : null;
+  for (const [n, u] of units.entries()) {
+    const idx = indexes[n];
     const metric = st.metric || defaultMetric(idx);
     const vals = idx.metrics[metric] || [];
     let other = null, otherIds = null, otherVals = null;
@@ -75,7 +78,7 @@ async function filtered(st) {
       otherIds = await idMap(other.key);
       otherVals = (await SRC.index(other.key)).metrics[metric] || [];
     }
-    const found = st.q ? new Set(await SRC.search(u.key, st.q)) : null;
+    const found = searches ? new Set(searches[n]) : null;
     total += idx.n;
     let count = 0, uRight = 0;
     for (let i = 0; i < idx.n; i++) {
@@ -115,8 +118,7 @@ async function renderFilters(st) {
   options($("f-run"), uniq(M.units.map((u) => u.run)), st.run, "all runs");
   options($("f-model"), uniq(M.units.map((u) => u.model)), st.model, "all models");
   options($("f-task"), uniq(M.units.map((u) => u.task)), st.task, "all tasks");
-  const metrics = [];
-  for (const u of M.units) metrics.push(...Object.keys((await SRC.index(u.key)).metrics));
+  const metrics = (await Promise.all(M.units.map((u) => SRC.index(u.key)))).flatMap((i) => Object.keys(i.metrics));
   options($("f-metric"), uniq(metrics), st.metric, "metric: default");
   options($("f-flip"), uniq(M.units.map((u) => u.side)), st.flip, "flipped against: —");
   $("f-correct").value = st.correct || "";
