@@ -56,3 +56,18 @@ def test_each_metric_marks_its_own_choice() -> None:
     assert chosen_by_metric(row) == {"acc": 1, "acc_norm": 0}
     assert split_prompt("Q: 1?\nA: 1\n\nQ: 2?\nA:") == ("Q: 1?\nA: 1\n\n", "Q: 2?\nA:")
     assert split_prompt("Q: alone?\nA:") == ("", "Q: alone?\nA:")
+
+
+def test_the_code_scorer_records_the_failing_test_and_the_programs_output(view_runs: ViewRuns) -> None:
+    rows = {
+        r["sample_id"].split("/")[-1].split("-")[0]: r
+        for r in _rows(view_runs.code / "samples" / "fake_view_code.jsonl")
+    }
+    failed, passed = rows["0"]["extras"]["code"], rows["1"]["extras"]["code"]
+    assert failed == {
+        "status": "failed", "reason": "half of an odd number", "failing_index": 1,
+        "failing_test": "assert half(3) == 1.5, 'half of an odd number'", "failing_reason": "half of an odd number",
+        "stdout": "stdout says hi\n", "stderr": "halving numbers today\n", "cpu_seconds": failed["cpu_seconds"],
+    }  # fmt: skip
+    assert passed["status"] == "passed" and passed["failing_test"] == "" and passed["stderr"] == ""
+    assert rows["0"]["scores"] == {"pass@1": 0.0, "passed_first": 0.0}

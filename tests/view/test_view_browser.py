@@ -142,6 +142,9 @@ def check_compare(page: Any, base: str, runs: ViewRuns) -> None:
     _shot(page, "viewer-compare.png")
     page.click("#cell-RW")  # the samples A got right and B wrong
     _expect(page.locator("#count")).to_have_text(str(want["wins"]))
+    # the same pairs from the list: run A's arc_easy samples flipped against run B
+    _ready(page, f"{base}#run={runs.a.name}&task=arc_easy&flip={runs.b.name}|fake")
+    _expect(page.locator("#count")).to_have_text(str(want["wins"] + want["losses"]))
 
 
 def check_code(page: Any, base: str, runs: ViewRuns) -> None:
