@@ -163,7 +163,9 @@ def browser_part(run: Path, work: Path, env: dict[str, str]) -> None:
         print(f"report from disk, first rows: {first_rows(page, url):.2f} s")
         seconds, counts = timed_change(page, lambda: page.select_option("#f-correct", "wrong"))
         print(f"report: filter wrong answers of all 100k: {seconds:.2f} s  ({counts})")
-        print_memory("report: after the filter", page)
+        seconds, counts = timed_change(page, lambda: (page.fill("#f-q", "frisbee"), page.click("#f-go")))
+        print(f"report: search 'frisbee' (loads every data file): {seconds:.2f} s  ({counts})")
+        print_memory("report: after the filter and the search", page)
         browser.close()
 
 

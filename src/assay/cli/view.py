@@ -11,7 +11,9 @@ from assay.errors import DependencyError, UsageError
 
 
 def view(
-    runs: list[str] = typer.Argument(..., help="Run ids (under --runs-dir) or run folders; unfinished ones too."),
+    runs: list[str] = typer.Argument(
+        ..., metavar="RUN", help="Run ids (under --runs-dir) or run folders; unfinished ones too."
+    ),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run ids are looked up."),
