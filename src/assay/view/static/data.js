@@ -53,7 +53,8 @@ function staticSource(base) {
   async function chunk(unit, k) {
     const name = `${unit}/c${k}`;
     if (!chunks.has(name)) {
-      chunks.set(name, loadData(name));
+      // the report's rows leave out the prompt, which is their folded part and question together
+      chunks.set(name, loadData(name).then((rows) => rows.map((r) => ({ ...r, prompt: r.fold + r.question }))));
       loaded.delete(name);
       if (chunks.size > 40) chunks.delete(chunks.keys().next().value);
     }
