@@ -93,6 +93,7 @@ GARBAGE = {
     "nan": '{"score": NaN, "reasoning": "?"}',
     "nested": "{" * 5000 + '"score": 5' + "}" * 5000,
     "nul": '{"score": "\x00"}',
+    "lone-surrogate": "[[\udcff]] rated",  # sent as the JSON escape \udcff: read back as a lone surrogate
     "prose": "I would rate this answer quite highly.",
 }
 
@@ -161,3 +162,4 @@ def test_a_judge_run_with_garbage_replies_completes_with_them_unscored(judge_ser
         row = rows[f"i{n}"]
         assert row["score"] is None and row["attempts"] == 2 and row["error"], row
     assert "outside 1-10" in rows["i1"]["error"] and "nan is outside" in rows["i3"]["error"]
+    assert rows["i6"]["outputs"] == [GARBAGE["lone-surrogate"]] * 2  # written and read back as it came

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 
 from assay.cli._table import Cell, Col, print_table
 from assay.cli.common import console, parse_kv
 from assay.config import ModelSpec, RunConfig
+from assay.data.sources import read_yaml
 from assay.errors import ConfigError, UsageError
 from assay.preflight import check_run
 from assay.records import RunRecord
@@ -34,9 +34,9 @@ def models_from_cli(
         specs.append(ModelSpec(name=str(args.pop("name", "")), model=m, args=args))
     if models_file:
         try:
-            entries = yaml.safe_load(models_file.read_text(encoding="utf-8")) or []
+            entries = read_yaml(models_file) or []
             specs.extend(ModelSpec.model_validate(e) for e in entries)
-        except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
+        except (OSError, ValidationError, TypeError) as exc:
             raise ConfigError(
                 f"{models_file}: not a YAML list of {{name, model, args}}: {str(exc).splitlines()[0]}"
             ) from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -52,6 +53,9 @@ def json_lines(text: str, source: str) -> Iterator[tuple[str, Row]]:
             raise DataError(
                 f"{where}: malformed JSON ({exc.msg} at column {exc.colno})", hint="fix or remove that line"
             ) from None
+        except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit; deep nesting
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+            raise DataError(f"{where}: unreadable JSON ({reason})", hint="fix or remove that line") from None
         if not isinstance(row, dict):
             raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
         yield where, row
@@ -65,6 +69,22 @@ def read_text(path: Path) -> str:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content; what cannot be read (bad YAML, not UTF-8, an integer past Python's digit limit,
+    nesting deeper than the recursion limit) is a DataError naming the file, in one line."""
+    import yaml
+
+    text = read_text(path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise DataError(f"{path}: not readable as YAML (nested too deeply)") from None
+    except ValueError as exc:  # PyYAML turns digits into an int: past 4300 of them Python refuses
+        raise DataError(f"{path}: not readable as YAML ({str(exc).split(';')[0]})") from None
+
+
 def read_jsonl(path: Path) -> list[Row]:
     """All rows of a JSONL file (see json_lines)."""
     return [row for _, row in json_lines(read_text(path), str(path))]
@@ -75,17 +95,24 @@ def _read_jsonl(path: Path, stamp: tuple[int, int]) -> tuple[Row, ...]:
     return tuple(read_jsonl(path))
 
 
+CSV_FIELD_LIMIT = 1 << 30  # characters in one field: a long prompt is data, not an attack (csv's default: 131072)
+
+
 @lru_cache(maxsize=16)
 def _read_csv(path: Path, stamp: tuple[int, int]) -> tuple[Row, ...]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            if None in row or any(v is None for v in row.values()):
-                raise DataError(
-                    f"{path}:{number}: the row does not have the header's {len(reader.fieldnames or [])} columns"
-                )
-            rows.append(dict(row))
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    rows = []
+    number = 1
+    try:
+        with io.StringIO(read_text(path), newline="") as fh:
+            reader = csv.DictReader(fh)
+            for number, row in enumerate(reader, start=2):
+                if None in row or any(v is None for v in row.values()):
+                    columns = len(reader.fieldnames or [])
+                    raise DataError(f"{path}:{number}: the row does not have the header's {columns} columns")
+                rows.append(dict(row))
+    except csv.Error as exc:
+        raise DataError(f"{path}: not readable as CSV near row {number + 1} ({exc})") from None
     return tuple(rows)
 
 

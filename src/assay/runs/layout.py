@@ -62,7 +62,8 @@ def _write_atomic(path: Path, write: Any) -> None:
     tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        # a lone surrogate (a model's or a file's "\udcff" escape read back) is written as that same JSON escape
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             write(fh)
         os.replace(tmp, path)
     except BaseException:

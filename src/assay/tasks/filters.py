@@ -142,12 +142,26 @@ def _step_name(step: Step) -> str:
     return kind
 
 
+def _check_regex_step(step: Step) -> None:
+    """The pattern compiles, `group` names one of its groups and `select` is first, last or an integer."""
+    pattern = _compile(str(step["regex"]))
+    group = step.get("group", 0)
+    if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group <= pattern.groups:
+        raise ConfigError(
+            f"filter regex {pattern.pattern!r}: group {group!r} is not one of its groups (0-{pattern.groups})"
+        )
+    select = step.get("select", "first")
+    index = isinstance(select, int) and not isinstance(select, bool)
+    if select not in ("first", "last") and not index and not str(select).removeprefix("-").isdigit():
+        raise ConfigError(f"filter regex {pattern.pattern!r}: select {select!r} is not first, last or an index")
+
+
 def validate_filter(steps: Sequence[Step]) -> None:
     """Raise ConfigError for an unknown step or option, or a regex that does not compile (at load time)."""
     for step in steps:
         kind = _step_name(step)
         if kind == "regex":
-            _compile(str(step["regex"]))
+            _check_regex_step(step)
         elif kind == "remove":
             for pattern in _as_list(step["remove"]):
                 _compile(pattern)
