@@ -55,10 +55,13 @@ def _fits(room: tuple[torch.Tensor, torch.Tensor], keys: torch.Tensor, values: t
 
 
 def decoding_cache(config: Any) -> Any:
-    """An empty cache for `config` whose full-attention layers append in place (see _roomy_layer_class)."""
+    """An empty cache for `config` whose layers all keep every key and append in place (_roomy_layer_class).
+
+    Sliding-window layers too: the decoding loop drops and left-pads cache columns as rows leave and join, which
+    a sliding layer's own bookkeeping (its count of tokens seen) would not follow; the attention mask that
+    transformers builds from the cache's length applies the window instead."""
     from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
 
     cache = DynamicCache(config=config)
-    cache.layers = [_roomy_layer_class()() if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    cache.layers = [_roomy_layer_class()() for _ in cache.layers]
     return cache

@@ -28,7 +28,14 @@ import torch
 from assay.errors import ModelError
 from assay.models.base import Progress
 from assay.models.hf_cache import decoding_cache
-from assay.models.hf_prefix import KV, PrefixMemo, cache_keyword, prefix_groups, returned_cache, use_prefix_attention
+from assay.models.hf_prefix import (
+    KV,
+    PrefixMemo,
+    cache_keyword,
+    prefix_groups,
+    returned_cache,
+    shares_prefix_in_place,
+)
 from assay.records import GenerationRequest, GenerationResponse
 
 DEFAULT_BATCH = 8
@@ -323,7 +330,7 @@ def _groups(hf: Any, rows: Sequence[_Row]) -> list[tuple[list[_Row], int]]:
     """(rows, shared prefix length) per group of rows that share a prompt prefix (when the model can read a
     prefix in place); in a group, longest prompts first (less padding), a request's rows adjacent."""
     groups = [(0, list(range(len(rows))))]
-    if use_prefix_attention(hf.model):
+    if shares_prefix_in_place(hf.model):
         groups = prefix_groups([r.prompt for r in rows], MIN_SHARED_PREFIX)
     return [
         (sorted((rows[i] for i in members), key=lambda r: (-len(r.prompt), r.req, r.j)), length)

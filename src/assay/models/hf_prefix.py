@@ -103,11 +103,17 @@ class PrefixMemo:
 
 
 def prefix_cache(model: Any, tokens: Sequence[int], device: str) -> tuple[KV, torch.Tensor]:
-    """Key/value tensors of every layer for `tokens`, from one forward pass, and the last position's logits."""
+    """Key/value tensors of every layer for `tokens`, from one forward pass, and the last position's logits.
+
+    Every layer keeps all of its keys, sliding-window layers included (their own cache would keep only the last
+    window's worth, leaving the layers of one prefix with different lengths); masks apply the window."""
+    from transformers import DynamicCache
+
     ids = torch.tensor([list(tokens)], device=device)
     with torch.inference_mode():
         positions = torch.arange(len(tokens), device=device)[None]
-        out = model(input_ids=ids, position_ids=positions, use_cache=True, logits_to_keep=1)
+        out = model(input_ids=ids, position_ids=positions, use_cache=True, logits_to_keep=1,
+                    **{cache_keyword(model): DynamicCache()})  # fmt: skip
     kv = [(layer.keys, layer.values) for layer in returned_cache(out).layers]
     return kv, out.logits[0, -1]
 
@@ -176,6 +182,27 @@ def _own_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, 
     out, lse = _FLASH(query, repeat_kv(key, group), repeat_kv(value, group), is_causal=causal, attn_mask=mask,
                       scale=scaling)  # fmt: skip
     return out.transpose(1, 2), lse.transpose(1, 2)
+
+
+def sliding_window(config: Any) -> tuple[int | None, bool]:
+    """(window, mixed) of a model whose attention layers (some or all) see only the last `window` tokens:
+    `mixed` when full-attention layers sit beside them (Gemma-2/3), False when every layer slides (Mistral).
+    (None, False) for a model with full attention only."""
+    window = getattr(config, "sliding_window", None)
+    if not window or getattr(config, "use_sliding_window", True) is False:
+        return None, False
+    kinds = getattr(config, "layer_types", None)
+    if kinds is None:
+        return int(window), False
+    if "sliding_attention" not in kinds:
+        return None, False
+    return int(window), any(kind != "sliding_attention" for kind in kinds)
+
+
+def shares_prefix_in_place(model: Any) -> bool:
+    """Whether a shared prefix's key/values can be read in place by prefix_attention: on SDPA (CPU), and only
+    for a model with full attention everywhere (the prefix part has no mask, so it could not apply a window)."""
+    return use_prefix_attention(model) and sliding_window(model.config)[0] is None
 
 
 def use_prefix_attention(model: Any) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from assay.models.hf_prefix import KV, PrefixMemo, cache_keyword, prefix_groups, use_prefix_attention
+from assay.models.hf_prefix import KV, PrefixMemo, cache_keyword, prefix_groups, shares_prefix_in_place, sliding_window
 from assay.records import LoglikelihoodRequest, LoglikelihoodResponse
 
 MIN_SHARED_PREFIX = 8  # tokens; below this a separate prefix pass costs more than it saves
@@ -65,6 +65,24 @@ def encode_pair(encode: Callable[[str], list[int]], prefix_id: int, req: Loglike
     whole = encode(context + continuation)
     ctx = encode(context)
     return Encoded(tuple(ctx), tuple(whole[len(ctx) :]))
+
+
+def rolling_windows(tokens: Sequence[int], prefix_id: int, max_length: int) -> list[Encoded]:
+    """A whole text's tokens as (context, continuation) windows whose continuations cover every token once, as
+    lm-evaluation-harness scores loglikelihood_rolling: the first window predicts the first `max_length` tokens
+    after the start token, each later one the next `max_length` tokens after the `max_length` tokens before
+    them (one token of context at least); the context holds only the tokens before the continuation."""
+    tokens = tuple(tokens)
+    windows: list[Encoded] = []
+    done = 0
+    while done < len(tokens):
+        end = min(done + max_length, len(tokens))
+        if done == 0:
+            windows.append(Encoded((prefix_id,), tokens[:end]))
+        else:
+            windows.append(Encoded(tokens[max(0, end - max_length - 1) : done], tokens[done:end]))
+        done = end
+    return windows
 
 
 def pack(encoded: Sequence[Encoded], max_length: int) -> list[PackedRow]:
@@ -134,9 +152,14 @@ def _bin_layout(
 
 
 def _batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int, dtype: torch.dtype,
-                   prefix_columns: bool = True) -> dict[str, torch.Tensor]:  # fmt: skip
+                   prefix_columns: bool = True,
+                   window: tuple[int | None, bool] = (None, False)) -> dict[str, Any]:  # fmt: skip
     """Model inputs for a batch of bins. With `prefix_columns` the mask also covers the `prefix` cached
-    positions (all visible); without, it covers the batch's own tokens only (see hf_prefix.prefix_attention)."""
+    positions (all visible); without, it covers the batch's own tokens only (see hf_prefix.prefix_attention).
+
+    `window` is hf_prefix.sliding_window's answer for the model: a custom mask is used as given by every layer,
+    so sliding-window layers get a mask of their own that also hides keys `window` or more positions back
+    (a dict of masks by layer kind when full-attention layers sit beside them)."""
     layouts = [_bin_layout(b, prefix) for b in bins]
     width = max(len(lay[0]) for lay in layouts)
     cols = prefix if prefix_columns else 0
@@ -160,13 +183,24 @@ def _batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int
             idx = torch.arange(n, width)
             allowed[b, idx, cols + idx] = True
         keep[b, torch.tensor(b_keep)] = True
-    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
-    return {
-        "input_ids": ids,
-        "position_ids": pos,
-        "attention_mask": mask[:, None, :, :],
-        "logits_to_keep": keep,
-    }
+
+    def additive(visible: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(visible.shape, dtype=dtype).masked_fill(~visible, torch.finfo(dtype).min)[:, None]
+
+    mask: Any = additive(allowed)
+    size, mixed = window
+    if size is not None:
+        key_pos = torch.cat([torch.arange(cols).expand(len(bins), cols), pos], dim=1)
+        near = (pos[:, :, None] - key_pos[:, None, :]) < size  # padding (position 0) still sees itself
+        slid = additive(allowed & near)
+        mask = {"full_attention": mask, "sliding_attention": slid} if mixed else slid
+    return {"input_ids": ids, "position_ids": pos, "attention_mask": mask, "logits_to_keep": keep}
+
+
+def _to_device(inputs: dict[str, Any], device: str) -> dict[str, Any]:
+    """The model inputs on `device` (an attention mask may be a dict of masks by layer kind)."""
+    return {k: {kind: m.to(device) for kind, m in v.items()} if isinstance(v, dict) else v.to(device)
+            for k, v in inputs.items()}  # fmt: skip
 
 
 def _row_results(row: PackedRow, logprobs: torch.Tensor) -> list[tuple[int, LoglikelihoodResponse]]:
@@ -187,7 +221,7 @@ def _row_results(row: PackedRow, logprobs: torch.Tensor) -> list[tuple[int, Logl
     return out
 
 
-def _forward(model: Any, tensors: dict[str, torch.Tensor], cache: KV | None, in_place: bool = False) -> torch.Tensor:
+def _forward(model: Any, tensors: dict[str, Any], cache: KV | None, in_place: bool = False) -> torch.Tensor:
     """Logits at the kept positions, flattened in row-major order: (kept positions, vocab).
 
     `in_place`: the prefix `cache` is read by hf_prefix.prefix_attention (the mask has no prefix columns);
@@ -247,13 +281,14 @@ def _score_group(model: Any, rows: Sequence[PackedRow], prefix: int, cache: KV |
                  counts: dict[str, int]) -> int:  # fmt: skip
     """Score rows that share their first `prefix` tokens (whose key/values are `cache`); tokens forwarded."""
     dtype = next(model.parameters()).dtype
-    in_place = cache is not None and use_prefix_attention(model)
+    in_place = cache is not None and shares_prefix_in_place(model)
+    window = sliding_window(model.config)
     tokens = 0
     bins = bin_rows(rows, prefix, BIN_WIDTH)
     for start in range(0, len(bins), batch_size):
         batch = bins[start : start + batch_size]
-        inputs = _batch_tensors(batch, prefix, pad_id, dtype, prefix_columns=not in_place)
-        tensors = {k: v.to(device) for k, v in inputs.items()}
+        inputs = _batch_tensors(batch, prefix, pad_id, dtype, prefix_columns=not in_place, window=window)
+        tensors = _to_device(inputs, device)
         logprobs = torch.log_softmax(_forward(model, tensors, cache, in_place).float().cpu(), dim=-1)
         results: list[tuple[int, LoglikelihoodResponse]] = []
         offset = 0
