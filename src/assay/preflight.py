@@ -85,3 +85,7 @@ def check_run(config: RunConfig) -> None:
     data_dir = data_dir_from(config.data_dir)
     for spec in selection.tasks:
         prepare(spec, data_dir, config.limit, config.num_fewshot, config.fewshot_seed, config.fewshot_split)
+    if selection.lmeval.names:  # lm-eval builds its tasks (and reads their rows) here, before any model loads
+        from assay.lmeval.evaluate import load_lmeval
+
+        load_lmeval(selection.lmeval, data_dir, config)

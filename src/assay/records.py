@@ -110,7 +110,18 @@ class GenerationRequest:
         return stable_hash({"kind": "gen", **asdict(self)}, 32)
 
 
-Request = LoglikelihoodRequest | GenerationRequest
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollingRequest:
+    """log P(text) of a whole text, from its first token on, scored in windows of the model's context length
+    (perplexity tasks: lm-evaluation-harness's loglikelihood_rolling). Answered by a LoglikelihoodResponse."""
+
+    text: str
+
+    def key(self) -> str:
+        return stable_hash({"kind": "rolling", "t": self.text}, 32)
+
+
+Request = LoglikelihoodRequest | GenerationRequest | RollingRequest
 
 
 # -------------------------------------------------------------------------------------------- responses

@@ -214,6 +214,7 @@ def _run(
             model_results = _evaluate_tasks(selection.tasks, model, info, config, data_dir, writer, progress)
             results.extend(model_results)
             results.extend(_group_results(info.name, selection, model_results))
+            results.extend(_evaluate_lmeval(selection, model, info, config, data_dir, writer, progress))
             stats[info.name] = {**model.stats, **getattr(model.inner, "stats", {})}
     return RunRecord(
         run_id=writer.run_id,
@@ -283,6 +284,8 @@ def _evaluate_tasks(
     progress: RunProgress,
 ) -> list[TaskResult]:
     """Every task's requests go to the model at once (one queue of units, one progress bar), then each is scored."""
+    if not tasks:
+        return []
     prepared = [_prepare(spec, config, data_dir) for spec in tasks]
     for line in fewshot_notices([(p.spec, p.data) for p in prepared], config.num_fewshot):
         progress.log(line)
@@ -294,6 +297,20 @@ def _evaluate_tasks(
         _score_task(p, responses, info, config, data_dir, writer)
         for p, responses in zip(prepared, answers, strict=True)
     ]
+
+
+def _evaluate_lmeval(selection: Selection, model: CachedModel, info: ModelInfo, config: RunConfig,
+                    data_dir: Path | None, writer: RunWriter, progress: RunProgress) -> list[TaskResult]:  # fmt: skip
+    """The `lm:` tasks, evaluated by lm-eval's own code with this model answering (assay.lmeval)."""
+    if not selection.lmeval.names:
+        return []
+    from assay.lmeval.evaluate import evaluate_lmeval, write_lmeval_results
+
+    results, samples, raw = evaluate_lmeval(selection.lmeval, model, info, config, data_dir, progress)
+    for task, rows in samples.items():
+        writer.write_samples(info.name, task, rows)
+    write_lmeval_results(writer.file("lm_eval"), info.name, raw)
+    return results
 
 
 def _score_task(

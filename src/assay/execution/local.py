@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from assay.errors import ModelError
 from assay.execution.base import Executor, UnitDone
 from assay.execution.units import Unit
 from assay.models.base import Model, Progress
@@ -15,6 +16,12 @@ def compute_unit(model: Model, unit: Unit, progress: Progress | None = None) -> 
     """One backend call for one unit: what a local run and every cluster worker do with it."""
     if unit.kind == "loglikelihood":
         return list(model.loglikelihood(unit.requests, progress))  # type: ignore[arg-type]
+    if unit.kind == "rolling":
+        rolling = getattr(model, "loglikelihood_rolling", None)
+        if rolling is None:
+            raise ModelError(f"the {model.backend} backend cannot score whole texts (loglikelihood_rolling)",
+                             hint="run perplexity tasks with the hf backend")  # fmt: skip
+        return list(rolling(unit.requests, progress))
     return list(model.generate(unit.requests, progress))  # type: ignore[arg-type]
 
 

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from assay.records import GenerationRequest, LoglikelihoodRequest, Request
+from assay.records import GenerationRequest, LoglikelihoodRequest, Request, RollingRequest
 
-Kind = Literal["loglikelihood", "generate"]
+Kind = Literal["loglikelihood", "generate", "rolling"]
+KINDS: tuple[Kind, ...] = ("loglikelihood", "rolling", "generate")  # the order a run computes them in
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +54,16 @@ class WorkList:
 def _chars(req: Request) -> int:
     if isinstance(req, LoglikelihoodRequest):
         return len(req.context) + len(req.continuation)
+    if isinstance(req, RollingRequest):
+        return len(req.text)
     return (len(req.prompt) + req.max_tokens) * req.n
 
 
 def _prefix(req: Request) -> str:
     if isinstance(req, LoglikelihoodRequest):
         return req.context
+    if isinstance(req, RollingRequest):
+        return req.text
     assert isinstance(req, GenerationRequest)
     return req.prompt
 
@@ -111,7 +116,7 @@ def form_units(lists: Sequence[WorkList], size: int, generate_size: int) -> list
                 seen.add(key)
                 owned.append(i)
         requests = [work.requests[i] for i in owned]
-        limit = size if work.kind == "loglikelihood" else generate_size
+        limit = generate_size if work.kind == "generate" else size
         pieces = pack_groups(prefix_groups(requests), limit)
         if work.kind == "generate" and len(pieces) > 1 and 2 * len(pieces[-1]) < limit:
             # a short last unit would decode alone at a fraction of the batch: it joins the one before

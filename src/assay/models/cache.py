@@ -23,7 +23,7 @@ from typing import Any
 
 from assay.execution.base import Executor
 from assay.execution.local import LocalExecutor
-from assay.execution.units import Kind, Unit, WorkList, form_units
+from assay.execution.units import KINDS, Kind, Unit, WorkList, form_units
 from assay.models.base import Model, Progress
 from assay.records import (
     GenerationRequest,
@@ -157,13 +157,13 @@ class CachedModel:
             if progress and duplicates:
                 progress(duplicates)
 
-        for kind in ("loglikelihood", "generate"):
+        for kind in KINDS:
             started = time.perf_counter()
             part = [u for u in todo if u.kind == kind]
             if part:
                 self.executor.run(part, done, progress)
                 timer = f"seconds_{kind}"
-                self.stats[timer] = round(self.stats[timer] + time.perf_counter() - started, 3)
+                self.stats[timer] = round(self.stats.get(timer, 0.0) + time.perf_counter() - started, 3)
         return [[known[k] for k in work.keys] for work in lists]
 
     def _lookup(self, keys: list[str]) -> dict[str, Any]:

@@ -22,7 +22,13 @@ from typing import Any
 from assay.errors import DependencyError, ModelError, UsageError
 from assay.models.base import Progress
 from assay.models.identity import fingerprint
-from assay.records import GenerationRequest, GenerationResponse, LoglikelihoodRequest, LoglikelihoodResponse
+from assay.records import (
+    GenerationRequest,
+    GenerationResponse,
+    LoglikelihoodRequest,
+    LoglikelihoodResponse,
+    RollingRequest,
+)
 
 _DTYPES = {
     "float32": "float32",
@@ -220,12 +226,42 @@ class HFModel:
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
-        from assay.models.hf_score import encode_pair, pack, score_rows
+        from assay.models.hf_score import encode_pair
 
-        encoded = [encode_pair(self.encode, self.prefix_id, r) for r in requests]
+        return self._score([encode_pair(self.encode, self.prefix_id, r) for r in requests], progress)
+
+    def loglikelihood_rolling(
+        self, requests: Sequence[RollingRequest], progress: Progress | None = None
+    ) -> list[LoglikelihoodResponse]:
+        """log P(text) of each whole text, summed over the windows rolling_windows cuts it into."""
+        from assay.models.hf_score import rolling_windows
+
+        windows = [rolling_windows(self.encode(r.text), self.prefix_id, self.max_length) for r in requests]
+        flat = [w for ws in windows for w in ws]
+        done = 0
+
+        def per_window(n: int) -> None:  # progress counts texts, not windows
+            nonlocal done
+            done += n
+
+        scored = iter(self._score(flat, per_window))
+        out = []
+        for ws in windows:
+            parts = [next(scored) for _ in ws]
+            out.append(LoglikelihoodResponse(logprob=sum(p.logprob for p in parts),
+                                             is_greedy=all(p.is_greedy for p in parts),
+                                             n_tokens=sum(p.n_tokens for p in parts)))  # fmt: skip
+        if progress:
+            progress(len(requests))
+        return out
+
+    def _score(self, encoded: Sequence[Any], progress: Progress | None) -> list[LoglikelihoodResponse]:
+        """Loglikelihoods of (context, continuation) token pairs, packed and batched (see hf_score)."""
+        from assay.models.hf_score import pack, score_rows
+
         rows = pack(encoded, self.max_length)
         batch = self._resolve_batch_size(rows)
-        out: list[LoglikelihoodResponse | None] = [None] * len(requests)
+        out: list[LoglikelihoodResponse | None] = [None] * len(encoded)
 
         def on_batch(results: list[tuple[int, LoglikelihoodResponse]], done: int) -> None:
             for index, response in results:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assay.errors import UnknownTaskError, did_you_mean
+from assay.lmeval.catalog import PREFIX, LmevalSelection, is_lmeval_file, select_lmeval
 from assay.tasks.build import check_task
 from assay.tasks.mmlu import mmlu_tasks
 from assay.tasks.spec import TaskSpec, load_task_file
@@ -18,10 +19,12 @@ BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 @dataclass(frozen=True)
 class Selection:
-    """What the user asked for, resolved: leaf tasks to run, and groups to aggregate (group -> members)."""
+    """What the user asked for, resolved: leaf tasks to run, and groups to aggregate (group -> members);
+    `lmeval`: the `lm:` tasks, which lm-evaluation-harness's own code defines (assay.lmeval)."""
 
     tasks: tuple[TaskSpec, ...]
     groups: dict[str, tuple[str, ...]]
+    lmeval: LmevalSelection = LmevalSelection()
 
 
 @lru_cache(maxsize=1)
@@ -60,9 +63,23 @@ def groups_of(tasks: dict[str, TaskSpec]) -> dict[str, tuple[str, ...]]:
     return {g: tuple(sorted(members)) for g, members in groups.items()}
 
 
+def split_files(extra_files: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(assay task files, lm-eval task files or folders) among the user's --include paths."""
+    own: list[str] = []
+    lmeval: list[str] = []
+    for item in extra_files:
+        path = Path(item)
+        (lmeval if path.exists() and is_lmeval_file(path) else own).append(item)
+    return own, lmeval
+
+
 def select(names: Sequence[str], extra_files: Iterable[str] = ()) -> Selection:
-    """Resolve names, groups (`mmlu`) and globs (`mmlu_*`), keeping the order given, without duplicates."""
-    tasks = all_tasks(extra_files)
+    """Resolve names, groups (`mmlu`) and globs (`mmlu_*`), keeping the order given, without duplicates;
+    `lm:` names are lm-eval's tasks (assay.lmeval)."""
+    own_files, lmeval_files = split_files(extra_files)
+    lmeval = select_lmeval(names, lmeval_files)
+    names = [n for n in names if not n.strip().startswith(PREFIX)]
+    tasks = all_tasks(own_files)
     groups = groups_of(tasks)
     chosen: dict[str, TaskSpec] = {}
     chosen_groups: dict[str, tuple[str, ...]] = {}
@@ -88,11 +105,21 @@ def select(names: Sequence[str], extra_files: Iterable[str] = ()) -> Selection:
                 chosen.setdefault(member, tasks[member])
         else:
             hint = did_you_mean(name, list(tasks) + list(groups))
+            if not hint and lmeval_files and _lmeval_knows(name, lmeval_files):
+                hint = f"an lm-eval task of your --include: name it {PREFIX}{name}"
             raise UnknownTaskError(f"unknown task {name!r}", hint=hint or "see `assay tasks` for the list")
+    if not chosen and lmeval.names:
+        return Selection(tasks=(), groups={}, lmeval=lmeval)
     if not chosen:
         raise UnknownTaskError("no tasks given", hint="pass --tasks, e.g. --tasks arc_easy,hellaswag")
     # a group whose every member is selected is also reported, e.g. the four mmlu category groups
     for group, members in groups.items():
         if group not in chosen_groups and len(members) > 1 and all(m in chosen for m in members):
             chosen_groups[group] = members
-    return Selection(tasks=tuple(chosen.values()), groups=chosen_groups)
+    return Selection(tasks=tuple(chosen.values()), groups=chosen_groups, lmeval=lmeval)
+
+
+def _lmeval_knows(name: str, paths: Sequence[str]) -> bool:
+    from assay.lmeval.catalog import task_manager
+
+    return name in task_manager(tuple(paths)).all_tasks

@@ -29,6 +29,7 @@ from assay.records import (
     GenerationResponse,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
+    RollingRequest,
     stable_hash,
 )
 
@@ -128,6 +129,21 @@ class FakeModel:
             if progress:
                 progress(1)
         self._pay()  # a call lasts its simulated time
+        return out
+
+    def loglikelihood_rolling(
+        self, requests: Sequence[RollingRequest], progress: Progress | None = None
+    ) -> list[LoglikelihoodResponse]:
+        out = []
+        for req in requests:
+            key = req.key()
+            n_tokens = estimate_tokens(req.text)
+            self._before(key, n_tokens)
+            logprob = -n_tokens * (0.5 + 3.0 * _unit(self.seed, "ll", key))
+            out.append(LoglikelihoodResponse(logprob=round(logprob, 6), is_greedy=False, n_tokens=n_tokens))
+            if progress:
+                progress(1)
+        self._pay()
         return out
 
     def generate(

@@ -1,0 +1,155 @@
+"""lm-eval's own tasks through assay (`lm:NAME`) against lm-evaluation-harness 0.4.13 itself, same rows, same model.
+
+    python bench/parity_lmeval_zoo.py [--tasks lm:arc_easy,lm:gsm8k,...] [--limit 10] [--max-gen-toks 32]
+        [--model-dir DIR] [--data-dir ../shared/data] [--fewshot-split test] [--num-fewshot N] [--json FILE]
+
+assay runs `assay run --model hf --model-args pretrained=DIR,dtype=float32 --tasks lm:...` (cache off);
+lm-eval runs `simple_evaluate(model="hf", ...)`, its own HF model, on the same task objects built from the
+same rows of the data folder (both read it through assay.lmeval.rows, so only the model side differs).
+Per task it prints: samples compared, the largest per-request loglikelihood difference (nats), generated
+texts that differ, filtered answers that differ, and the largest difference of any metric or group score.
+A task passes with loglikelihoods within 1e-4, identical texts and answers, and metrics within 1e-6.
+Exit 1 if any task fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+LL_TOL = 1e-4
+MODEL_NAME = "smollm2"
+METRIC_TOL = 1e-6
+
+
+def run_lmeval(tasks: list[str], model_dir: str, data_dir: Path, limit: int, gen_kwargs: dict[str, Any],
+               fewshot_split: str | None, num_fewshot: int | None) -> dict[str, Any]:  # fmt: skip
+    """lm-eval's own evaluation (its hf model, batch 1) on the tasks, rows from the data folder."""
+    from lm_eval.evaluator import simple_evaluate
+
+    from assay.lmeval.catalog import quiet_lmeval, task_manager
+    from assay.lmeval.rows import local_rows
+
+    quiet_lmeval()
+    with local_rows(data_dir, fewshot_split):
+        return simple_evaluate(model="hf", model_args=f"pretrained={model_dir},dtype=float32", tasks=tasks,
+                               limit=limit, log_samples=True, task_manager=task_manager(()),
+                               gen_kwargs=gen_kwargs or None, num_fewshot=num_fewshot, batch_size=1,
+                               device="cpu")  # fmt: skip
+
+
+def run_assay(tasks: list[str], model_dir: str, data_dir: Path, limit: int, max_gen_toks: int | None,
+              out: Path, fewshot_split: str | None, num_fewshot: int | None) -> Path:  # fmt: skip
+    """The run folder of `assay run` on the lm: tasks (a fresh process, cache off)."""
+    cmd = [sys.executable, "-m", "assay.cli.main", "run", "--model", "hf", "--model-args",
+           f"pretrained={model_dir},dtype=float32,name={MODEL_NAME}", "--tasks", ",".join("lm:" + t for t in tasks),
+           "--limit", str(limit), "--data-dir", str(data_dir), "--output", str(out), "--no-cache",
+           "--no-leaderboard"]  # fmt: skip
+    if max_gen_toks:
+        cmd += ["--gen-kwargs", f"max_tokens={max_gen_toks}"]
+    if fewshot_split:
+        cmd += ["--fewshot-split", fewshot_split]
+    if num_fewshot is not None:
+        cmd += ["--num-fewshot", str(num_fewshot)]
+    subprocess.run(cmd, check=True)
+    return next(p for p in out.iterdir() if (p / "summary.json").exists())
+
+
+def compare(reference: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
+    """One row per task and group: what differs between lm-eval's result dict and assay's run folder."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    ours = {r["task"][3:]: r for r in summary["results"]}
+    rows = []
+    for task, ref in reference["results"].items():
+        row: dict[str, Any] = {"task": task, "n": 0, "max_ll_diff": 0.0, "texts_differ": 0, "answers_differ": 0,
+                               "max_metric_diff": 0.0, "missing": []}  # fmt: skip
+        mine = ours.get(task, {}).get("metrics", {})
+        for key, value in ref.items():
+            metric, _, filt = key.partition(",")
+            if not filt or metric.endswith("_stderr") or not isinstance(value, int | float):
+                continue
+            label = metric if filt == "none" else key
+            if label not in mine:
+                row["missing"].append(label)
+                continue
+            row["max_metric_diff"] = max(row["max_metric_diff"], abs(mine[label]["value"] - value))
+        for ref_sample, our_sample in _paired_samples(reference, run_dir, task):
+            row["n"] += 1
+            for a, b in zip(ref_sample["resps"], our_sample["resps"], strict=True):
+                a0, b0 = a[0], b[0]
+                if isinstance(a0, list | tuple):  # (loglikelihood, is_greedy)
+                    row["max_ll_diff"] = max(row["max_ll_diff"], abs(float(a0[0]) - float(b0[0])))
+                elif isinstance(a0, float):  # loglikelihood_rolling
+                    row["max_ll_diff"] = max(row["max_ll_diff"], abs(a0 - float(b0)))
+                else:
+                    row["texts_differ"] += int(a != b)
+            row["answers_differ"] += int(json.dumps(ref_sample["filtered_resps"], default=str)
+                                         != json.dumps(our_sample["filtered_resps"], default=str))  # fmt: skip
+        row["passed"] = (not row["missing"] and row["max_ll_diff"] <= LL_TOL and not row["texts_differ"]
+                         and not row["answers_differ"] and row["max_metric_diff"] <= METRIC_TOL)  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+Pair = tuple[dict[str, Any], dict[str, Any]]
+
+
+def _paired_samples(reference: dict[str, Any], run_dir: Path, task: str) -> list[Pair]:
+    from assay.runs.layout import samples_path
+
+    logged = reference.get("samples", {}).get(task, [])
+    file = samples_path(run_dir, MODEL_NAME, "lm:" + task)
+    ours: dict[tuple[int, str], dict[str, Any]] = {}
+    if file.exists():
+        for line in file.read_text().splitlines():
+            for entry in json.loads(line).get("extras", {}).get("lm_eval", []):
+                ours[(entry["doc_id"], entry["filter"])] = entry
+    return [(s, ours[(s["doc_id"], s["filter"])]) for s in logged if (s["doc_id"], s["filter"]) in ours]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default="lm:arc_easy,lm:hellaswag,lm:gsm8k")
+    parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("--max-gen-toks", type=int, default=32)
+    parser.add_argument("--model-dir", default=None)
+    parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--fewshot-split", default=None)
+    parser.add_argument("--num-fewshot", type=int, default=None)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    from assay.models.aliases import hf_folder
+
+    model_dir = args.model_dir or str(hf_folder("smollm2-135m"))
+    tasks = [t.removeprefix("lm:") for t in args.tasks.split(",") if t]
+    gen = {"max_gen_toks": args.max_gen_toks} if args.max_gen_toks else {}
+    started = time.perf_counter()
+    reference = run_lmeval(tasks, model_dir, Path(args.data_dir), args.limit, gen, args.fewshot_split,
+                           args.num_fewshot)  # fmt: skip
+    lm_seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        run_dir = run_assay(tasks, model_dir, Path(args.data_dir), args.limit, args.max_gen_toks, Path(tmp),
+                            args.fewshot_split, args.num_fewshot)  # fmt: skip
+        assay_seconds = time.perf_counter() - started
+        rows = compare(reference, run_dir)
+    for row in rows:
+        missing = f", missing {row['missing']}" if row["missing"] else ""
+        print(f"{'PASS' if row['passed'] else 'FAIL'} {row['task']}: n={row['n']} "
+              f"max|dLL|={row['max_ll_diff']:.2e} texts differ {row['texts_differ']}, "
+              f"answers differ {row['answers_differ']}, max|dmetric|={row['max_metric_diff']:.1e}{missing}")
+    failed = sum(not r["passed"] for r in rows)
+    print(f"total: {len(rows) - failed}/{len(rows)} passed; lm-eval {lm_seconds:.1f} s, assay {assay_seconds:.1f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""lm-eval datasets read from assay's data folder: `<data-dir>/<dataset_path>/<dataset_name>/<split>.jsonl`.
+
+lm-eval loads a task's rows with `datasets.load_dataset(dataset_path, dataset_name)` while the task is built
+and reads its few-shot split at once. While lm-eval builds tasks under `local_rows`, that call is answered
+from the data folder when it holds the dataset (in memory: nothing is written to the datasets cache), and a
+task's config is adjusted first to the splits the folder has: a training or validation split it lacks is
+treated as absent (zero-shot tasks then need none), and `--fewshot-split` names the split few-shot examples
+come from where the task's own is missing (MMLU's `dev`). Local files in lm-eval's own form
+(`dataset_path: json` + `dataset_kwargs: {data_files: ...}`) and datasets the folder does not hold go to
+`datasets` as lm-eval sends them (the hub, where one is reachable).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from assay.data.sources import read_jsonl
+from assay.errors import DataError
+
+_FILE_BUILDERS = {"json", "csv", "parquet", "text", "arrow"}  # datasets' builders for local files
+
+
+def _folder(data_dir: Path | None, path: str | None, name: str | None) -> Path | None:
+    if data_dir is None or not path or path in _FILE_BUILDERS:
+        return None
+    folder = data_dir / path / (name or "default")
+    return folder if folder.is_dir() else None
+
+
+def _splits(folder: Path) -> set[str]:
+    return {f.stem for f in folder.glob("*.jsonl")}
+
+
+def adjusted(config: dict[str, Any] | None, data_dir: Path | None, fewshot_split: str | None) -> dict[str, Any] | None:
+    """A task config with the splits its local dataset folder lacks turned off (see the module docstring)."""
+    if not config:
+        return config
+    folder = _folder(data_dir, config.get("dataset_path"), config.get("dataset_name"))
+    if folder is None:
+        return config
+    have = _splits(folder)
+    out = dict(config)
+    for key in ("training_split", "validation_split"):
+        if out.get(key) and out[key] not in have:
+            out[key] = None
+    own = out.get("fewshot_split")
+    if own and own not in have:
+        out["fewshot_split"] = None
+    if fewshot_split and not any(out.get(k) for k in ("fewshot_split", "training_split", "validation_split")):
+        if fewshot_split not in have:
+            raise DataError(f"--fewshot-split {fewshot_split}: {folder} has no {fewshot_split}.jsonl",
+                            hint=f"splits there: {', '.join(sorted(have))}")  # fmt: skip
+        out["fewshot_split"] = fewshot_split
+    test = out.get("test_split") or out.get("validation_split")
+    if test and test not in have:
+        raise DataError(f"task {out.get('task')!r} reads split {test!r} of {config.get('dataset_path')} "
+                        f"({config.get('dataset_name') or 'default'}), which {folder} does not have",
+                        hint=f"splits there: {', '.join(sorted(have)) or 'none'}")  # fmt: skip
+    return out
+
+
+@contextmanager
+def local_rows(data_dir: Path | None, fewshot_split: str | None) -> Iterator[None]:
+    """While lm-eval builds tasks: rows from the data folder, and configs adjusted to it (module docstring).
+
+    lm-eval has no hook for where rows come from, so `datasets.load_dataset` and ConfigurableTask's
+    constructor are wrapped for the duration of the build and restored after it.
+    """
+    import datasets
+    from lm_eval.api import task as task_module
+
+    load_dataset = datasets.load_dataset
+    construct = task_module.ConfigurableTask.__init__
+
+    def load(path: str | None = None, name: str | None = None, **kwargs: Any) -> Any:
+        folder = _folder(data_dir, path, name)
+        if folder is not None:
+            return datasets.DatasetDict(
+                {f.stem: datasets.Dataset.from_list(read_jsonl(f)) for f in sorted(folder.glob("*.jsonl"))}
+            )
+        return _from_datasets(load_dataset, data_dir, path, name, **kwargs)
+
+    def init(self: Any, data_dir_: Any = None, cache_dir: Any = None, download_mode: Any = None,
+             config: dict[str, Any] | None = None) -> None:  # fmt: skip
+        construct(self, data_dir_, cache_dir, download_mode, config=adjusted(config, data_dir, fewshot_split))
+
+    datasets.load_dataset = load
+    task_module.ConfigurableTask.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        datasets.load_dataset = load_dataset
+        task_module.ConfigurableTask.__init__ = construct  # type: ignore[method-assign]
+
+
+def _from_datasets(load_dataset: Any, data_dir: Path | None, path: str | None, name: str | None, **kwargs: Any) -> Any:
+    """A dataset the data folder does not hold: lm-eval's own local-file form, or the hub."""
+    where = f"{path}/{name or 'default'}"
+    offline = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE")
+    if path not in _FILE_BUILDERS and not offline and not _hub_reachable():
+        place = f"in {data_dir} (as {where}/<split>.jsonl)" if data_dir else "(no --data-dir given)"
+        raise DataError(f"dataset {where} is not {place} and the hub cannot be reached",
+                        hint="copy its splits there, or pass --data-dir with a folder that has them")  # fmt: skip
+    try:
+        return load_dataset(path=path, name=name, **kwargs)
+    except Exception as exc:
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise DataError(
+            f"cannot load dataset {where}: {type(exc).__name__}: {first}",
+            hint="pass --data-dir with <id>/<config>/<split>.jsonl files, or fix dataset_kwargs",
+        ) from exc
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub (HF_ENDPOINT, else huggingface.co) answers a TCP connection within `timeout` seconds:
+    without this, `datasets` retries for half a minute, printing each try."""
+    import socket
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname or "", port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
