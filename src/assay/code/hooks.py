@@ -85,5 +85,4 @@ def execution_record(outcome: Outcome, tests: Sequence[str]) -> dict[str, Any]:
         "failing_reason": "" if failing is None else failing.reason,
         "stdout": outcome.stdout[-OUTPUT_KEPT:],
         "stderr": outcome.stderr[-OUTPUT_KEPT:],
-        "cpu_seconds": round(outcome.cpu_seconds, 4),
-    }
+    }  # no timings: a run and its resumed or re-run copy write the same rows
