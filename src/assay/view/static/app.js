@@ -219,6 +219,7 @@ async function renderSample(st) {
   const [r] = await SRC.rows(unit.key, [i]);
   const extras = { ...(r.extras || {}) };
   const code = extras.code; delete extras.code; delete extras.extracted;
+  const judge = Array.isArray(extras.judge) ? extras.judge : null; if (judge) delete extras.judge;
   box.hidden = false;
   box.replaceChildren(...[
     h("p", {}, h("a", { href: link({ ...st, s: "", id: "" }), id: "close" }, "× close"), " ",
@@ -236,7 +237,10 @@ async function renderSample(st) {
       h("th", {}, m), h("td", { class: v === null ? "" : v >= 1 ? "ok" : "bad" }, fmt(v)),
       h("td", {}, (r.score_details || {})[m] || ""))))),
     code ? codeSection(code) : null,
-    Object.keys(extras).length ? section("judge, ratings and other details", h("pre", { id: "extras" }, JSON.stringify(extras, null, 2))) : null,
+    judge ? section("judge", ...judge.map((j, k) => h("div", { class: "judgment" },
+      h("h4", {}, `judgment ${k + 1}${j.prompt ? ` (${j.prompt})` : ""}: ${show(j.value ?? j.winner ?? "—")}`),
+      h("pre", {}, j.reasoning || j.error || JSON.stringify(j, null, 2))))) : null,
+    Object.keys(extras).length ? section("other details", h("pre", { id: "extras" }, JSON.stringify(extras, null, 2))) : null,
   ].filter(Boolean));
   box.scrollIntoView();
 }
