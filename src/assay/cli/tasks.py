@@ -10,8 +10,9 @@ import typer
 from assay.cli._table import Cell, Col, print_table
 from assay.cli.common import console, styled
 from assay.errors import UsageError, did_you_mean
+from assay.lmeval.catalog import PREFIX
 from assay.tasks.build import prepare
-from assay.tasks.catalog import BUILTIN_DIR, all_tasks, groups_of
+from assay.tasks.catalog import BUILTIN_DIR, all_tasks, groups_of, split_files
 
 
 def register(app: typer.Typer) -> None:
@@ -20,8 +21,12 @@ def register(app: typer.Typer) -> None:
         pattern: str = typer.Argument("*", help="Glob or substring to filter names, e.g. 'mmlu_*' or arc."),
         include: list[str] = typer.Option([], "--include", help="Extra task YAML file or folder."),
     ) -> None:
-        """List tasks (name, type, dataset, metrics) and groups."""
-        known = all_tasks(include)  # templates and expressions of included files are compiled here
+        """List tasks (name, type, dataset, metrics) and groups; `lm:` patterns list lm-eval's tasks (source YAML)."""
+        own_files, lmeval_files = split_files(include)
+        if pattern.startswith(PREFIX):
+            _list_lmeval(pattern, lmeval_files)
+            return
+        known = all_tasks(own_files)  # templates and expressions of included files are compiled here
         for spec in known.values():  # and their own data files read: every row must render
             if spec.dataset.data_files and not Path(spec.source).is_relative_to(BUILTIN_DIR):
                 prepare(spec, None, None, None, 1234)
@@ -50,3 +55,18 @@ def register(app: typer.Typer) -> None:
         groups = {g: m for g, m in groups_of(known).items() if keep(g)}
         for group, members in sorted(groups.items()):
             console.print(styled((group, "bold"), f" (group of {len(members)})"))
+        console.print(f"lm-eval's tasks are named {PREFIX}NAME (source: lm-evaluation-harness's YAML files, run by "
+                      f"lm-eval's own code): list them with `assay tasks '{PREFIX}*'`")
+
+
+def _list_lmeval(pattern: str, paths: list[str]) -> None:
+    """lm-eval's tasks, groups and tags matching an `lm:` pattern, with the YAML each comes from."""
+    from assay.lmeval.catalog import lmeval_listing, task_manager
+
+    rows = lmeval_listing(pattern, paths)
+    if not rows:
+        known = [PREFIX + n for n in task_manager(tuple(paths)).all_tasks]
+        hint = did_you_mean(pattern, known) or f"a pattern is a glob, e.g. '{PREFIX}mmlu_*'"
+        raise UsageError(f"no lm-eval task, group or tag matches {pattern!r}", hint=hint)
+    cols = [Col("name"), Col("kind"), Col("source")]
+    print_table(console, cols, [list(r) for r in rows], title=f"lm-eval tasks ({len(rows)})")

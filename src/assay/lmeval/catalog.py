@@ -112,5 +112,16 @@ def lmeval_listing(pattern: str, paths: Iterable[str] = ()) -> list[tuple[str, s
     for name, entry in manager.task_index.items():
         if fnmatch.fnmatchcase(name, bare):
             kind = str(getattr(entry.kind, "name", entry.kind)).lower().replace("py_task", "task")
-            rows.append((PREFIX + name, kind, str(entry.yaml_path or "")))
+            rows.append((PREFIX + name, kind, _shown(entry.yaml_path)))
     return sorted(rows)
+
+
+def _shown(path: Any) -> str:
+    """A task's YAML as `lm-eval:arc/arc_easy.yaml` when it is lm-eval's own, else the path."""
+    if not path:
+        return "(python class)"
+    import lm_eval.tasks
+
+    root = Path(lm_eval.tasks.__file__).parent
+    path = Path(path)
+    return f"lm-eval:{path.relative_to(root)}" if path.is_relative_to(root) else str(path)
