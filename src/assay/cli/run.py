@@ -150,6 +150,9 @@ def register(app: typer.Typer) -> None:
             help="Generations per prompt (for pass@k); with n > 1 a greedy task samples at temperature 0.8, "
             "top_p 0.95 unless --gen-kwargs sets a temperature.",
         ),
+        lm_eval_output: str | None = typer.Option(
+            None, "--lm-eval-output", help="Also write lm-eval's results_<date>.json and samples files (lm: tasks)."
+        ),
         track: bool = typer.Option(False, "--track", help="Log the run to MLflow."),
         tracking_uri: str | None = typer.Option(
             None, "--tracking-uri", help="MLflow tracking URI (default: ./mlflow.db)."
@@ -203,8 +206,26 @@ def register(app: typer.Typer) -> None:
                 **how,
             )
             check_run(config)  # validation before work: nothing is loaded or written for a bad input
+        if lm_eval_output:
+            from assay.preflight import check_writable_folder
+
+            check_writable_folder(Path(lm_eval_output), "--lm-eval-output")
         record, folder = run_evaluation(config, resume_dir=run_dir, show_progress=not quiet)
         print_results(record, folder)
+        if lm_eval_output:
+            _write_lmeval(folder, Path(lm_eval_output))
+
+
+def _write_lmeval(folder: Path, output: Path) -> None:
+    """lm-eval's own output files (results and samples) for the run's lm: tasks."""
+    from assay.lmeval.output import write_lmeval_output
+    from assay.runs.folder import open_run
+
+    written = write_lmeval_output(open_run(folder), output, log_samples=True)
+    for path in written:
+        console.print(f"wrote {path}")
+    if not written:
+        console.print("note: --lm-eval-output: the run has no lm: tasks, so no lm-eval files were written")
 
 
 def _unfinished(run: str, output: Path) -> Path:
