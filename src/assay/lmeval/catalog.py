@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from assay.errors import DependencyError, UnknownTaskError, did_you_mean
+from assay.errors import ConfigError, DependencyError, UnknownTaskError, did_you_mean
 
 PREFIX = "lm:"
 _LMEVAL_KEY = re.compile(r"^(task|group|tag|include|task_list|class)\s*:", re.MULTILINE)
@@ -95,13 +95,28 @@ def select_lmeval(names: Sequence[str], paths: Iterable[str] = ()) -> LmevalSele
                 raise UnknownTaskError(f"no lm-eval task matches the pattern {PREFIX}{name!r}",
                                        hint="see `assay tasks 'lm:*'`")  # fmt: skip
         else:
+            _broken_include(paths)
             close = did_you_mean(name, sorted(known))
             raise UnknownTaskError(
                 f"unknown lm-eval task {PREFIX}{name}",
-                hint=close.replace("mean '", f"mean '{PREFIX}") if close else "see `assay tasks 'lm:*'`",
+                hint=close.replace("'", f"'{PREFIX}", 1).replace(" or '", f" or '{PREFIX}")
+                if close
+                else "see `assay tasks 'lm:*'`",
             )
         chosen.extend(m for m in matched if m not in chosen)
     return LmevalSelection(names=tuple(chosen), paths=paths)
+
+
+def _broken_include(paths: Iterable[str]) -> None:
+    """lm-eval's index skips a YAML file it cannot read, so a task there is 'unknown': name the file instead."""
+    from assay.lmeval.features import yaml_problem
+
+    for root in paths:
+        top = Path(root)
+        for file in [top] if top.is_file() else sorted(top.rglob("*.yaml")):
+            problem = yaml_problem(file)
+            if problem:
+                raise ConfigError(problem)
 
 
 def lmeval_listing(pattern: str, paths: Iterable[str] = ()) -> list[tuple[str, str, str]]:

@@ -19,6 +19,7 @@ from assay.config import RunConfig
 from assay.data.sources import rows_sha256
 from assay.errors import ConfigError, UsageError
 from assay.lmeval.catalog import PREFIX, LmevalSelection, quiet_lmeval, task_manager
+from assay.lmeval.features import UNSAFE, selection_problem
 from assay.lmeval.rows import local_rows
 from assay.models.cache import CachedModel
 from assay.progress import RunProgress
@@ -34,6 +35,11 @@ def load_lmeval(selection: LmevalSelection, data_dir: Path | None, config: RunCo
         return {}
     quiet_lmeval()
     manager = task_manager(selection.paths)
+    problem = selection_problem(manager, list(selection.names))
+    if problem:
+        unsafe = f": {UNSAFE}:" in problem
+        raise ConfigError(problem, hint="use assay's own humaneval/mbpp tasks, which run it in the sandbox"
+                          if unsafe else None)  # fmt: skip
     try:
         with local_rows(data_dir, config.fewshot_split):
             loaded: dict[str, Any] = manager.load(list(selection.names))
