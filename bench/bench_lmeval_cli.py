@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lmeval_local import lmeval_tasks  # noqa: E402
 
@@ -90,6 +92,8 @@ def bench(model_dir: str, tasks: list[str], limit: int, dtype: str, data_dir: Pa
         lmeval_tasks(_local_names(tasks, data_dir), data_dir) as include,
     ):
         work = Path(tmp)
+        for path in include.glob("*.yaml"):  # lmeval_local writes JSON; assay tells lm-eval YAML by its `key:` lines
+            path.write_text(yaml.safe_dump(json.loads(path.read_text(encoding="utf-8"))), encoding="utf-8")
         args = ["--model", "hf", "--model_args", f"pretrained={model_dir},dtype={dtype}", "--tasks", ",".join(tasks),
                 "--batch_size", "8", "--limit", str(limit), "--device", "cpu", "--log_samples",
                 "--include_path", str(include)]  # fmt: skip
