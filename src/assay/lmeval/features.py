@@ -83,7 +83,7 @@ def load_task_config(path: Path) -> dict[str, Any]:
 
     try:
         cfg: dict[str, Any] = load_yaml(path, resolve_func=True)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a task's module may call sys.exit when imported
         raise YamlProblem(yaml_problem(path) or f"{path}: {type(exc).__name__}: {_first(exc)}") from exc
     for key in ("tag", "group", "task_list"):
         cfg.pop(key, None)
@@ -120,7 +120,7 @@ def yaml_problem(path: Path, seen: frozenset[Path] = frozenset()) -> str | None:
     for line, spec in _functions(path):
         try:
             _import_func_in_yml(spec, path.parent)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             return f"{path}:{line}: {_key_at(path, line)}: !function {spec}: {type(exc).__name__}: {_first(exc)}"
     return None
 
