@@ -84,7 +84,7 @@ def load_task_config(path: Path) -> dict[str, Any]:
     try:
         cfg: dict[str, Any] = load_yaml(path, resolve_func=True)
     except (Exception, SystemExit) as exc:  # a task's module may call sys.exit when imported
-        raise YamlProblem(yaml_problem(path) or f"{path}: {type(exc).__name__}: {_first(exc)}") from exc
+        raise YamlProblem(yaml_problem(path, functions=True) or f"{path}: {type(exc).__name__}: {_first(exc)}") from exc
     for key in ("tag", "group", "task_list"):
         cfg.pop(key, None)
     return cfg
@@ -94,8 +94,9 @@ class YamlProblem(Exception):
     """An lm-eval YAML that does not load: the message is `FILE[:LINE]: KEY: what is wrong`."""
 
 
-def yaml_problem(path: Path, seen: frozenset[Path] = frozenset()) -> str | None:
-    """Why lm-eval's loader fails on `path` or a file it includes, naming that file, line and key; else None."""
+def yaml_problem(path: Path, seen: frozenset[Path] = frozenset(), functions: bool = False) -> str | None:
+    """Why lm-eval's loader fails on `path` or a file it includes, naming that file, line and key; else None.
+    Without `functions`, as lm-eval's task index reads it (`!function` not imported: a file the index skips)."""
     import yaml
     from lm_eval.tasks._yaml_loader import _import_func_in_yml, _make_loader
 
@@ -114,10 +115,10 @@ def yaml_problem(path: Path, seen: frozenset[Path] = frozenset()) -> str | None:
         target = path.parent / inc if not Path(inc).is_absolute() else Path(inc)
         if not target.is_file():
             return f"{path}: include: {inc} does not exist"
-        inner = yaml_problem(target, seen | {path})
+        inner = yaml_problem(target, seen | {path}, functions)
         if inner:
             return inner
-    for line, spec in _functions(path):
+    for line, spec in _functions(path) if functions else ():
         try:
             _import_func_in_yml(spec, path.parent)
         except (Exception, SystemExit) as exc:
