@@ -55,7 +55,7 @@ def adjusted(config: dict[str, Any] | None, data_dir: Path | None, fewshot_split
             raise DataError(f"--fewshot-split {fewshot_split}: {folder} has no {fewshot_split}.jsonl",
                             hint=f"splits there: {', '.join(sorted(have))}")  # fmt: skip
         out["fewshot_split"] = fewshot_split
-    test = out.get("test_split") or out.get("validation_split")
+    test = config.get("test_split") or config.get("validation_split")  # the split scored, before any is off
     if test and test not in have:
         raise DataError(f"task {out.get('task')!r} reads split {test!r} of {config.get('dataset_path')} "
                         f"({config.get('dataset_name') or 'default'}), which {folder} does not have",
