@@ -21,7 +21,7 @@ def report(
         [], "--diff", help="Also diff these two runs: RUN_A[:MODEL],RUN_B[:MODEL] (repeatable)."
     ),
     max_samples: int = typer.Option(
-        500, "--max-samples", min=1, help="Samples listed per task on a run page."
+        500, "--max-samples", min=1, help="Flipped samples listed per task on a diff page."
     ),
 ) -> None:
     """Write a self-contained static site that works offline; open OUTPUT/index.html in a browser."""
