@@ -19,6 +19,8 @@ processes of a task run back to back, in alternating order, so a change in machi
 Printed per task: whole-process wall time of each and the ratio (lm-eval / assay), the scoring phase alone
 and its ratio, tokens forwarded (without and with padding), and both accuracies (they must agree).
 Targets (SmolLM2-135M fp32, CPU): >= 2x on arc_easy, >= 1.5x on hellaswag, >= 1x on the mmlu subject.
+With --lm, assay runs lm-eval's own YAML of each task (`--tasks lm:T`, lm-eval's code building the requests
+and scoring): the same targets hold, since the requests reach the same packed scorer.
 """
 
 from __future__ import annotations
@@ -116,15 +118,16 @@ def run_lmeval(task: str, model_dir: Path, include: Path, work: Path, args: Any,
 def run_assay(task: str, model_dir: Path, work: Path, args: Any, env: dict[str, str]) -> Side:
     """`assay run` as a subprocess, response cache off; its figures from summary.json."""
     out = work / f"assay_{task}"
+    name = f"lm:{task}" if args.lm else task  # --lm: lm-eval's own YAML of the task, run by assay
     cmd = [
         str(BIN / "assay"), "run", "--model", "hf", "--model-args", f"pretrained={model_dir},dtype=float32",
-        "--tasks", task, "--limit", str(args.limit), "--batch-size", str(args.batch_size), "--no-cache",
+        "--tasks", name, "--limit", str(args.limit), "--batch-size", str(args.batch_size), "--no-cache",
         "--data-dir", str(args.data_dir), "--output", str(out), "--leaderboard", str(out / "lb.csv"), "-q",
     ]  # fmt: skip
     wall = _timed(cmd, env)
     summary = json.loads(next(out.glob("*/summary.json")).read_text())
     stats = next(iter(summary["stats"].values()))
-    result = next(r for r in summary["results"] if r["task"] == task)
+    result = next(r for r in summary["results"] if r["task"] == name)
     acc = result["metrics"]["acc"]
     acc_value = acc["value"] if isinstance(acc, dict) else acc
     return Side(wall, stats["seconds_loglikelihood"], int(stats["forward_tokens"]),
@@ -195,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=os.environ.get("ASSAY_DATA_DIR", "../shared/data"))
     parser.add_argument("--model-dir", default=None, help="HF model folder (default: smollm2-135m's)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
+    parser.add_argument("--lm", action="store_true",
+                        help="assay runs lm-eval's own YAML of each task (lm:TASK) instead of its built-in one")
     args = parser.parse_args(argv)
     args.data_dir = str(Path(args.data_dir).resolve())
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]

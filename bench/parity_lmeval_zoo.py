@@ -8,7 +8,9 @@ lm-eval runs `simple_evaluate(model="hf", ...)`, its own HF model, on the same t
 same rows of the data folder (both read it through assay.lmeval.rows, so only the model side differs).
 Per task it prints: samples compared, the largest per-request loglikelihood difference (nats), generated
 texts that differ, filtered answers that differ, and the largest difference of any metric or group score.
-A task passes with loglikelihoods within 1e-4, identical texts and answers, and metrics within 1e-6.
+A task passes with loglikelihoods within 1e-4 nats, identical texts and answers (the chosen continuation and
+greedy flags for loglikelihoods), and metrics within 1e-6 (relative above 1: a perplexity is the exponential of
+a loglikelihood sum, so the ~1e-5 nats that batching moves shows in its fifth digit).
 Exit 1 if any task fails.
 """
 
@@ -29,7 +31,8 @@ METRIC_TOL = 1e-6
 
 
 def run_lmeval(tasks: list[str], model_dir: str, data_dir: Path, limit: int, gen_kwargs: dict[str, Any],
-               fewshot_split: str | None, num_fewshot: int | None) -> dict[str, Any]:  # fmt: skip
+               fewshot_split: str | None, num_fewshot: int | None,
+               include: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
     """lm-eval's own evaluation (its hf model, batch 1) on the tasks, rows from the data folder."""
     from lm_eval.evaluator import simple_evaluate
 
@@ -39,18 +42,21 @@ def run_lmeval(tasks: list[str], model_dir: str, data_dir: Path, limit: int, gen
     quiet_lmeval()
     with local_rows(data_dir, fewshot_split):
         return simple_evaluate(model="hf", model_args=f"pretrained={model_dir},dtype=float32", tasks=tasks,
-                               limit=limit, log_samples=True, task_manager=task_manager(()),
+                               limit=limit, log_samples=True, task_manager=task_manager(include),
                                gen_kwargs=gen_kwargs or None, num_fewshot=num_fewshot, batch_size=1,
                                device="cpu")  # fmt: skip
 
 
 def run_assay(tasks: list[str], model_dir: str, data_dir: Path, limit: int, max_gen_toks: int | None,
-              out: Path, fewshot_split: str | None, num_fewshot: int | None) -> Path:  # fmt: skip
+              out: Path, fewshot_split: str | None, num_fewshot: int | None,
+              include: tuple[str, ...] = ()) -> Path:  # fmt: skip
     """The run folder of `assay run` on the lm: tasks (a fresh process, cache off)."""
     cmd = [sys.executable, "-m", "assay.cli.main", "run", "--model", "hf", "--model-args",
            f"pretrained={model_dir},dtype=float32,name={MODEL_NAME}", "--tasks", ",".join("lm:" + t for t in tasks),
            "--limit", str(limit), "--data-dir", str(data_dir), "--output", str(out), "--no-cache",
            "--no-leaderboard"]  # fmt: skip
+    for path in include:
+        cmd += ["--include", path]
     if max_gen_toks:
         cmd += ["--gen-kwargs", f"max_tokens={max_gen_toks}"]
     if fewshot_split:
@@ -78,7 +84,9 @@ def compare(reference: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
             if label not in mine:
                 row["missing"].append(label)
                 continue
-            row["max_metric_diff"] = max(row["max_metric_diff"], abs(mine[label]["value"] - value))
+            # relative above 1: perplexities (exp of a loglikelihood sum) carry the ~1e-5 nats batching moves
+            diff = abs(mine[label]["value"] - value) / max(1.0, abs(value))
+            row["max_metric_diff"] = max(row["max_metric_diff"], diff)
         for ref_sample, our_sample in _paired_samples(reference, run_dir, task):
             row["n"] += 1
             for a, b in zip(ref_sample["resps"], our_sample["resps"], strict=True):
@@ -89,12 +97,22 @@ def compare(reference: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
                     row["max_ll_diff"] = max(row["max_ll_diff"], abs(a0 - float(b0)))
                 else:
                     row["texts_differ"] += int(a != b)
-            row["answers_differ"] += int(json.dumps(ref_sample["filtered_resps"], default=str)
-                                         != json.dumps(our_sample["filtered_resps"], default=str))  # fmt: skip
+            row["answers_differ"] += int(_answer(ref_sample["filtered_resps"]) != _answer(our_sample["filtered_resps"]))
         row["passed"] = (not row["missing"] and row["max_ll_diff"] <= LL_TOL and not row["texts_differ"]
                          and not row["answers_differ"] and row["max_metric_diff"] <= METRIC_TOL)  # fmt: skip
         rows.append(row)
     return rows
+
+
+def _answer(filtered: Any) -> Any:
+    """What a sample's filtered responses decide: generated answers as they are; for loglikelihoods, the choice
+    with the highest one and which continuations are greedy (the numbers themselves are compared in nats)."""
+    if isinstance(filtered, list) and filtered and all(isinstance(f, list) and len(f) == 2 for f in filtered):
+        lls = [float(f[0]) for f in filtered]
+        return max(range(len(lls)), key=lls.__getitem__), [bool(f[1]) for f in filtered]
+    if isinstance(filtered, list) and filtered and all(isinstance(f, float) for f in filtered):
+        return len(filtered)  # rolling loglikelihoods: compared in nats above
+    return json.dumps(filtered, default=str)
 
 
 Pair = tuple[dict[str, Any], dict[str, Any]]
@@ -123,6 +141,7 @@ def main() -> int:
     parser.add_argument("--fewshot-split", default=None)
     parser.add_argument("--num-fewshot", type=int, default=None)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--include", action="append", default=[], help="a folder or file of lm-eval YAMLs")
     args = parser.parse_args()
     from assay.models.aliases import hf_folder
 
@@ -131,12 +150,12 @@ def main() -> int:
     gen = {"max_gen_toks": args.max_gen_toks} if args.max_gen_toks else {}
     started = time.perf_counter()
     reference = run_lmeval(tasks, model_dir, Path(args.data_dir), args.limit, gen, args.fewshot_split,
-                           args.num_fewshot)  # fmt: skip
+                           args.num_fewshot, tuple(args.include))  # fmt: skip
     lm_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         run_dir = run_assay(tasks, model_dir, Path(args.data_dir), args.limit, args.max_gen_toks, Path(tmp),
-                            args.fewshot_split, args.num_fewshot)  # fmt: skip
+                            args.fewshot_split, args.num_fewshot, tuple(args.include))  # fmt: skip
         assay_seconds = time.perf_counter() - started
         rows = compare(reference, run_dir)
     for row in rows:
