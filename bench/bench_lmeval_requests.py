@@ -116,12 +116,17 @@ def zoo_configs(manager: Any) -> tuple[dict[str, dict[str, Any]], dict[str, str]
     return configs, problems
 
 
-def local_tasks(configs: dict[str, dict[str, Any]], data_dir: Path) -> list[str]:
+def local_tasks(manager: Any, data_dir: Path) -> list[str]:
+    """Tasks whose dataset (as lm-eval's index reads the YAML: includes merged) has a folder in the data folder."""
     out = []
-    for name, cfg in configs.items():
+    for name in manager.all_subtasks:
+        cfg = manager.task_index[name].cfg or {}
         path, sub = cfg.get("dataset_path"), cfg.get("dataset_name")
-        if isinstance(path, str) and (data_dir / path / (sub or "default")).is_dir():
-            out.append(name)
+        if not isinstance(path, str) or not (data_dir / path).is_dir():
+            continue
+        configs = [f for f in (data_dir / path).iterdir() if f.is_dir()]
+        if (data_dir / path / (sub or "default")).is_dir() or (not sub and len(configs) == 1):
+            out.append(name)  # (a dataset's only config is the hub's default: openai/openai_humaneval)
     return sorted(out)
 
 
@@ -153,6 +158,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
+    from assay.errors import DataError
     from assay.lmeval.catalog import quiet_lmeval, task_manager
     from assay.lmeval.features import IMAGES, UNSAFE
 
@@ -162,17 +168,21 @@ def main() -> int:
     manager = task_manager(())
     configs, problems = zoo_configs(manager)
     loaded = time.perf_counter() - start
-    names = args.tasks.split(",") if args.tasks else local_tasks(configs, args.data_dir)
-    refused = {n: problems[n] for n in names if n in problems and reason_of(problems[n]) in (UNSAFE, *IMAGES)}
-    same = differ = failed = 0
+    names = args.tasks.split(",") if args.tasks else local_tasks(manager, args.data_dir)
+    refused = {n: k for n in names for k in (UNSAFE, *IMAGES) if (manager.task_index[n].cfg or {}).get(k)}
+    same = differ = failed = no_rows = 0
     kinds: Counter[str] = Counter()
     n_requests = 0
     for name in names:
         if name in refused:
-            print(f"{name:48} refused on purpose: {reason_of(refused[name])}")
+            print(f"{name:48} refused on purpose: {refused[name]}")
             continue
         try:
             kind, n, diffs = check_task(manager, name, args.data_dir, args.limit)
+        except DataError as exc:  # the split it scores is not in the data folder
+            no_rows += 1
+            print(f"{name:48} no rows here: {exc.message}")
+            continue
         except Exception as exc:  # a task that does not build is reported, not fatal
             failed += 1
             print(f"{name:48} BUILD FAILED: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}")
@@ -184,7 +194,8 @@ def main() -> int:
             print(f"{name:48} {kind:22} {n:4} requests  {'OK' if not diffs else '; '.join(diffs[:3])}")
     took = time.perf_counter() - start - loaded
     print(f"\nrequests: {len(names)} local-data tasks, {same} identical, {differ} differ, {failed} failed to build, "
-          f"{len(refused)} refused on purpose (unsafe_code/images); {n_requests} requests compared "
+          f"{no_rows} without their split in the data folder, {len(refused)} refused on purpose "
+          f"(unsafe_code/images); {n_requests} requests compared "
           f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}) in {took:.0f} s")  # fmt: skip
     total = len(manager.all_subtasks)
     share = 100.0 * (total - len(problems)) / total

@@ -5,7 +5,7 @@ what lm-eval's own aggregations make of the samples' per-document metrics.
 The sample: multiple_choice (arc_easy, mmlu_anatomy, winogrande's multiple_input partial scoring, boolq, piqa,
 hellaswag), generate_until with regex filters (gsm8k, gsm8k_cot), repeats with sampling and majority_vote
 (gsm8k_cot_self_consistency), a chat-style generation task (arc_challenge_chat), a group (mmlu_stem, 1 row per
-task) and loglikelihood_rolling (a user's own lm-eval YAML over a JSONL text file)."""
+task) and loglikelihood_rolling and loglikelihood (a user's own lm-eval YAMLs over a JSONL text file)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ TEXTS = [
     "Perplexity measures how surprised a language model is by a text; lower is better.",
 ]
 TASKS = ["arc_easy", "mmlu_anatomy", "winogrande", "boolq", "piqa", "hellaswag", "gsm8k", "gsm8k_cot",
-         "gsm8k_cot_self_consistency", "arc_challenge_chat", "my_ppl"]  # fmt: skip
+         "gsm8k_cot_self_consistency", "arc_challenge_chat", "my_ppl", "my_ll"]  # fmt: skip
 
 
 def write_ppl_task(folder: Path) -> Path:
@@ -38,6 +38,14 @@ def write_ppl_task(folder: Path) -> Path:
         f"dataset_kwargs:\n  data_files:\n    test: {rows}\n"
         "test_split: test\noutput_type: loglikelihood_rolling\ndoc_to_text: ''\ndoc_to_target: '{{text}}'\n"
         "metric_list:\n  - metric: word_perplexity\n  - metric: byte_perplexity\n  - metric: bits_per_byte\n"
+        "metadata:\n  version: 1.0\n",
+        encoding="utf-8",
+    )
+    (folder / "my_ll.yaml").write_text(  # loglikelihood: the continuation's log-probability, and whether greedy
+        "task: my_ll\ndataset_path: json\n"
+        f"dataset_kwargs:\n  data_files:\n    test: {rows}\n"
+        'test_split: test\noutput_type: loglikelihood\ndoc_to_text: \'{{text.split(" ")[:-1] | join(" ")}}\'\n'
+        'doc_to_target: \'{{" " ~ text.split(" ")[-1]}}\'\nmetric_list:\n  - metric: perplexity\n  - metric: acc\n'
         "metadata:\n  version: 1.0\n",
         encoding="utf-8",
     )
@@ -76,6 +84,8 @@ def test_assay_sends_lm_evals_requests(name: str, user_tasks: Path, data_dir: Pa
         assert sent[0].stop == ("Question:", "</s>", "<|im_end|>") and sent[0].temperature == 0.0
     if name == "my_ppl":
         assert [r.text for r in sent] == TEXTS
+    if name == "my_ll":
+        assert [r.context + r.continuation for r in sent] == TEXTS
 
 
 def test_a_group_sends_every_subtasks_requests(user_tasks: Path, data_dir: Path) -> None:
