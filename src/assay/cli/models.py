@@ -8,7 +8,7 @@ from rich.table import Table
 from assay.cli.common import console
 from assay.errors import UnknownModelError, did_you_mean
 from assay.models.aliases import ALIASES, hf_folder
-from assay.models.backends import BACKENDS
+from assay.models.backends import BACKENDS, TESTING_BACKENDS
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +25,10 @@ def register(app: typer.Typer) -> None:
         for col in ("name", "kind", "description"):
             table.add_column(col)
         for name in sorted(BACKENDS):
-            table.add_row(name, "backend", BACKENDS[name].split(":")[0])
+            if name in TESTING_BACKENDS:
+                table.add_row(name, "backend (testing only)", TESTING_BACKENDS[name])
+            else:
+                table.add_row(name, "backend", BACKENDS[name].split(":")[0])
         for name, alias in sorted(ALIASES.items()):
             table.add_row(name, f"alias ({alias.backend})", f"{alias.description}; {alias.pip}")
         console.print(table)

@@ -112,7 +112,7 @@ def describe(text: str) -> PipelineModel:
 
 
 def _parse_args(args: str) -> dict[str, Any]:
-    from assay.cli.common import parse_kv
+    from assay.keyvalues import parse_kv
 
     return parse_kv(args)
 
