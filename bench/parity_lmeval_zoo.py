@@ -107,10 +107,11 @@ def compare(reference: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
 def _answer(filtered: Any) -> Any:
     """What a sample's filtered responses decide: generated answers as they are; for loglikelihoods, the choice
     with the highest one and which continuations are greedy (the numbers themselves are compared in nats)."""
-    if isinstance(filtered, list) and filtered and all(isinstance(f, list) and len(f) == 2 for f in filtered):
+    if isinstance(filtered, list | tuple) and filtered and all(isinstance(f, list | tuple) and len(f) == 2
+                                                               for f in filtered):  # fmt: skip
         lls = [float(f[0]) for f in filtered]
         return max(range(len(lls)), key=lls.__getitem__), [bool(f[1]) for f in filtered]
-    if isinstance(filtered, list) and filtered and all(isinstance(f, float) for f in filtered):
+    if isinstance(filtered, list | tuple) and filtered and all(isinstance(f, float) for f in filtered):
         return len(filtered)  # rolling loglikelihoods: compared in nats above
     return json.dumps(filtered, default=str)
 
