@@ -214,3 +214,21 @@ def test_a_code_task_on_the_cluster_runs_its_programs_on_the_nodes(ray_cluster: 
     rows = (b / "samples" / "fake_assay_example.jsonl").read_text()
     assert rows == (a / "samples" / "fake_assay_example.jsonl").read_text() and len(rows.splitlines()) == 12
     assert all("passed_first" in json.loads(row)["scores"] for row in rows.splitlines())
+
+
+def test_an_lm_eval_task_on_two_workers_writes_the_local_samples(ray_cluster: str, tmp_path: Path) -> None:
+    """lm-eval's own tasks (lm:) go through the same units on a cluster: samples byte-identical to local."""
+    pytest.importorskip("lm_eval", reason="lm-eval is a dev dependency")
+    folders = {}
+    for name, extra in (("local", []), ("ray", ["--executor", "ray", "--ray-address", ray_cluster, "--workers", "2"])):
+        args = _args(tmp_path, name, *extra)
+        args[args.index("arc_easy")] = "lm:arc_easy,lm:gsm8k"
+        args[args.index("40")] = "12"
+        done = _run(tmp_path, args, f"cache-{name}")
+        assert done.returncode == 0, done.stderr[-2000:]
+        folders[name] = _folder(tmp_path, name)
+    for task in ("lm_arc_easy", "lm_gsm8k"):
+        local = (folders["local"] / "samples" / f"fake_{task}.jsonl").read_text()
+        assert local.count("\n") == 12
+        assert (folders["ray"] / "samples" / f"fake_{task}.jsonl").read_text() == local
+    assert (folders["ray"] / "metrics.json").read_text() == (folders["local"] / "metrics.json").read_text()
