@@ -215,7 +215,7 @@ def _run(
             results.extend(model_results)
             results.extend(_group_results(info.name, selection, model_results))
             results.extend(_evaluate_lmeval(selection, model, info, config, data_dir, writer, progress))
-            stats[info.name] = {**model.stats, **getattr(model.inner, "stats", {})}
+            stats[info.name] = {**model.stats, **model.inner.stats}
     return RunRecord(
         run_id=writer.run_id,
         created=datetime.now(UTC).isoformat(timespec="seconds"),

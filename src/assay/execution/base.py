@@ -32,6 +32,11 @@ class Executor(ABC):
 
     @property
     @abstractmethod
+    def version(self) -> str:
+        """The model's own version (Model.version), as the backend reports it."""
+
+    @property
+    @abstractmethod
     def stats(self) -> dict[str, Any]:
         """Counters for summary.json (the backend's own, and per worker on a cluster)."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from assay.errors import ModelError
 from assay.execution.base import Executor, UnitDone
 from assay.execution.units import Unit
 from assay.models.base import Model, Progress
@@ -16,12 +15,8 @@ def compute_unit(model: Model, unit: Unit, progress: Progress | None = None) -> 
     """One backend call for one unit: what a local run and every cluster worker do with it."""
     if unit.kind == "loglikelihood":
         return list(model.loglikelihood(unit.requests, progress))  # type: ignore[arg-type]
-    if unit.kind == "rolling":
-        rolling = getattr(model, "loglikelihood_rolling", None)
-        if rolling is None:
-            raise ModelError(f"the {model.backend} backend cannot score whole texts (loglikelihood_rolling)",
-                             hint="run perplexity tasks with the hf backend")  # fmt: skip
-        return list(rolling(unit.requests, progress))
+    if unit.kind == "rolling":  # a backend without it raises ModelError (assay.models.base.ModelDefaults)
+        return list(model.loglikelihood_rolling(unit.requests, progress))  # type: ignore[arg-type]
     return list(model.generate(unit.requests, progress))  # type: ignore[arg-type]
 
 
@@ -38,12 +33,16 @@ class LocalExecutor(Executor):
         return self.model.fingerprint
 
     @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
     def stats(self) -> dict[str, Any]:
-        return dict(getattr(self.model, "stats", {}))
+        return dict(self.model.stats)
 
     @property
     def generate_unit_hint(self) -> int | None:
-        hint = getattr(self.model, "preferred_chunk_size", None)
+        hint = self.model.preferred_chunk_size
         return int(hint) if hint else None
 
     def run(self, units: Sequence[Unit], done: UnitDone, progress: Progress | None = None) -> None:

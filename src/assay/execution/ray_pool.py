@@ -107,10 +107,10 @@ class UnitWorker:
 
         if self.model is None:
             self.model = load_model(ModelSpec.model_validate(self.spec))
-        hint = getattr(self.model, "preferred_chunk_size", None)
+        hint = self.model.preferred_chunk_size
         return {
             "fingerprint": self.model.fingerprint,
-            "version": str(getattr(self.model, "version", "")),
+            "version": str(self.model.version),
             "generate_unit_hint": int(hint) if hint else None,
             "pid": os.getpid(),
             "node": socket.gethostname(),
@@ -125,7 +125,7 @@ class UnitWorker:
         return responses
 
     def stats(self) -> dict[str, Any]:
-        backend = dict(getattr(self.model, "stats", {}) or {})
+        backend = dict(self.model.stats)
         return {"units": self.units, "requests": self.requests, "busy_seconds": round(self.busy, 3), **backend}
 
 

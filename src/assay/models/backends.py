@@ -20,6 +20,8 @@ BACKENDS: dict[str, str] = {
     "llamacpp": "assay.models.llamacpp:LlamaCppModel",
     "fake": "assay.testing.fake:FakeModel",  # deterministic, loads nothing: tests and simulated scale
 }
+# registered so that tests and benches can run the whole pipeline with `--model fake`; not for evaluating a model
+TESTING_BACKENDS: dict[str, str] = {"fake": "answers derived from hashes, loads no model (tests and benches)"}
 
 
 def known_models() -> list[str]:
@@ -94,8 +96,13 @@ def load_model(spec: ModelSpec) -> Model:
 class Identified(Protocol):
     """What model_info needs of a loaded model (a backend, or an executor that loads it on workers)."""
 
+    name: str
+
     @property
     def fingerprint(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
 
 
 def model_info(backend: str, args: dict[str, Any], model: Identified, name: str | None = None) -> ModelInfo:
@@ -104,8 +111,8 @@ def model_info(backend: str, args: dict[str, Any], model: Identified, name: str 
     `model` is the backend itself, not a cache wrapped around it: the version is the model's own `version`,
     else the `revision` arg; the name is `name`, else the model's own.
     """
-    version = getattr(model, "version", "") or args.get("revision") or ""
-    display = name or str(getattr(model, "name", "") or backend)
+    version = model.version or args.get("revision") or ""
+    display = name or model.name or backend
     return ModelInfo(
         name=display, backend=backend, args=args, fingerprint=model.fingerprint, version=str(version)
     )

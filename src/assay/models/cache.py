@@ -32,6 +32,7 @@ from assay.records import (
     LoglikelihoodResponse,
     Request,
     Response,
+    RollingRequest,
     stable_hash,
 )
 
@@ -121,6 +122,14 @@ class CachedModel:
         return self.executor.fingerprint
 
     @property
+    def version(self) -> str:
+        return self.executor.version
+
+    @property
+    def preferred_chunk_size(self) -> int | None:
+        return None  # it forms its own units (generate_unit_size) from whole request lists
+
+    @property
     def generate_unit_size(self) -> int:
         # generation is slow per request: commit often, unless the backend wants more in flight (HTTP servers)
         return self.executor.generate_unit_hint or max(1, self.chunk_size // 8)
@@ -179,6 +188,11 @@ class CachedModel:
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
         return self.run_lists([self.work_list("loglikelihood", "loglikelihood", requests)], progress)[0]
+
+    def loglikelihood_rolling(
+        self, requests: Sequence[RollingRequest], progress: Progress | None = None
+    ) -> list[LoglikelihoodResponse]:
+        return self.run_lists([self.work_list("rolling", "rolling", requests)], progress)[0]
 
     def generate(
         self, requests: Sequence[GenerationRequest], progress: Progress | None = None

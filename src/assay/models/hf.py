@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import DependencyError, ModelError, UsageError
-from assay.models.base import Progress
+from assay.models.base import ModelDefaults, Progress
 from assay.models.identity import fingerprint
 from assay.records import (
     GenerationRequest,
@@ -163,7 +163,7 @@ def _load(pretrained: str, dtype: str, kwargs: dict[str, Any]) -> tuple[Any, Any
         ) from exc
 
 
-class HFModel:
+class HFModel(ModelDefaults):
     """transformers causal LM behind the batch-in/batch-out Model seam."""
 
     backend = "hf"
@@ -186,7 +186,7 @@ class HFModel:
         self.name = name
         self.device = device or "cpu"
         self.batch_size = batch_size
-        self.stats = {"forward_tokens": 0, "forward_passes": 0, "padded_tokens": 0}
+        self.stats: dict[str, int | float] = {"forward_tokens": 0, "forward_passes": 0, "padded_tokens": 0}
         kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
         if gguf_file:
             kwargs["gguf_file"] = gguf_file
@@ -194,7 +194,8 @@ class HFModel:
         self.model.to(self.device).eval()
         if add_bos_token is not None:
             self.tokenizer.add_bos_token = add_bos_token
-        self._add_special = add_bos_token
+        # add_special_tokens for every encoding; None: the tokenizer's own default (generation: not for chat)
+        self.add_special_tokens = add_bos_token
         cfg = self.model.config
         self.max_length: int = int(max_length or getattr(cfg, "max_position_embeddings", None) or 2048)
         self.pad_id = self.tokenizer.pad_token_id
@@ -219,9 +220,14 @@ class HFModel:
         return self._fingerprint
 
     def encode(self, text: str) -> list[int]:
-        if self._add_special is None:
+        if self.add_special_tokens is None:
             return list(self.tokenizer.encode(text))
-        return list(self.tokenizer.encode(text, add_special_tokens=self._add_special))
+        return list(self.tokenizer.encode(text, add_special_tokens=self.add_special_tokens))
+
+    def count(self, **amounts: int | float) -> None:
+        """Add to the backend's counters (the helper modules that forward tokens for it report here)."""
+        for key, amount in amounts.items():
+            self.stats[key] = self.stats.get(key, 0) + amount
 
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], progress: Progress | None = None

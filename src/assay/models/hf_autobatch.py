@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from assay.models.hf_score import PackedRow, _batch_tensors, _forward, bin_rows
+from assay.models.hf_score import PackedRow, batch_tensors, bin_rows, forward
 
 CPU_CANDIDATES = (1, 2, 4, 8, 16)
 CUDA_START = 64  # as lm-eval's default max batch size
@@ -32,9 +32,9 @@ def fastest_batch_size(hf_model: Any, rows: Sequence[PackedRow]) -> int:
 
 
 def _time_per_token(hf_model: Any, bins: Sequence[Sequence[PackedRow]], dtype: torch.dtype) -> float:
-    tensors = _batch_tensors(bins, 0, hf_model.pad_id, dtype)
+    tensors = batch_tensors(bins, 0, hf_model.pad_id, dtype)
     started = time.perf_counter()
-    _forward(hf_model.model, tensors, None)
+    forward(hf_model.model, tensors, None)
     return (time.perf_counter() - started) / tensors["input_ids"].numel()
 
 
@@ -58,10 +58,10 @@ def _largest_that_fits(hf_model: Any, bins: Sequence[Sequence[PackedRow]]) -> in
     dtype = next(hf_model.model.parameters()).dtype
     size = CUDA_START
     while size > 1:
-        inputs = _batch_tensors([bins[0]] * size, 0, hf_model.pad_id, dtype)
+        inputs = batch_tensors([bins[0]] * size, 0, hf_model.pad_id, dtype)
         tensors = {k: v.to(hf_model.device) for k, v in inputs.items()}
         try:
-            _forward(hf_model.model, tensors, None)
+            forward(hf_model.model, tensors, None)
             break
         except torch.cuda.OutOfMemoryError:
             size //= 2

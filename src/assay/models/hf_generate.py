@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -37,6 +37,9 @@ from assay.models.hf_prefix import (
     shares_prefix_in_place,
 )
 from assay.records import GenerationRequest, GenerationResponse
+
+if TYPE_CHECKING:
+    from assay.models.hf import HFModel
 
 DEFAULT_BATCH = 8
 MIN_SHARED_PREFIX = 32  # tokens; a shorter shared prefix is left in each row's own prompt
@@ -166,7 +169,7 @@ class _Shared:
 
 
 def _prefill(
-    hf: Any, rows: Sequence[_Row], pad: int, keyword: str, shared: _Shared
+    hf: HFModel, rows: Sequence[_Row], pad: int, keyword: str, shared: _Shared
 ) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Forward the left-padded prompts (after the shared prefix) once; returns (cache, attention mask, last
     positions, last logits)."""
@@ -188,14 +191,10 @@ def _prefill(
     return returned_cache(out), mask.to(hf.device), positions[:, -1].to(hf.device), out.logits[:, -1, :]
 
 
-def _count(hf: Any, tokens: int, padding: int = 0, seconds: float | None = None) -> None:
-    stats = hf.stats
-    stats["forward_tokens"] += tokens
-    stats["padded_tokens"] += padding
-    stats["forward_passes"] += 1
+def _count(hf: HFModel, tokens: int, padding: int = 0, seconds: float | None = None) -> None:
+    hf.count(forward_tokens=tokens, padded_tokens=padding, forward_passes=1)
     if seconds is not None:  # a decoding step
-        stats["decode_steps"] = stats.get("decode_steps", 0) + 1
-        stats["seconds_decode"] = stats.get("seconds_decode", 0.0) + seconds
+        hf.count(decode_steps=1, seconds_decode=seconds)
 
 
 @dataclass(eq=False)
@@ -210,7 +209,7 @@ class _Batch:
     logits: torch.Tensor
 
 
-def _settle(hf: Any, batch: _Batch, eos: set[int], on_done: Callable[[_Row], None]) -> _Batch | None:
+def _settle(hf: HFModel, batch: _Batch, eos: set[int], on_done: Callable[[_Row], None]) -> _Batch | None:
     """Pick and append each row's next token; finished rows leave the batch (None when none is left)."""
     for row, token in zip(batch.rows, _pick(batch.logits.float(), batch.rows), strict=True):
         _advance(row, token, hf.tokenizer, eos)
@@ -252,7 +251,7 @@ def _join(a: _Batch, b: _Batch) -> _Batch:
     return _Batch(a.rows + b.rows, a.cache, mask, torch.cat([a.last_pos, b.last_pos]), torch.cat([a.logits, b.logits]))
 
 
-def _decode(hf: Any, rows: list[_Row], eos: set[int], shared: _Shared, size: int,
+def _decode(hf: HFModel, rows: list[_Row], eos: set[int], shared: _Shared, size: int,
             on_done: Callable[[_Row], None]) -> None:  # fmt: skip
     """Decode `rows` with at most `size` in flight: a row that finishes leaves at once and the next waiting rows
     join (prefilled together, then merged), so the batch stays full; results are written into the rows."""
@@ -277,7 +276,7 @@ def _decode(hf: Any, rows: list[_Row], eos: set[int], shared: _Shared, size: int
         batch = _settle(hf, batch, eos, on_done)
 
 
-def _eos_ids(hf: Any) -> set[int]:
+def _eos_ids(hf: HFModel) -> set[int]:
     """Token ids that end a generation: the generation config's (an int or a list) and the tokenizer's."""
     ids: set[int] = set()
     configured = getattr(getattr(hf.model, "generation_config", None), "eos_token_id", None)
@@ -289,9 +288,9 @@ def _eos_ids(hf: Any) -> set[int]:
     return ids
 
 
-def _prompt_ids(hf: Any, req: GenerationRequest) -> list[int]:
+def _prompt_ids(hf: HFModel, req: GenerationRequest) -> list[int]:
     """Token ids of the rendered prompt, left-truncated so that prompt plus max_tokens fits the context."""
-    add_special = hf._add_special if hf._add_special is not None else not req.chat
+    add_special = hf.add_special_tokens if hf.add_special_tokens is not None else not req.chat
     ids = list(hf.tokenizer(render_prompt(hf.tokenizer, req), add_special_tokens=add_special)["input_ids"])
     if not ids:
         ids = [int(hf.prefix_id)]  # an empty prompt continues from the start-of-text token
@@ -299,7 +298,7 @@ def _prompt_ids(hf: Any, req: GenerationRequest) -> list[int]:
     return ids[-room:]
 
 
-def _rows(hf: Any, requests: Sequence[GenerationRequest]) -> list[_Row]:
+def _rows(hf: HFModel, requests: Sequence[GenerationRequest]) -> list[_Row]:
     rows = []
     for i, req in enumerate(requests):
         if req.max_tokens < 1:
@@ -326,7 +325,7 @@ def _response(req: GenerationRequest, rows: Sequence[_Row]) -> GenerationRespons
     )
 
 
-def _groups(hf: Any, rows: Sequence[_Row]) -> list[tuple[list[_Row], int]]:
+def _groups(hf: HFModel, rows: Sequence[_Row]) -> list[tuple[list[_Row], int]]:
     """(rows, shared prefix length) per group of rows that share a prompt prefix (when the model can read a
     prefix in place); in a group, longest prompts first (less padding), a request's rows adjacent."""
     groups = [(0, list(range(len(rows))))]
@@ -338,13 +337,13 @@ def _groups(hf: Any, rows: Sequence[_Row]) -> list[tuple[list[_Row], int]]:
     ]
 
 
-def generate(hf: Any, requests: Sequence[GenerationRequest], progress: Progress | None) -> list[GenerationResponse]:
+def generate(hf: HFModel, requests: Sequence[GenerationRequest], progress: Progress | None) -> list[GenerationResponse]:
     """Responses in request order. Rows of all requests are batched together (see _batches)."""
     batch = int(hf.batch_size) if str(hf.batch_size).isdigit() else DEFAULT_BATCH
     rows = _rows(hf, requests)
     pending = Counter(r.req for r in rows)
     eos = _eos_ids(hf)
-    memo: PrefixMemo = getattr(hf, "prefix_memo", None) or PrefixMemo()
+    memo: PrefixMemo = hf.prefix_memo
 
     def on_done(row: _Row) -> None:
         pending[row.req] -= 1
@@ -359,7 +358,7 @@ def generate(hf: Any, requests: Sequence[GenerationRequest], progress: Progress 
                 shared = _Shared(length, kv)
                 if fresh:
                     _count(hf, length)
-                    hf.stats["prefix_tokens"] = hf.stats.get("prefix_tokens", 0) + length
+                    hf.count(prefix_tokens=length)
             _decode(hf, group, eos, shared, batch, on_done)
     by_request: list[list[_Row]] = [[] for _ in requests]
     for row in rows:

@@ -151,7 +151,7 @@ def _bin_layout(
     return ids, pos, row_of, seg, keep
 
 
-def _batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int, dtype: torch.dtype,
+def batch_tensors(bins: Sequence[Sequence[PackedRow]], prefix: int, pad_id: int, dtype: torch.dtype,
                    prefix_columns: bool = True,
                    window: tuple[int | None, bool] = (None, False)) -> dict[str, Any]:  # fmt: skip
     """Model inputs for a batch of bins. With `prefix_columns` the mask also covers the `prefix` cached
@@ -221,7 +221,7 @@ def _row_results(row: PackedRow, logprobs: torch.Tensor) -> list[tuple[int, Logl
     return out
 
 
-def _forward(model: Any, tensors: dict[str, Any], cache: KV | None, in_place: bool = False) -> torch.Tensor:
+def forward(model: Any, tensors: dict[str, Any], cache: KV | None, in_place: bool = False) -> torch.Tensor:
     """Logits at the kept positions, flattened in row-major order: (kept positions, vocab).
 
     `in_place`: the prefix `cache` is read by hf_prefix.prefix_attention (the mask has no prefix columns);
@@ -251,7 +251,7 @@ def score_rows(
     pad_id: int,
     device: str,
     on_batch: Callable[[list[tuple[int, LoglikelihoodResponse]], int], None],
-    counters: dict[str, int] | None = None,
+    counters: dict[str, int | float] | None = None,
     memo: PrefixMemo | None = None,
 ) -> int:
     """Forward the rows in bin-packed batches; report results per batch. Returns tokens forwarded.
@@ -278,7 +278,7 @@ def score_rows(
 
 def _score_group(model: Any, rows: Sequence[PackedRow], prefix: int, cache: KV | None, batch_size: int,
                  pad_id: int, device: str, on_batch: Callable[[list[tuple[int, LoglikelihoodResponse]], int], None],
-                 counts: dict[str, int]) -> int:  # fmt: skip
+                 counts: dict[str, int | float]) -> int:  # fmt: skip
     """Score rows that share their first `prefix` tokens (whose key/values are `cache`); tokens forwarded."""
     dtype = next(model.parameters()).dtype
     in_place = cache is not None and shares_prefix_in_place(model)
@@ -287,9 +287,9 @@ def _score_group(model: Any, rows: Sequence[PackedRow], prefix: int, cache: KV |
     bins = bin_rows(rows, prefix, BIN_WIDTH)
     for start in range(0, len(bins), batch_size):
         batch = bins[start : start + batch_size]
-        inputs = _batch_tensors(batch, prefix, pad_id, dtype, prefix_columns=not in_place, window=window)
+        inputs = batch_tensors(batch, prefix, pad_id, dtype, prefix_columns=not in_place, window=window)
         tensors = _to_device(inputs, device)
-        logprobs = torch.log_softmax(_forward(model, tensors, cache, in_place).float().cpu(), dim=-1)
+        logprobs = torch.log_softmax(forward(model, tensors, cache, in_place).float().cpu(), dim=-1)
         results: list[tuple[int, LoglikelihoodResponse]] = []
         offset = 0
         for row in (row for b in batch for row in b):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import DependencyError, ModelError, UsageError
-from assay.models.base import Progress
+from assay.models.base import ModelDefaults, Progress
 from assay.records import (
     GenerationRequest,
     GenerationResponse,
@@ -68,7 +68,7 @@ def split_tokens(encode: Any, prefix_id: int, context: str, continuation: str) -
     return ctx, whole[len(ctx) :]
 
 
-class LlamaCppModel:
+class LlamaCppModel(ModelDefaults):
     """A GGUF model run by llama.cpp (xllamacpp) in this process, behind the batch-in/batch-out Model seam."""
 
     backend = "llamacpp"
@@ -106,7 +106,7 @@ class LlamaCppModel:
             from assay.models.gguf_f32 import dequantized_gguf
 
             weights = dequantized_gguf(gguf, models_root() / "gguf-f32", file_sha256(gguf))
-        self.stats = {"forward_tokens": 0, "reused_tokens": 0}
+        self.stats: dict[str, int | float] = {"forward_tokens": 0, "reused_tokens": 0}
         self.engine = start_engine(weights, n_ctx=self.n_ctx, n_threads=n_threads, n_batch=int(n_batch))
         import httpx
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from assay.errors import ModelError, UsageError
-from assay.models.base import Progress
+from assay.models.base import ModelDefaults, Progress
 from assay.models.http import HttpPool, RetryPolicy
 from assay.records import (
     GenerationRequest,
@@ -86,7 +86,7 @@ def continuation_logprob(answer: JSON, start: int, end: int) -> LoglikelihoodRes
     return LoglikelihoodResponse(logprob=total, is_greedy=greedy, n_tokens=n)
 
 
-class _OpenAIBackend:
+class _OpenAIBackend(ModelDefaults):
     """What both endpoints share: arguments, the request pool, the fingerprint, generation."""
 
     backend = "openai"
@@ -131,6 +131,7 @@ class _OpenAIBackend:
         self.name = name or self._model or self.backend
         self._fingerprint: str | None = None
         self._server_info: JSON | None = None
+        self.stats: dict[str, int | float] = {}  # the server keeps its own counters
 
     def __repr__(self) -> str:  # deliberately without headers: they may carry the key
         return f"{type(self).__name__}(name={self.name!r}, base_url={'|'.join(self.pool.base_urls)!r})"

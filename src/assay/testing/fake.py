@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assay.errors import ModelError, UsageError
-from assay.models.base import Progress
+from assay.models.base import ModelDefaults, Progress
 from assay.records import (
     GenerationRequest,
     GenerationResponse,
@@ -51,7 +51,7 @@ def _unit(*parts: Any) -> float:
     return int(stable_hash(list(parts), 12), 16) / float(16**12)
 
 
-class FakeModel:
+class FakeModel(ModelDefaults):
     """Answers derived from hashes; simulated latency; seeded failures and crashes for fault tests."""
 
     backend = "fake"
