@@ -1,8 +1,9 @@
 """Module boundaries, read from the source with `ast` (nothing is imported):
 
-- no module uses another module's underscore names: not `from assay.x import _y`, not `x._y` on an assay module
-  or on a name imported from one. A leading-underscore module (`assay.cli._table`) is private to its package:
-  modules of that package (and below) may import it, others may not;
+- no module uses another module's underscore names: not `from assay.x import _y`, not `x._y` on an assay module,
+  on a name imported from one, or on a parameter annotated with such a name (`hf: HFModel` then `hf._y`).
+  A leading-underscore module (`assay.cli._table`) is private to its package: modules of that package (and
+  below) may import it, others may not;
 - nothing below the command line imports from it: only modules of assay.cli import assay.cli.
 """
 
@@ -97,7 +98,21 @@ def _imports(module: Module, tree: ast.AST) -> tuple[list[str], list[str], set[s
     return problems, cli, bound
 
 
+def _typed_as(tree: ast.AST, bound: set[str]) -> set[str]:
+    """Parameters annotated with a name imported from an assay module (`hf: HFModel`): another module's objects."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None and node.arg not in ("self", "cls"):
+            annotation = node.annotation
+            if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+                annotation = ast.parse(annotation.value, mode="eval")
+            if any(isinstance(n, ast.Name) and n.id in bound for n in ast.walk(annotation)):
+                out.add(node.arg)
+    return out
+
+
 def _attribute_problems(tree: ast.AST, bound: set[str]) -> list[str]:
+    bound = bound | _typed_as(tree, bound)
     return [
         f"reads {node.value.id}.{node.attr}"
         for node in ast.walk(tree)
@@ -146,6 +161,9 @@ def test_allow_list_entries_are_still_needed() -> None:
         ("assay/models/hf_autobatch.py", "from assay.models.hf_score import _forward\n", True),
         ("assay/models/hf_autobatch.py", "from . import hf_score\nhf_score._forward(1)\n", True),
         ("assay/models/hf_autobatch.py", "from .hf_score import PackedRow\nPackedRow._x\n", True),
+        ("assay/models/hf_generate.py", "from assay.models.hf import HFModel\ndef f(hf: HFModel): hf._x\n", True),
+        ("assay/models/hf_generate.py", "from assay.models.hf import HFModel\ndef f(hf: 'HFModel'): hf._x\n", True),
+        ("assay/models/hf_generate.py", "class _Row:\n    _x = 1\ndef f(row: _Row):\n    row._x\n", False),
         ("assay/dvc/pipeline.py", "from assay.cli._table import table\n", True),
         ("assay/cli/run.py", "from assay.cli._table import table\n", False),
         ("assay/cli/run.py", "from assay.cli import _table\n", False),
