@@ -99,3 +99,21 @@ def test_lm_runs_have_leaderboard_rows_and_compare_and_gate(data_dir: Path, tmp_
     gate = _assay(tmp_path, "gate", "--candidate", str(b), "--baseline", str(a), "--tasks", "lm:arc_easy")
     assert gate.returncode in (0, 1), gate.stderr[-2000:]
     assert "lm:arc_easy" in gate.stdout + gate.stderr
+
+
+def test_an_lm_run_is_tracked_with_lm_eval_metric_names_mlflow_accepts(data_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("lm_eval")
+    pytest.importorskip("mlflow")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = _run(tmp_path, data_dir, "tracked", "--no-leaderboard", "--track", "--tracking-uri", uri)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    summary = json.loads((_done(tmp_path, "tracked") / "summary.json").read_text())
+    value = next(r for r in summary["results"] if r["task"] == "lm:gsm8k")["metrics"]["exact_match,strict-match"]
+    # MLflow refuses a comma in a metric name: lm-eval's `exact_match,strict-match` is logged with `_` for it
+    assert run.data.metrics["lm:gsm8k/exact_match_strict-match"] == value["value"]
+    assert run.data.metrics["lm:arc_easy/acc"] == next(
+        r for r in summary["results"] if r["task"] == "lm:arc_easy")["metrics"]["acc"]["value"]

@@ -9,6 +9,7 @@ database commit. The folder is only read: logging happens at the end of `assay r
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -207,11 +208,18 @@ def params(config: Mapping[str, Any], model: ModelInfo, results: list[TaskResult
     return out
 
 
+def mlflow_key(name: str) -> str:
+    """A metric name as MLflow accepts it (letters, digits, _ - . space : /): lm-eval's filtered metrics
+    (`exact_match,strict-match`) are logged as `exact_match_strict-match`."""
+    return re.sub(r"[^\w\-. :/]", "_", name)
+
+
 def metrics(record: RunRecord, model: str) -> dict[str, float]:
     """Every metric of the model with `_stderr` and `_n`, and its request stats (`stats/...`)."""
     out: dict[str, float] = {}
     for r in record.task_results(model):
-        for metric, mv in r.metrics.items():
+        for name, mv in r.metrics.items():
+            metric = mlflow_key(name)
             out[f"{r.task}/{metric}"] = float(mv.value)
             if mv.stderr is not None:
                 out[f"{r.task}/{metric}_stderr"] = float(mv.stderr)
