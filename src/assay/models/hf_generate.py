@@ -45,17 +45,32 @@ DEFAULT_BATCH = 8
 MIN_SHARED_PREFIX = 32  # tokens; a shorter shared prefix is left in each row's own prompt
 
 
+PLAIN_TURN = "\nUser:"  # a base model's transcript (no chat template): its reply ends where it starts a user turn
+
+
 def render_prompt(tokenizer: Any, req: GenerationRequest) -> str:
-    """The text the model continues: the chat template applied when asked, else the raw prompt."""
+    """The text the model continues: the chat template applied when asked, else the raw prompt.
+
+    A model without a chat template (a base model such as Gemma-3-270M) gets the conversation as a plain
+    transcript ("System: ...", "User: ...", "Assistant: ..." lines, ending in "Assistant:"), the way base models
+    are prompted for chat (FastChat's MT-Bench does the same for models it has no template for); its reply is
+    cut where it starts the next user turn (see stops)."""
     if not req.chat:
         return req.prompt
     messages = [{"role": role, "content": content} for role, content in req.messages] or [
         {"role": "user", "content": req.prompt}
     ]
     if not getattr(tokenizer, "chat_template", None):
-        raise ModelError("this model has no chat template, so chat prompts cannot be rendered",
-                         hint="use a task without chat: true, or an instruct model")  # fmt: skip
+        turns = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+        return "\n".join(turns) + "\nAssistant:"
     return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
+
+
+def stops(tokenizer: Any, req: GenerationRequest) -> tuple[str, ...]:
+    """A request's stop sequences, and the next user turn of a plain transcript (render_prompt)."""
+    if req.chat and not getattr(tokenizer, "chat_template", None):
+        return (*req.stop, PLAIN_TURN)
+    return req.stop
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
@@ -79,6 +94,7 @@ class _Row:
     prompt: list[int]
     settings: GenerationRequest
     generator: torch.Generator | None  # None: greedy
+    stops: tuple[str, ...] = ()  # the request's stop sequences (see stops())
     new: list[int] = field(default_factory=list)
     text: str = ""  # the new text so far (complete characters only while decoding), then the final text
     reason: str = ""  # "" while decoding, then "stop" or "length"
@@ -142,7 +158,7 @@ def _advance(row: _Row, token: int, tokenizer: Any, eos: set[int]) -> None:
         row.reason = "stop"
         row.text = tokenizer.decode(row.new[:-1], skip_special_tokens=True)
         return
-    stops = [s for s in row.settings.stop if s]
+    stops = [s for s in row.stops if s]
     if stops:
         added = _added_text(row, tokenizer)
         # only a stop that ends in the added text is new: look at the added text and the longest stop before it
@@ -307,9 +323,9 @@ def _rows(hf: HFModel, requests: Sequence[GenerationRequest]) -> list[_Row]:
         if req.temperature > 0:
             for j in range(req.n):
                 gen = torch.Generator(device="cpu").manual_seed(row_seed(req.seed, j))
-                rows.append(_Row(i, j, prompt, req, gen))
+                rows.append(_Row(i, j, prompt, req, gen, stops(hf.tokenizer, req)))
         else:
-            rows.append(_Row(i, 0, prompt, req, None))
+            rows.append(_Row(i, 0, prompt, req, None, stops(hf.tokenizer, req)))
     return rows
 
 
