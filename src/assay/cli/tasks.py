@@ -55,8 +55,7 @@ def register(app: typer.Typer) -> None:
         groups = {g: m for g, m in groups_of(known).items() if keep(g)}
         for group, members in sorted(groups.items()):
             console.print(styled((group, "bold"), f" (group of {len(members)})"))
-        console.print(f"lm-eval's tasks are named {PREFIX}NAME (source: lm-evaluation-harness's YAML files, run by "
-                      f"lm-eval's own code): list them with `assay tasks '{PREFIX}*'`")
+        console.print(f"lm-eval's own tasks are named {PREFIX}NAME: assay tasks '{PREFIX}*' lists them")
 
 
 def _list_lmeval(pattern: str, paths: list[str]) -> None:
