@@ -156,6 +156,7 @@ def test_degraded_checkpoint_fails(
             "gate.json",
         )
     )
+    assert Path("gate.md").exists(), res.stdout + res.stderr
     md = Path("gate.md").read_text()
     assert res.returncode == 1, md
     data = json.loads(Path("gate.json").read_text())

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from assay.models.base import Progress
+from assay.models.base import ModelDefaults, Progress
 from assay.records import GenerationRequest, GenerationResponse, LoglikelihoodRequest, LoglikelihoodResponse
 
 
-class ScriptedModel:
+class ScriptedModel(ModelDefaults):
     backend = "scripted"
 
     def __init__(self, reply: Callable[[GenerationRequest], str], name: str = "scripted") -> None:

@@ -170,8 +170,10 @@ def find_unfinished(run: str | Path, output: Path | None = None) -> Path | None:
         for candidate in (path, _partial_of(path)):
             if candidate.name.endswith(PARTIAL_SUFFIX) and (candidate / CONFIG).is_file():
                 return candidate
-        # a run folder written before `.partial` existed: config and journal, no summary
-        if path.is_dir() and (path / CONFIG).is_file() and not (path / SUMMARY).exists():
+        # a run folder written before `.partial` existed: config and journal, no summary (a model checkpoint
+        # folder also holds a config.json: without the journal it is not a run)
+        if (path.is_dir() and (path / CONFIG).is_file() and (path / "responses.sqlite").is_file()
+                and not (path / SUMMARY).exists()):  # fmt: skip
             return path
     return None
 
