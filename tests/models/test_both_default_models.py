@@ -65,3 +65,17 @@ def test_loglikelihoods_equal_a_plain_forward_pass(model: Any, data_dir: Path) -
             logprobs = torch.log_softmax(model.model(torch.tensor([whole])).logits.float(), dim=-1)[0]
         reference = sum(float(logprobs[i - 1, whole[i]]) for i in range(len(context), len(whole)))
         assert got.logprob == pytest.approx(reference, abs=2e-4), (len(context), req.continuation)
+
+
+def test_bfloat16_scoring_through_a_shared_prefix_runs_and_stays_close(data_dir: Path) -> None:
+    """bfloat16 (the dtype of lm-eval's tutorial command): the shared-prefix merge computes in float32 and must
+    hand the layer back its own dtype (it crashed in o_proj with float != BFloat16)."""
+    from assay.models.aliases import hf_folder
+    from assay.models.hf import HFModel
+
+    prompts = _gsm8k_prompts(data_dir)[:2]  # both start with the same 4-shot block: scored as one prefix
+    requests = [LoglikelihoodRequest(context=p, continuation=c) for p in prompts for c in (" 18", " 20")]
+    bf16 = HFModel(name="smollm2-bf16", pretrained=str(hf_folder("smollm2-135m")), dtype="bfloat16", batch_size=4)
+    fp32 = HFModel(name="smollm2", pretrained=str(hf_folder("smollm2-135m")), batch_size=4)
+    for low, full in zip(bf16.loglikelihood(requests), fp32.loglikelihood(requests), strict=True):
+        assert low.logprob == pytest.approx(full.logprob, abs=1.0)  # bfloat16 keeps ~3 significant digits

@@ -152,8 +152,9 @@ def prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value:
     # transformers leaves out the mask when it is plainly causal (or all-visible for one query)
     causal = attention_mask is None and width > 1
     out_s, lse_s = _own_attention(query, key, value, attention_mask, causal, scaling, group)
-    lse = torch.logaddexp(lse_p, lse_s)
-    return out_p * (lse_p - lse).exp_()[..., None] + out_s * (lse_s - lse).exp_()[..., None], None
+    lse = torch.logaddexp(lse_p, lse_s)  # float32 whatever the model's dtype: the merge is cast back to it
+    merged = out_p * (lse_p - lse).exp_()[..., None] + out_s * (lse_s - lse).exp_()[..., None]
+    return merged.to(query.dtype), None
 
 
 _FLASH = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
