@@ -32,7 +32,7 @@ METRIC_TOL = 1e-6
 
 def run_lmeval(tasks: list[str], model_dir: str, data_dir: Path, limit: int, gen_kwargs: dict[str, Any],
                fewshot_split: str | None, num_fewshot: int | None,
-               include: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+               include: tuple[str, ...] = (), chat: bool = False) -> dict[str, Any]:  # fmt: skip
     """lm-eval's own evaluation (its hf model, batch 1) on the tasks, rows from the data folder."""
     from lm_eval.evaluator import simple_evaluate
 
@@ -44,12 +44,12 @@ def run_lmeval(tasks: list[str], model_dir: str, data_dir: Path, limit: int, gen
         return simple_evaluate(model="hf", model_args=f"pretrained={model_dir},dtype=float32", tasks=tasks,
                                limit=limit, log_samples=True, task_manager=task_manager(include),
                                gen_kwargs=gen_kwargs or None, num_fewshot=num_fewshot, batch_size=1,
-                               device="cpu")  # fmt: skip
+                               device="cpu", apply_chat_template=chat)  # fmt: skip
 
 
 def run_assay(tasks: list[str], model_dir: str, data_dir: Path, limit: int, max_gen_toks: int | None,
               out: Path, fewshot_split: str | None, num_fewshot: int | None,
-              include: tuple[str, ...] = ()) -> Path:  # fmt: skip
+              include: tuple[str, ...] = (), chat: bool = False) -> Path:  # fmt: skip
     """The run folder of `assay run` on the lm: tasks (a fresh process, cache off)."""
     cmd = [sys.executable, "-m", "assay.cli.main", "run", "--model", "hf", "--model-args",
            f"pretrained={model_dir},dtype=float32,name={MODEL_NAME}", "--tasks", ",".join("lm:" + t for t in tasks),
@@ -57,6 +57,8 @@ def run_assay(tasks: list[str], model_dir: str, data_dir: Path, limit: int, max_
            "--no-leaderboard"]  # fmt: skip
     for path in include:
         cmd += ["--include", path]
+    if chat:
+        cmd += ["--apply-chat-template"]
     if max_gen_toks:
         cmd += ["--gen-kwargs", f"max_tokens={max_gen_toks}"]
     if fewshot_split:
@@ -143,6 +145,7 @@ def main() -> int:
     parser.add_argument("--num-fewshot", type=int, default=None)
     parser.add_argument("--json", default=None)
     parser.add_argument("--include", action="append", default=[], help="a folder or file of lm-eval YAMLs")
+    parser.add_argument("--apply-chat-template", action="store_true", help="both sides render chat prompts")
     args = parser.parse_args()
     from assay.models.aliases import hf_folder
 
@@ -151,12 +154,13 @@ def main() -> int:
     gen = {"max_gen_toks": args.max_gen_toks} if args.max_gen_toks else {}
     started = time.perf_counter()
     reference = run_lmeval(tasks, model_dir, Path(args.data_dir), args.limit, gen, args.fewshot_split,
-                           args.num_fewshot, tuple(args.include))  # fmt: skip
+                           args.num_fewshot, tuple(args.include), args.apply_chat_template)  # fmt: skip
     lm_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         run_dir = run_assay(tasks, model_dir, Path(args.data_dir), args.limit, args.max_gen_toks, Path(tmp),
-                            args.fewshot_split, args.num_fewshot, tuple(args.include))  # fmt: skip
+                            args.fewshot_split, args.num_fewshot, tuple(args.include),
+                            args.apply_chat_template)  # fmt: skip
         assay_seconds = time.perf_counter() - started
         rows = compare(reference, run_dir)
     for row in rows:

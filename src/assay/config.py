@@ -31,6 +31,10 @@ class RunConfig(Frozen):
     seed: int = 1234
     fewshot_seed: int = 1234
     fewshot_split: str | None = None  # where few-shot examples come from; None: the task's split, else train, ...
+    # lm-eval's prompt options, for lm: tasks (lm-eval renders the prompts; assay's tasks set chat per task)
+    apply_chat_template: bool = False
+    fewshot_as_multiturn: bool = True  # lm-eval's default: with a chat template, each example is a user/assistant turn
+    system_instruction: str | None = None
     data_dir: str | None = None
     output: str = "runs"
     run_dir: str | None = None  # the run folder exactly (instead of <output>/<run_id>), e.g. for DVC stages

@@ -40,6 +40,21 @@ def check_models(config: RunConfig) -> None:
             check_args({**args, **({"device": config.device} if config.device else {})})
 
 
+def check_chat_templates(config: RunConfig) -> None:
+    """--apply-chat-template renders lm-eval's prompts with each model's own template: an hf model that has one."""
+    from assay.lmeval.evaluate import chat_tokenizer
+    from assay.models.backends import resolve_spec
+    from assay.records import ModelInfo
+    from assay.runner import concrete_spec
+
+    for spec in config.models:
+        backend, args, name = resolve_spec(concrete_spec(spec))
+        tokenizer = chat_tokenizer(ModelInfo(name=name, backend=backend, args=args, fingerprint=""))
+        if not getattr(tokenizer, "chat_template", None):
+            raise UsageError(f"--apply-chat-template: model {name} has no chat template",
+                             hint="use an instruct model, or run without --apply-chat-template")  # fmt: skip
+
+
 def check_gen_kwargs(gen_kwargs: dict[str, object]) -> None:
     """--gen-kwargs keys are generation settings: a typo is an error, not an ignored override."""
     from assay.errors import did_you_mean
@@ -85,6 +100,13 @@ def check_run(config: RunConfig) -> None:
     data_dir = data_dir_from(config.data_dir)
     for spec in selection.tasks:
         prepare(spec, data_dir, config.limit, config.num_fewshot, config.fewshot_seed, config.fewshot_split)
+    chat = [flag for flag, on in (("--apply-chat-template", config.apply_chat_template),
+                                  ("--system-instruction", config.system_instruction)) if on]  # fmt: skip
+    if chat and not selection.lmeval.names:
+        raise UsageError(f"{chat[0]} applies to lm-eval's tasks (lm:NAME)",
+                         hint="assay tasks set it in their YAML (generation.chat, generation.system)")  # fmt: skip
+    if config.apply_chat_template and selection.lmeval.names:
+        check_chat_templates(config)
     if selection.lmeval.names:  # lm-eval builds its tasks (and reads their rows) here, before any model loads
         from assay.lmeval.evaluate import load_lmeval
 

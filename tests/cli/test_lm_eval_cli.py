@@ -123,7 +123,8 @@ def _refused_args(smollm: str) -> list[tuple[list[str], str]]:
     return [
         ([*model, "--tasks", "arc_easy", "--no_such_flag"], "unrecognized arguments: --no_such_flag"),
         ([*model, "--tasks", "arc_easy", "--predict_only"], "--predict_only is not supported"),
-        ([*model, "--tasks", "arc_easy", "--apply_chat_template"], "--apply_chat_template is not supported"),
+        ([*model, "--tasks", "arc_easy", "--apply_chat_template", "chatml"], "a named template is not supported"),
+        ([*model, "--tasks", "arc_easy", "--fewshot_as_multiturn", "true"], "needs --apply_chat_template"),
         ([*model, "--tasks", "arc_easy", "--hf_hub_log_args", "hub_results_org=x"], "--hf_hub_log_args"),
         ([*model, "--tasks", "arc_easy", "--limit", "0.5"], "a fraction"),
         (["--model", "hf", "--model_args", f"pretrainde={smollm}", "--tasks", "arc_easy"], "pretrainde"),

@@ -117,3 +117,24 @@ def test_an_lm_run_is_tracked_with_lm_eval_metric_names_mlflow_accepts(data_dir:
     assert run.data.metrics["lm:gsm8k/exact_match_strict-match"] == value["value"]
     assert run.data.metrics["lm:arc_easy/acc"] == next(
         r for r in summary["results"] if r["task"] == "lm:arc_easy")["metrics"]["acc"]["value"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--model", "fake", "--tasks", "arc_easy", "--apply-chat-template"],
+         "error: --apply-chat-template applies to lm-eval's tasks (lm:NAME)"),
+        (["--model", "fake", "--tasks", "lm:arc_easy", "--apply-chat-template"],
+         "error: --apply-chat-template with lm: tasks needs the hf backend's tokenizer, not fake"),
+        (["--model", "gemma3-270m", "--tasks", "lm:arc_easy", "--apply-chat-template"],
+         "error: --apply-chat-template: model gemma3-270m has no chat template"),
+    ],
+)
+def test_a_chat_template_where_there_is_none_is_one_line(args: list[str], expected: str, data_dir: Path,
+                                                          tmp_path: Path) -> None:  # fmt: skip
+    pytest.importorskip("lm_eval")
+    done = _assay(tmp_path, "run", *args, "--limit", "2", "--data-dir", str(data_dir), "--output",
+                  str(tmp_path / "runs"), "--no-leaderboard")  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.splitlines()[0] == expected, done.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing written

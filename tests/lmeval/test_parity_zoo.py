@@ -45,3 +45,20 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(1800)
+def test_lm_tasks_with_the_chat_template_match_lm_eval(data_dir: Path, tmp_path: Path) -> None:
+    """--apply-chat-template: lm-eval renders every prompt with the model's template (few-shot examples as
+    user/assistant turns, its default) through AssayLM.apply_chat_template; same requests, texts and scores."""
+    pytest.importorskip("lm_eval", reason="lm-eval is a dev dependency: pip install -e '.[dev]'")
+    out = tmp_path / "parity.json"
+    cmd = [sys.executable, str(REPO / "bench" / "parity_lmeval_zoo.py"), "--tasks", "lm:arc_easy,lm:gsm8k",
+           "--limit", "2", "--max-gen-toks", "16", "--data-dir", str(data_dir), "--apply-chat-template",
+           "--json", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env={**_env(), "TQDM_DISABLE": "1"})
+    assert out.exists(), proc.stdout[-2000:] + proc.stderr[-4000:]
+    rows = {r["task"]: r for r in json.loads(out.read_text())}
+    assert rows["arc_easy"]["n"] == 2 and rows["gsm8k"]["n"] == 4, rows
+    assert all(r["passed"] for r in rows.values()), proc.stdout[-3000:]

@@ -64,8 +64,6 @@ MODEL_ARGS["openai-chat"] = MODEL_ARGS["openai-completions"]
 REFUSED: dict[str, str] = {
     "config": "a YAML of lm-eval's settings is not read; pass the flags themselves",
     "samples": "choosing documents by index is not supported for lm: tasks yet; use --limit",
-    "apply_chat_template": "chat templates are not supported for lm: tasks yet",
-    "system_instruction": "system instructions are not supported for lm: tasks yet",
     "predict_only": "assay always scores; drop the flag (predictions are in the samples files)",
     "metadata": "task metadata is not passed to lm-eval's tasks yet",
     "cache_requests": "lm-eval's request cache is not used; assay builds requests from lm-eval's tasks each run",
@@ -113,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"Model name (default: hf); assay runs: {', '.join(BACKENDS)}")  # fmt: skip
     g.add_argument("--model_args", "-a", metavar="<arg>", help="Model arguments as 'key=val,key2=val2'", **kv)
     g.add_argument("--apply_chat_template", nargs="?", const=True, default=argparse.SUPPRESS, metavar="<template>",
-                   help="(refused) Apply chat template to prompts")  # fmt: skip
+                   help="Apply the model's chat template to prompts (a named template is refused)")  # fmt: skip
     g.add_argument("--limit", "-L", type=float, default=None, metavar="<limit>",
                    help="Limit examples per task (integer count or fraction)")  # fmt: skip
     g.add_argument("--use_cache", "-c", default=None, metavar="<path>", help="Folder of assay's response cache")
@@ -133,9 +131,10 @@ def parser() -> argparse.ArgumentParser:
                    help="(refused)")  # fmt: skip
     c.add_argument("--check_integrity", help="(refused)", **flag)
     t = p.add_argument_group("instruct formatting")
-    t.add_argument("--system_instruction", default=None, metavar="<text>", help="(refused)")
+    t.add_argument("--system_instruction", default=None, metavar="<text>", help="System instruction for the prompt")
     t.add_argument("--fewshot_as_multiturn", type=lambda x: x.lower() in ("true", "1", "yes"), nargs="?",
-                   const=True, default=argparse.SUPPRESS, metavar="<bool>", help="only false is accepted")  # fmt: skip
+                   const=True, default=argparse.SUPPRESS, metavar="<bool>",
+                   help="Few-shot examples as chat turns (default with --apply_chat_template: true)")  # fmt: skip
     m = p.add_argument_group("task management")
     m.add_argument("--include_path", default=None, metavar="<path>", help="Additional directory for external tasks")
     m.add_argument("--config", "-C", default=None, metavar="<path>", help="(refused)")
@@ -183,8 +182,12 @@ def refuse(ns: argparse.Namespace) -> None:
     for name, why in REFUSED.items():
         if given.get(name) not in (None, {}, False):
             raise UsageError(f"--{name} is not supported by assay lm-eval: {why}")
-    if given.get("fewshot_as_multiturn"):
-        raise UsageError("--fewshot_as_multiturn is not supported by assay lm-eval: chat templates are not yet")
+    chat = given.get("apply_chat_template", False)
+    if isinstance(chat, str):
+        raise UsageError(f"--apply_chat_template {chat}: a named template is not supported by assay lm-eval",
+                         hint="give --apply_chat_template alone: the model's own template is used")  # fmt: skip
+    if given.get("fewshot_as_multiturn") and not chat:  # as lm-eval refuses it
+        raise UsageError("--fewshot_as_multiturn needs --apply_chat_template")
     if ns.limit is not None and ns.limit < 1.0:
         raise UsageError(f"--limit {ns.limit}: a fraction of each task is not supported yet",
                          hint="give a number of documents, e.g. --limit 100")  # fmt: skip
@@ -239,6 +242,9 @@ def translate(ns: argparse.Namespace) -> DropIn:
         "num_fewshot": ns.num_fewshot, "batch_size": batch, "seed": 1234 if seeds[2] is None else seeds[2],
         "fewshot_seed": 1234 if seeds[3] is None else seeds[3], "device": ns.device, "gen_kwargs": gen,
         "use_cache": ns.use_cache is not None, "task_files": (ns.include_path,) if ns.include_path else (),
+        "apply_chat_template": bool(given.get("apply_chat_template", False)),
+        "fewshot_as_multiturn": given.get("fewshot_as_multiturn") is not False, "system_instruction":
+        ns.system_instruction,
     }  # fmt: skip
     recorded = {"batch_size": given.get("batch_size", 1), "batch_sizes": [], "device": ns.device,
                 "use_cache": ns.use_cache, "limit": ns.limit, "gen_kwargs": ns.gen_kwargs or {},

@@ -128,6 +128,17 @@ def register(app: typer.Typer) -> None:
         data_dir: str | None = typer.Option(
             None, "--data-dir", help="Local data folder <id>/<config>/<split>.jsonl (or ASSAY_DATA_DIR)."
         ),
+        apply_chat_template: bool = typer.Option(
+            False, "--apply-chat-template", help="lm: tasks: render prompts with the model's chat template."
+        ),
+        fewshot_as_multiturn: bool = typer.Option(
+            True, "--fewshot-as-multiturn/--fewshot-in-one-turn",
+            help="lm: tasks with --apply-chat-template: each few-shot example a user/assistant turn (lm-eval's "
+            "default), or all of them in the first user turn.",
+        ),
+        system_instruction: str | None = typer.Option(
+            None, "--system-instruction", help="lm: tasks: a system message put before every prompt."
+        ),
         output: str = typer.Option("runs", "--output", "-o", help="Folder that receives runs/<run_id>/."),
         run_dir_opt: str | None = typer.Option(
             None, "--run-dir", help="Write the run folder exactly here (instead of OUTPUT/<run_id>)."
@@ -191,6 +202,9 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 fewshot_seed=fewshot_seed,
                 fewshot_split=fewshot_split,
+                apply_chat_template=apply_chat_template,
+                fewshot_as_multiturn=fewshot_as_multiturn,
+                system_instruction=system_instruction,
                 data_dir=data_dir,
                 output=output,
                 run_dir=run_dir_opt,

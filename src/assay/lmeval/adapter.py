@@ -44,12 +44,14 @@ def generation_request(args: tuple[Any, ...], n: int, seed: int) -> GenerationRe
 class AssayLM(LM):  # type: ignore[misc]
     """An lm-eval LM whose answers come from an assay model (see the module docstring)."""
 
-    def __init__(self, model: CachedModel, progress: RunProgress, label: str, seed: int) -> None:
+    def __init__(self, model: CachedModel, progress: RunProgress, label: str, seed: int,
+                 tokenizer: Any = None) -> None:  # fmt: skip
         super().__init__()
         self.model = model
         self.progress = progress
         self.label = label
         self.seed = seed
+        self.tokenizer = tokenizer  # the model's own (hf backend), for --apply-chat-template
 
     def loglikelihood(self, requests: list[Any], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         reqs = [LoglikelihoodRequest(context=r.args[0], continuation=r.args[1]) for r in requests]
@@ -73,9 +75,30 @@ class AssayLM(LM):  # type: ignore[misc]
             texts.extend(answer.texts[:n])
         return texts
 
+    @property
+    def tokenizer_name(self) -> str:
+        return str(getattr(self.tokenizer, "name_or_path", self.label)).replace("/", "__")
+
+    def chat_template(self, chat_template: bool | str = False) -> str | None:
+        return getattr(self.tokenizer, "chat_template", None) if chat_template else None
+
     def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
-        raise ConfigError("--apply-chat-template with lm: tasks is not supported yet",
-                          hint="run the task without a chat template")  # fmt: skip
+        """The conversation as the model's chat template renders it, as lm-eval's hf model does: a template that
+        refuses a system turn gets the conversation without it."""
+        import jinja2
+
+        if self.tokenizer is None or not getattr(self.tokenizer, "chat_template", None):
+            raise ConfigError(
+                f"--apply-chat-template: model {self.label} has no chat template",
+                hint="use an instruct model (hf backend), or run without --apply-chat-template",
+            )
+        kwargs = {"tokenize": False, "add_generation_prompt": add_generation_prompt,
+                  "continue_final_message": not add_generation_prompt}  # fmt: skip
+        try:
+            return str(self.tokenizer.apply_chat_template(chat_history, **kwargs))
+        except jinja2.exceptions.TemplateError:
+            chat_history = [turn for turn in chat_history if turn["role"] != "system"]
+            return str(self.tokenizer.apply_chat_template(chat_history, **kwargs))
 
     def _answer(self, kind: Kind, instances: Sequence[Any], requests: Sequence[Request]) -> list[Any]:
         """Answers in order; the requests of each task form one work list (units named after the task)."""

@@ -74,14 +74,33 @@ def evaluate_lmeval(selection: LmevalSelection, model: CachedModel, info: ModelI
 
     from assay.lmeval.adapter import AssayLM
 
-    lm = AssayLM(model, progress, info.name, config.seed)
+    tokenizer = chat_tokenizer(info) if config.apply_chat_template else None
+    lm = AssayLM(model, progress, info.name, config.seed, tokenizer)
     gen_kwargs = {_GEN_KEYS.get(k, k): v for k, v in config.gen_kwargs.items()} or None
     with local_rows(data_dir, config.fewshot_split):
         out = simple_evaluate(model=lm, tasks=list(selection.names), num_fewshot=config.num_fewshot,
                               limit=config.limit, task_manager=task_manager(selection.paths), log_samples=True,
-                              gen_kwargs=gen_kwargs, fewshot_random_seed=config.fewshot_seed)  # fmt: skip
+                              gen_kwargs=gen_kwargs, fewshot_random_seed=config.fewshot_seed,
+                              apply_chat_template=config.apply_chat_template,
+                              fewshot_as_multiturn=config.fewshot_as_multiturn,
+                              system_instruction=config.system_instruction)  # fmt: skip
     samples = {PREFIX + task: _samples(PREFIX + task, info.name, rows) for task, rows in out["samples"].items()}
     return _results(out, info.name, samples), samples, out
+
+
+def chat_tokenizer(info: ModelInfo) -> Any:
+    """The tokenizer whose chat template renders lm-eval's prompts: the hf backend's own (this process may hold
+    no model: with --executor ray the workers do)."""
+    if info.backend != "hf":
+        raise ConfigError(
+            f"--apply-chat-template with lm: tasks needs the hf backend's tokenizer, not {info.backend}",
+            hint="run it with an hf model",
+        )
+    from transformers import AutoTokenizer
+
+    args = info.args
+    kwargs = {k: args[k] for k in ("revision", "gguf_file", "trust_remote_code") if args.get(k) is not None}
+    return AutoTokenizer.from_pretrained(str(args["pretrained"]), **kwargs)
 
 
 def results_path(folder: Path, model: str) -> Path:
