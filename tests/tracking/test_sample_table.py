@@ -46,7 +46,7 @@ def test_track_logs_the_samples_table_once(
     assert done.returncode == 0, done.stderr[-2000:]
     client = MlflowClient(server)
     experiment = client.get_experiment_by_name("view-table")
-    assert experiment is not None
+    assert experiment is not None and experiment.name == "view-table"
     [run] = client.search_runs([experiment.experiment_id])
     table = client.load_table(experiment.experiment_id, TABLE_FILE, run_ids=[run.info.run_id])
     rows = [json.loads(line) for f in sorted((tmp_path / "runs").glob("*/samples/*.jsonl"))

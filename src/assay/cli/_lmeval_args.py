@@ -17,6 +17,7 @@ from typing import Any
 from assay.errors import UsageError, did_you_mean
 from assay.lmeval.catalog import PREFIX
 from assay.lmeval.output import LmevalRun
+from assay.models.hf import ARGS as HF_ARGS
 
 # lm-eval's --model -> assay's backend
 BACKENDS = {
@@ -26,20 +27,7 @@ BACKENDS = {
 }  # fmt: skip
 # lm-eval's model_args -> assay's backend args, per backend (None: accepted and not needed by assay)
 MODEL_ARGS: dict[str, dict[str, str | None]] = {
-    "hf": {
-        k: k
-        for k in (
-            "pretrained",
-            "dtype",
-            "device",
-            "batch_size",
-            "max_length",
-            "revision",
-            "trust_remote_code",
-            "add_bos_token",
-            "gguf_file",
-        )
-    },  # fmt: skip
+    "hf": {k: k for k in HF_ARGS},  # every argument of assay's hf backend has lm-eval's name
     "openai-completions": {
         "base_url": "base_url",
         "model": "model",

@@ -127,23 +127,32 @@ def read_file(path: Path) -> tuple[Row, ...]:
     return _read_jsonl(path.resolve(), stamp)
 
 
-def _check_hub_reachable(dataset: str) -> None:
-    """Fail in a second, not after half a minute of retries printed line by line, when the hub cannot be reached
-    (no network, a firewall); skipped when the hub is to be used offline from its cache."""
+def hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the hub (HF_ENDPOINT, else huggingface.co) cannot be reached ("host: reason"), or None when it answers
+    a TCP connection within `timeout` s or is to be used offline from its cache. Checked first so that a missing
+    network fails in a second, not after half a minute of `datasets` retries printed line by line."""
     if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE"):
-        return
+        return None
     import socket
     from urllib.parse import urlsplit
 
     endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
     port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
     try:
-        socket.create_connection((endpoint.hostname or "", port), timeout=3).close()
+        socket.create_connection((endpoint.hostname or "", port), timeout=timeout).close()
     except OSError as exc:
+        return f"{endpoint.netloc}: {exc}"
+    return None
+
+
+def _check_hub_reachable(dataset: str) -> None:
+    why = hub_unreachable()
+    if why:
+        host, _, reason = why.partition(": ")
         raise DataError(
-            f"no data folder given and the hub ({endpoint.netloc}) cannot be reached to load {dataset}: {exc}",
+            f"no data folder given and the hub ({host}) cannot be reached to load {dataset}: {reason}",
             hint="pass --data-dir DIR (or set ASSAY_DATA_DIR) holding <id>/<config>/<split>.jsonl",
-        ) from None
+        )
 
 
 def _from_hub(dataset: str, config: str | None, split: str) -> tuple[Row, ...]:

@@ -12,13 +12,12 @@ come from where the task's own is missing (MMLU's `dev`). Local files in lm-eval
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from assay.data.sources import read_jsonl
+from assay.data.sources import hub_unreachable, read_jsonl
 from assay.errors import DataError
 
 _FILE_BUILDERS = {"json", "csv", "parquet", "text", "arrow"}  # datasets' builders for local files
@@ -100,8 +99,7 @@ def local_rows(data_dir: Path | None, fewshot_split: str | None) -> Iterator[Non
 def _from_datasets(load_dataset: Any, data_dir: Path | None, path: str | None, name: str | None, **kwargs: Any) -> Any:
     """A dataset the data folder does not hold: lm-eval's own local-file form, or the hub."""
     where = f"{path}/{name or 'default'}"
-    offline = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE")
-    if path not in _FILE_BUILDERS and not offline and not _hub_reachable():
+    if path not in _FILE_BUILDERS and hub_unreachable():
         place = f"in {data_dir} (as {where}/<split>.jsonl)" if data_dir else "(no --data-dir given)"
         raise DataError(f"dataset {where} is not {place} and the hub cannot be reached",
                         hint="copy its splits there, or pass --data-dir with a folder that has them")  # fmt: skip
@@ -114,17 +112,3 @@ def _from_datasets(load_dataset: Any, data_dir: Path | None, path: str | None, n
             hint="pass --data-dir with <id>/<config>/<split>.jsonl files, or fix dataset_kwargs",
         ) from exc
 
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the hub (HF_ENDPOINT, else huggingface.co) answers a TCP connection within `timeout` seconds:
-    without this, `datasets` retries for half a minute, printing each try."""
-    import socket
-    from urllib.parse import urlsplit
-
-    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
-    try:
-        socket.create_connection((endpoint.hostname or "", port), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
