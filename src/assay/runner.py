@@ -3,38 +3,31 @@
 record, run_dir = run_evaluation(RunConfig(models=(ModelSpec(model="smollm2-135m"),), tasks=("arc_easy",)))
 
 Everything the user named (tasks, task files, models and their args) is checked before the run folder is
-started; the folder is written only through the RunWriter (runs/<id>.partial/ until it is complete).
+started; the folder, the models and the journal are composed by a RunSession (assay.session), as for
+`assay judge mtbench` and `assay score`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from assay import pipeline
 from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
-from assay.errors import AssayError, Interrupted, UsageError, note_kept
+from assay.errors import UsageError
 from assay.execution.base import Executor
 from assay.execution.units import Kind
 from assay.metrics.aggregate import aggregate_scores, pooled_group
-from assay.models.aliases import cache_root
-from assay.models.backends import check_spec, load_model, model_info, resolve_spec
+from assay.models.backends import check_spec, resolve_spec
 from assay.models.base import Model
-from assay.models.cache import CachedModel, ResponseStore
+from assay.models.cache import CachedModel
 from assay.progress import RunProgress
 from assay.records import ModelInfo, RunRecord, Sample, SampleResult, TaskResult
-from assay.runs import environment
-from assay.runs.writer import RunWriter, Tracker
+from assay.runs.writer import RunWriter
+from assay.session import RunSession, RunStart, stderr_warning
 from assay.tasks.build import TaskData, build_samples, fewshot_notices, import_hook, load_task_data
 from assay.tasks.catalog import Selection, select
 from assay.tasks.scoring import ScoringContext
@@ -43,24 +36,19 @@ from assay.tasks.spec import TaskSpec
 Warn = Callable[[str], None]
 
 
-def _stderr_warning(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
-
-
 def run_evaluation(
     config: RunConfig,
     *,
     resume_dir: Path | None = None,
     show_progress: bool = True,
     model: Model | None = None,
-    warn: Warn = _stderr_warning,
+    warn: Warn = stderr_warning,
 ) -> tuple[RunRecord, Path]:
     """Evaluate every model on every task; write the run folder and leaderboard rows; return the record.
 
     `model` (optional) is used instead of loading config.models[0]: a caller that already holds a model
     (or a test with a fake one) injects it. `resume_dir` is an unfinished run's folder.
     """
-    started = time.time()
     selection = select(config.tasks, config.task_files)
     data_dir = data_dir_from(config.data_dir)
     if model is not None and len(config.models) != 1:
@@ -75,36 +63,21 @@ def run_evaluation(
 
         connect(config.ray_address)
         check_resources(config.workers, parse_resources(config.worker_resources))
-    if resume_dir is not None:
-        writer = RunWriter.reopen(resume_dir)
-    else:
-        run_dir = Path(config.run_dir) if config.run_dir else None
-        writer = RunWriter.start(config.output_dir, config.model_dump(mode="json"), run_dir=run_dir)
-    try:
-        with _sigterm_as_interrupt():
-            record = _run(config, specs, selection, data_dir, writer, started, show_progress, model)
-    except KeyboardInterrupt:
-        raise _interrupted(writer) from None
-    except AssayError as exc:
-        if _has_responses(writer.journal_path):  # work worth keeping: say how to finish it
-            resume = f"finished work is kept; continue with: assay run --resume {writer.partial}"
-            raise type(exc)(exc.message, hint=f"{exc.hint}; {resume}" if exc.hint else resume) from exc
-        if resume_dir is None:
-            writer.discard()  # nothing worth resuming: leave nothing half-written
-        raise
-    except BaseException as exc:  # a bug in assay or the environment: the work done is kept all the same
-        if _has_responses(writer.journal_path):
-            note_kept(exc, f"run {writer.run_id} keeps every finished result in {writer.partial}; "
-                           f"continue with: assay run --resume {writer.partial}")  # fmt: skip
-        elif resume_dir is None:
-            writer.discard()
-        raise
-    done = writer.finish(record, leaderboard=_leaderboard(config), trackers=_trackers(config, writer.final))
-    for text in done.logged:  # --track: where the run went (experiment, run, URI)
-        print(text, file=sys.stderr, flush=True)
-    for text in done.warnings:
-        warn(text)
-    return record, done.path
+    session = RunSession.start(
+        RunStart(
+            command="run",
+            config=config.model_dump(mode="json"),
+            output=config.output_dir,
+            run_dir=Path(config.run_dir) if config.run_dir else None,
+            resume_dir=resume_dir,
+            use_cache=config.use_cache,
+            leaderboard=Path(config.leaderboard) if config.leaderboard else None,
+            tracking=(config.tracking_uri, config.experiment) if config.track else None,
+        )
+    )
+    with session.guard(), RunProgress(enabled=show_progress) as progress:
+        infos, results, stats = _run(config, specs, selection, data_dir, session, progress, model)
+    return session.finish(models=infos, results=results, stats=stats, warn=warn)
 
 
 def concrete_spec(spec: ModelSpec) -> ModelSpec:
@@ -115,48 +88,6 @@ def concrete_spec(spec: ModelSpec) -> ModelSpec:
     from assay.tracking.model_registry import resolve_registry_uri
 
     return resolve_registry_uri(spec)
-
-
-def _leaderboard(config: RunConfig) -> Path | None:
-    return Path(config.leaderboard) if config.leaderboard else None
-
-
-def _trackers(config: RunConfig, folder: Path) -> list[Tracker]:
-    if not config.track:
-        return []
-    from assay.tracking.mlflow_log import mlflow_tracker
-
-    return [mlflow_tracker(folder, config.tracking_uri, config.experiment)]
-
-
-def _interrupted(writer: RunWriter) -> Interrupted:
-    if not _has_responses(writer.journal_path):
-        writer.discard()
-        return Interrupted("interrupted before any result was computed; nothing was kept")
-    return Interrupted(
-        f"interrupted: run {writer.run_id} keeps every finished result in {writer.partial}",
-        hint=f"continue with: assay run --resume {writer.partial}",
-        kept=str(writer.partial),
-    )
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler stopping the job) ends the run the way Ctrl-C does: work kept, resume printed."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 _SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
@@ -173,85 +104,45 @@ def refuse_secrets(spec: ModelSpec) -> None:
             )
 
 
-def _has_responses(journal: Path) -> bool:
-    if not journal.exists():
-        return False
-    try:
-        store = ResponseStore(journal)
-    except sqlite3.Error:  # a journal that could not even be written (a full disk) holds nothing
-        return False
-    try:
-        return store.count() > 0
-    except sqlite3.Error:
-        return False
-    finally:
-        store.close()
-
-
 def _run(
     config: RunConfig,
     specs: tuple[ModelSpec, ...],
     selection: Selection,
     data_dir: Path | None,
-    writer: RunWriter,
-    started: float,
-    show_progress: bool,
+    session: RunSession,
+    progress: RunProgress,
     injected: Model | None,
-) -> RunRecord:
+) -> tuple[list[ModelInfo], list[TaskResult], dict[str, Any]]:
     infos: list[ModelInfo] = []
     results: list[TaskResult] = []
     stats: dict[str, Any] = {}
-    with ExitStack() as stack, RunProgress(enabled=show_progress) as progress:
-        journal = ResponseStore(writer.journal_path)
-        stack.callback(journal.close)
-        readers = [journal] + (
-            [] if not config.use_cache else [ResponseStore(cache_root() / "responses.sqlite")]
-        )
-        for spec in specs:
-            model, info = _open_model(spec, config, readers, injected, progress.log)
-            stack.callback(model.close)
-            infos.append(info)
-            model_results = _evaluate_tasks(selection.tasks, model, info, config, data_dir, writer, progress)
-            results.extend(model_results)
-            results.extend(_group_results(info.name, selection, model_results))
-            results.extend(_evaluate_lmeval(selection, model, info, config, data_dir, writer, progress))
-            stats[info.name] = {**model.stats, **model.inner.stats}
-    return RunRecord(
-        run_id=writer.run_id,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        config=config.model_dump(mode="json"),
-        models=tuple(infos),
-        results=tuple(results),
-        environment=environment.capture(),
-        git_sha=environment.git_sha(),
-        wall_seconds=round(time.time() - started, 2),
-        stats=stats,
-        command="run",
-    )
+    for spec in specs:
+        model, info = _open_model(spec, config, session, injected, progress.log)
+        infos.append(info)
+        model_results = _evaluate_tasks(selection.tasks, model, info, config, data_dir, session.writer, progress)
+        results.extend(model_results)
+        results.extend(_group_results(info.name, selection, model_results))
+        results.extend(_evaluate_lmeval(selection, model, info, config, data_dir, session.writer, progress))
+        stats[info.name] = {**model.stats, **model.inner.stats}
+    return infos, results, stats
 
 
 def _open_model(
-    spec: ModelSpec, config: RunConfig, readers: list[ResponseStore], injected: Model | None, log: Warn
+    spec: ModelSpec, config: RunConfig, session: RunSession, injected: Model | None, log: Warn
 ) -> tuple[CachedModel, ModelInfo]:
-    backend, args, name = resolve_spec(spec)
-    if backend == "hf":
-        args.setdefault("batch_size", config.batch_size)
-        if config.device:
-            args.setdefault("device", config.device)
-    inner: Model | Executor
-    if config.executor == "ray" and injected is None:  # the workers load the model; this process does not
+    """The session's model for `spec`, with the run's hf defaults; on Ray the workers load it, not this process."""
+    defaults: dict[str, Any] = {}
+    if resolve_spec(spec)[0] == "hf":
+        defaults = {"batch_size": config.batch_size, **({"device": config.device} if config.device else {})}
+
+    def ray_executor(resolved: ModelSpec) -> Executor:
         from assay.execution.ray_pool import RayExecutor, parse_resources
 
         need = parse_resources(config.worker_resources)
-        inner = RayExecutor(ModelSpec(name=name, model=backend, args=args), config.workers, need, log)
-    else:
-        inner = injected or load_model(ModelSpec(name=name, model=backend, args=args))
-    # the journal is always written; the user cache only when caching is on
-    # requests per committed chunk: what a kill can lose at most (ASSAY_CHUNK_SIZE tunes it)
-    model = CachedModel(
-        inner, readers=readers, writers=readers, chunk_size=int(os.environ.get("ASSAY_CHUNK_SIZE", "128"))
-    )
-    return model, model_info(backend, args, inner, name)
+        return RayExecutor(resolved, config.workers, need, log)
+
+    make = ray_executor if config.executor == "ray" and injected is None else None
+    return session.open_model(spec, defaults=defaults, inner=injected, make=make)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
@@ -12,6 +13,9 @@ from rich.table import Table
 from assay.cli.common import console, console_err, parse_kv
 from assay.config import ModelSpec
 from assay.errors import UsageError
+
+if TYPE_CHECKING:
+    from assay.judge.mtbench_run import MTBenchConfig
 
 judge_app = typer.Typer(
     help="LLM-as-judge: MT-Bench, judging items, agreement with human labels.", no_args_is_help=True
@@ -35,9 +39,9 @@ def _spec(model: str, args: str | None, name: str = "") -> ModelSpec:
 
 @judge_app.command("mtbench")
 def mtbench_cmd(
-    model: str = typer.Option(..., "--model", help="Model answering (backend or alias, e.g. smollm2-135m)."),
+    model: str = typer.Option(None, "--model", help="Model answering (backend or alias, e.g. smollm2-135m)."),
     model_args: str = typer.Option(None, "--model-args", help="key=value,... for the model's backend."),
-    judge: str = typer.Option(..., "--judge", help="Judge model (backend or alias)."),
+    judge: str = typer.Option(None, "--judge", help="Judge model (backend or alias)."),
     judge_args: str = typer.Option(None, "--judge-args", help="key=value,... for the judge's backend."),
     mode: str = typer.Option("single", "--mode", help="single (1-10 per turn) or pairwise (vs --baseline)."),
     baseline: str = typer.Option(None, "--baseline", help="Baseline model for pairwise mode."),
@@ -60,10 +64,26 @@ def mtbench_cmd(
     track: bool = typer.Option(False, "--track", help="Log the run folder to MLflow."),
     tracking_uri: str = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
     experiment: str = typer.Option(None, "--experiment", help="MLflow experiment name."),
+    resume: str = typer.Option(
+        None, "--resume", help="Finish an interrupted MT-Bench run (run id or folder) with its saved config."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Answer MT-Bench questions (two turns) and grade them with a judge; writes a run folder."""
     from assay.judge.mtbench_run import PLOT_NAME, MTBenchConfig, run_mtbench
 
+    if resume:
+        from assay.session import unfinished_run
+
+        run_dir = unfinished_run(resume, Path(output))
+        config = _saved_mtbench_config(run_dir)
+        record, folder = run_mtbench(config, resume_dir=run_dir, show_progress=not quiet)
+        _print_metrics(record.results[0].metrics, f"MT-Bench {record.results[0].model} ({config.task})")
+        console.print(f"run folder: {folder}  plot: {folder / PLOT_NAME}", highlight=False)
+        return
+    if not model or not judge:
+        raise UsageError(f"{'--model' if not model else '--judge'} is required",
+                         hint="e.g. --model smollm2-135m --judge smollm2-135m (or --resume RUN)")  # fmt: skip
     if mode not in {"single", "pairwise"}:
         raise UsageError(f"unknown mode {mode!r}", hint="use --mode single or --mode pairwise")
     try:
@@ -91,9 +111,23 @@ def mtbench_cmd(
         first = exc.errors()[0]
         raise UsageError(str(first["msg"]).removeprefix("Value error, ")) from None
     _check_outputs(config.output, config.leaderboard)
-    record, run_dir = run_mtbench(config)
+    record, run_dir = run_mtbench(config, show_progress=not quiet)
     _print_metrics(record.results[0].metrics, f"MT-Bench {record.results[0].model} ({config.task})")
     console.print(f"run folder: {run_dir}  plot: {run_dir / PLOT_NAME}", highlight=False)
+
+
+def _saved_mtbench_config(run_dir: Path) -> MTBenchConfig:
+    from assay.errors import ConfigError
+    from assay.judge.mtbench_run import MTBenchConfig
+    from assay.runs.folder import read_config
+
+    try:
+        return MTBenchConfig.model_validate(read_config(run_dir))
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{run_dir / 'config.json'}: not an `assay judge mtbench` configuration: {str(exc).splitlines()[0]}",
+            hint="resume an `assay run` with `assay run --resume`; else start a new run",
+        ) from None
 
 
 def _check_outputs(output: str, leaderboard: str | None) -> None:
@@ -134,12 +168,12 @@ def items_cmd(
     from assay.human.items import check_mode, load_items
     from assay.judge.items import judge_items
     from assay.judge.judge import Judge, JudgeConfig
-    from assay.judge.mtbench_run import CACHE_FILE
     from assay.models.aliases import cache_root
     from assay.models.backends import load_model
     from assay.models.base import Model
     from assay.models.cache import CachedModel, ResponseStore
     from assay.runs.layout import write_jsonl_atomic
+    from assay.session import CACHE_FILE
 
     checked = check_mode(mode)
     load_items(items, checked)  # a bad items file fails before a model is loaded

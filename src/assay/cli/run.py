@@ -16,7 +16,7 @@ from assay.data.sources import read_yaml
 from assay.errors import ConfigError, UsageError
 from assay.preflight import check_run
 from assay.records import RunRecord
-from assay.runs.folder import find_unfinished, read_config
+from assay.runs.folder import read_config
 
 
 def models_from_cli(
@@ -244,18 +244,9 @@ def _write_lmeval(folder: Path, output: Path) -> None:
 
 def _unfinished(run: str, output: Path) -> Path:
     """The `.partial` folder of the run to resume (a finished or unknown run is a one-line error)."""
-    from assay.runs.folder import resolve_run
+    from assay.session import unfinished_run
 
-    found = find_unfinished(run, output)
-    if found is not None:
-        return found
-    try:
-        finished = resolve_run(run, output)
-    except UsageError:
-        raise UsageError(
-            f"no unfinished run {run!r} under {output}", hint="give the run id or folder that was printed"
-        ) from None
-    raise UsageError(f"run {finished} already finished", hint="start a new run instead of --resume")
+    return unfinished_run(run, output)
 
 
 def _saved_config(run_dir: Path) -> RunConfig:

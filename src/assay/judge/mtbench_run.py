@@ -1,18 +1,15 @@
 """`assay judge mtbench`: answer MT-Bench with a model, grade it with a judge, write a standard run folder.
 
-The run folder (runs/<run_id>/) holds config.json, summary.json, metrics.json,
+The run folder (runs/<run_id>/) holds config.json, summary.json, metrics.json, responses.sqlite (the journal),
 samples/<model>_<task>.jsonl, judgments.jsonl (the judge's rows, for `assay judge agreement`) and
-mtbench_categories.png. It is written by the RunWriter (runs/<run_id>.partial/ until complete, then renamed),
-so an interrupted run leaves no half-written run behind (the response cache keeps the work done so far).
+mtbench_categories.png. It is composed by a RunSession (assay.session) as `assay run`'s is: every answer and
+judgment is journaled as it finishes, an interrupted run keeps runs/<run_id>.partial/ and prints the
+`assay judge mtbench --resume` command that continues it, computing only what the journal lacks.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,19 +37,16 @@ from assay.judge.mtbench_results import (
 from assay.judge.plot import plot_categories
 from assay.judge.prompts import load_fastchat_prompts
 from assay.judge.rows import pair_row, single_row
-from assay.models.aliases import cache_root
-from assay.models.backends import check_spec, load_model, model_info, resolve_spec
+from assay.models.backends import check_spec
 from assay.models.base import Model
-from assay.models.cache import CachedModel, ResponseStore
 from assay.progress import RunProgress
 from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, TaskResult
 from assay.runner import concrete_spec
-from assay.runs import environment
 from assay.runs.layout import safe_name
-from assay.runs.writer import RunWriter, Tracker
+from assay.runs.writer import RunWriter
+from assay.session import RunSession, RunStart, Warn, stderr_warning
 
 PLOT_NAME = "mtbench_categories.png"
-CACHE_FILE = "responses.sqlite"  # the user cache under ASSAY_CACHE, shared with `assay run`
 
 
 class MTBenchConfig(BaseModel):
@@ -93,57 +87,47 @@ class MTBenchConfig(BaseModel):
         return f"mtbench_vs_{safe_name(self.baseline.name or self.baseline.model)}"
 
 
-class _Models:
-    """Loads each distinct ModelSpec once (a model that is also its own judge is loaded one time).
-
-    With the cache on, every model is wrapped in the model layer's response cache, so answers and
-    judgments computed once (also by an interrupted run) are never recomputed.
-    """
-
-    def __init__(self, use_cache: bool) -> None:
-        self.loaded: dict[str, Model] = {}
-        self.backends: dict[str, Model] = {}
-        self.store = ResponseStore(cache_root() / CACHE_FILE) if use_cache else None
-
-    def get(self, spec: ModelSpec) -> Model:
-        key = spec.model_dump_json()
-        if key not in self.loaded:
-            model = self.backends[key] = load_model(concrete_spec(spec))
-            self.loaded[key] = CachedModel(model, [self.store], [self.store]) if self.store else model
-        return self.loaded[key]
-
-    def info(self, spec: ModelSpec) -> ModelInfo:
-        """What the run records about a model it loaded (identity from the backend, not its cache)."""
-        backend, args, _ = resolve_spec(concrete_spec(spec))
-        return model_info(backend, args, self.backends[spec.model_dump_json()])
-
-    def stats(self) -> dict[str, int]:
-        out = {"requests_total": 0, "requests_cached": 0, "requests_computed": 0}
-        for model in self.loaded.values():
-            if isinstance(model, CachedModel):
-                for name in out:
-                    out[name] += int(model.stats.get(name, 0))
-        return out
-
-    def close(self) -> None:
-        for model in self.backends.values():
-            model.close()
-        if self.store is not None:
-            self.store.close()
-
-
-Warn = Callable[[str], None]
-
-
-def _stderr_warning(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
-
-
 def run_mtbench(
-    config: MTBenchConfig, *, show_progress: bool = True, warn: Warn = _stderr_warning
+    config: MTBenchConfig,
+    *,
+    resume_dir: Path | None = None,
+    show_progress: bool = True,
+    warn: Warn = stderr_warning,
 ) -> tuple[RunRecord, Path]:
-    """Answer, judge, aggregate, and write the run folder and leaderboard rows. Returns (record, run_dir)."""
-    started = time.monotonic()
+    """Answer, judge, aggregate, and write the run folder and leaderboard rows. Returns (record, run_dir).
+
+    Every answer and judgment is journaled as it finishes; `resume_dir` (an interrupted run's `.partial`
+    folder) continues that run, computing only what its journal lacks."""
+    questions = _questions(config)
+    prompts = load_fastchat_prompts(config.data_dir)
+    specs = [concrete_spec(s) for s in (config.model, config.judge, *_baseline(config))]
+    for spec in specs:  # unknown models and args fail before anything loads
+        check_spec(spec)
+    session = RunSession.start(_session_start(config, resume_dir))
+    with session.guard(), RunProgress(enabled=show_progress) as progress:
+        opened = [session.open_model(spec) for spec in specs]
+        (model, info), (judge_model, judge_info) = opened[0], opened[1]
+        judge = Judge(
+            judge_model,
+            JudgeConfig(max_tokens=config.judge_max_tokens, retries=config.retries, seed=config.seed),
+        )
+        answers = _answers(config, model, info.name, questions, progress)
+        if config.baseline is None:
+            out = _judge_single(config, info.name, judge, questions, answers, prompts, progress)
+        else:
+            base, base_info = opened[2]
+            base_answers = _answers(config, base, base_info.name, questions, progress)
+            out = _judge_pairs(config, info.name, base_info.name, judge, questions, answers, base_answers,
+                               prompts, progress)  # fmt: skip
+        # kept per evaluated model, as `assay run` keeps them (answers and judgments together)
+        stats = {info.name: {**session.totals(), "judgments": len(out.rows),
+                             "judge_attempts": sum(_attempts(r) for r in out.rows)}}  # fmt: skip
+        _write_files(session.writer, config, info.name, judge_info.name, out)
+    infos = [info_ for _, info_ in opened[:1] + opened[2:]]  # the evaluated model and the baseline
+    return _finish(session, config, questions, infos, judge_info, out, stats, warn=warn)
+
+
+def _questions(config: MTBenchConfig) -> list[Question]:
     questions = load_questions(
         config.data_dir, limit=config.questions, ids=config.question_ids, categories=config.categories
     )
@@ -151,50 +135,30 @@ def run_mtbench(
         raise UsageError(
             "no MT-Bench question matches the selection", hint="check --categories and --question-ids"
         )
-    prompts = load_fastchat_prompts(config.data_dir)
-    specs = [config.model, config.judge] + ([] if config.baseline is None else [config.baseline])
-    for spec in specs:  # unknown models and args fail before anything loads
-        check_spec(concrete_spec(spec))
-    models = _Models(config.use_cache)
-    try:
-        with RunProgress(enabled=show_progress) as progress:
-            out = _answer_and_judge(config, models, questions, prompts, progress)
-        infos = [models.info(s) for s in [config.model, *([] if config.baseline is None else [config.baseline])]]
-        judge_info = models.info(config.judge)
-        # kept per evaluated model, as `assay run` keeps them (answers and judgments together)
-        stats = {
-            infos[0].name: {
-                **models.stats(),
-                "judgments": len(out.rows),
-                "judge_attempts": sum(_attempts(r) for r in out.rows),
-            }
-        }
-    finally:
-        models.close()
-    return write_run(config, questions, infos, judge_info, out, stats, time.monotonic() - started, warn=warn)
+    return questions
 
 
-def _answer_and_judge(
-    config: MTBenchConfig, models: _Models, questions: list[Question], prompts: Any, progress: RunProgress
-) -> Judged:
-    model = models.get(config.model)
-    judge = Judge(
-        models.get(config.judge),
-        JudgeConfig(max_tokens=config.judge_max_tokens, retries=config.retries, seed=config.seed),
+def _baseline(config: MTBenchConfig) -> tuple[ModelSpec, ...]:
+    return () if config.baseline is None else (config.baseline,)
+
+
+def _session_start(config: MTBenchConfig, resume_dir: Path | None = None) -> RunStart:
+    return RunStart(
+        command="judge-mtbench",
+        config=config.model_dump(mode="json"),
+        output=Path(config.output),
+        resume_dir=resume_dir,
+        resume="assay judge mtbench --resume",
+        use_cache=config.use_cache,
+        leaderboard=Path(config.leaderboard) if config.leaderboard else None,
+        tracking=(config.tracking_uri, config.experiment) if config.track else None,
     )
-    answers = _answers(config, model, questions, progress)
-    if config.mode == "single":
-        return _judge_single(config, model.name, judge, questions, answers, prompts, progress)
-    assert config.baseline is not None
-    base = models.get(config.baseline)
-    base_answers = _answers(config, base, questions, progress)
-    return _judge_pairs(config, model.name, base.name, judge, questions, answers, base_answers, prompts, progress)
 
 
 def _answers(
-    config: MTBenchConfig, model: Model, questions: list[Question], progress: RunProgress
+    config: MTBenchConfig, model: Model, name: str, questions: list[Question], progress: RunProgress
 ) -> list[tuple[str, str]]:
-    with progress.task(f"answers {model.name}", 2 * len(questions)) as advance:
+    with progress.task(f"answers {name}", 2 * len(questions)) as advance:
         return generate_answers(
             model, questions, max_tokens=config.answer_max_tokens, seed=config.seed, progress=advance
         )
@@ -278,44 +242,42 @@ def write_run(
     stats: dict[str, Any],
     wall: float,
     *,
-    warn: Warn = _stderr_warning,
+    warn: Warn = stderr_warning,
 ) -> tuple[RunRecord, Path]:
-    """Write the run folder through the RunWriter, then the leaderboard rows, then MLflow (with --track)."""
-    name = infos[0].name
-    writer = RunWriter.start(Path(config.output), config.model_dump(mode="json"))
-    try:
-        _write_files(writer, config, name, judge_info.name, out)
-        result = TaskResult(
-            model=name,
-            task=config.task,
-            metrics=out.metrics,
-            n_samples=len(out.samples),
-            dataset=DATASET,
-            dataset_sha256=questions_sha256(questions),
-            task_version="fastchat-llm_judge",
-        )
-        record = RunRecord(
-            run_id=writer.run_id,
-            created=datetime.now(UTC).isoformat(timespec="seconds"),
-            config={**config.model_dump(mode="json"), "judge_info": _info(judge_info)},
-            models=tuple(infos),
-            results=(result,),
-            environment=environment.capture(),
-            git_sha=environment.git_sha(),
-            wall_seconds=round(wall, 3),
-            stats=stats,
-            command="judge-mtbench",
-        )
-    except BaseException:
-        writer.discard()  # nothing half-written stays behind
-        raise
-    leaderboard = Path(config.leaderboard) if config.leaderboard else None
-    done = writer.finish(record, leaderboard=leaderboard, trackers=_trackers(config, writer.final))
-    for text in done.logged:  # --track: where the run went
-        print(text, file=sys.stderr, flush=True)
-    for text in done.warnings:
-        warn(text)
-    return record, done.path
+    """The run folder of answers judged elsewhere, through the same session as `run_mtbench` (a failure
+    before it is complete leaves nothing behind)."""
+    session = RunSession.start(_session_start(config))
+    with session.guard():
+        _write_files(session.writer, config, infos[0].name, judge_info.name, out)
+    return _finish(session, config, questions, infos, judge_info, out, stats, wall=wall, warn=warn)
+
+
+def _finish(
+    session: RunSession,
+    config: MTBenchConfig,
+    questions: list[Question],
+    infos: list[ModelInfo],
+    judge_info: ModelInfo,
+    out: Judged,
+    stats: dict[str, Any],
+    *,
+    wall: float | None = None,
+    warn: Warn = stderr_warning,
+) -> tuple[RunRecord, Path]:
+    """The one TaskResult of the run; the session writes summary, metrics, leaderboard rows and tracking."""
+    result = TaskResult(
+        model=infos[0].name,
+        task=config.task,
+        metrics=out.metrics,
+        n_samples=len(out.samples),
+        dataset=DATASET,
+        dataset_sha256=questions_sha256(questions),
+        task_version="fastchat-llm_judge",
+    )
+    # the judge is no evaluated model (no leaderboard row of its own): its identity goes with the config
+    record_config = {**config.model_dump(mode="json"), "judge_info": _info(judge_info)}
+    return session.finish(models=infos, results=[result], stats=stats, config=record_config,
+                          wall_seconds=wall, warn=warn)  # fmt: skip
 
 
 def _write_files(writer: RunWriter, config: MTBenchConfig, name: str, judge: str, out: Judged) -> None:
@@ -325,14 +287,6 @@ def _write_files(writer: RunWriter, config: MTBenchConfig, name: str, judge: str
     ylabel, ylim = ("score (1-10)", (0.0, 10.5)) if config.mode == "single" else ("win rate", (0.0, 1.05))
     title = f"MT-Bench: {name} (judge {judge})"
     plot_categories(out.series, writer.file(PLOT_NAME), title=title, ylabel=ylabel, ylim=ylim)
-
-
-def _trackers(config: MTBenchConfig, folder: Path) -> list[Tracker]:
-    if not config.track:
-        return []
-    from assay.tracking.mlflow_log import mlflow_tracker
-
-    return [mlflow_tracker(folder, config.tracking_uri, config.experiment)]
 
 
 def _attempts(row: dict[str, Any]) -> int:
