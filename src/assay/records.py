@@ -256,13 +256,14 @@ class TaskResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelInfo:
-    """What identifies the model that was evaluated."""
+    """What identifies the model that was evaluated (the parts of assay.models.identity.ModelIdentity)."""
 
     name: str  # display name (alias or user-given name)
     backend: str
     args: dict[str, Any]
-    fingerprint: str  # hash of weights + config files (or of the server's model id)
+    fingerprint: str  # the backend's identity: files digest, hub id + commit, GGUF + precision, or server's id
     version: str = ""
+    files_digest: str = ""  # files-sha256-v2 of the local model files; "" when none (hub, server) or not recorded
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assay.errors import UsageError
-from assay.models.identity import fingerprint as model_fingerprint
+from assay.models.identity import files_digest as model_fingerprint
 from assay.models.identity import matches
 
 

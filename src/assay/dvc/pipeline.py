@@ -1,7 +1,9 @@
 """`assay dvc init`: params.yaml and dvc.yaml for a models x tasks pipeline of `assay run` stages.
 
 params.yaml pins what the results depend on: each task's limit and few-shot count, the seed, the batch size,
-and each model's backend, args and fingerprint. dvc.yaml has one `foreach` stage per model and task:
+and each model's backend, args and fingerprint (the one a run of it records, assay.models.identity: of an
+alias's folder, a checkpoint folder or GGUF file, a hub id at its commit, or a registry version). dvc.yaml has
+one `foreach` stage per model and task:
 
     eval@<model>-<task>   assay run ... --run-dir runs/<model>-<task> --no-leaderboard
                           deps: the data folder; params: seed, batch_size, tasks.<task>, models.<model>
@@ -21,11 +23,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from assay.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from assay.models.identity import ModelIdentity
 
 MARKER = "# written by `assay dvc init`"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -66,10 +71,7 @@ def _safe_key(text: str) -> str:
 
 
 def fingerprint_of(model: str, args: dict[str, Any]) -> str:
-    """The fingerprint a run of this model records: of the alias folder, the checkpoint, or the registry tag."""
-    from assay.models.aliases import ALIASES, hf_folder
-    from assay.models.identity import fingerprint
-
+    """The fingerprint a run of this model records (assay.models.identity), or a registry version's tag of it."""
     if model.startswith("models:/"):
         from assay.tracking.model_registry import get_version, parse_registry_uri
         from assay.tracking.store import get_client
@@ -77,18 +79,34 @@ def fingerprint_of(model: str, args: dict[str, Any]) -> str:
         name, version, alias = parse_registry_uri(model)
         client, _ = get_client(args.get("tracking_uri"))
         return str(get_version(client, name, version, alias).tags.get("assay.fingerprint", ""))
-    if model in ALIASES:
-        return fingerprint(hf_folder(model))
-    if "pretrained" in args:
-        path = Path(str(args["pretrained"]))
-        if args.get("gguf_file"):
-            path = path / str(args["gguf_file"])
-        return fingerprint(path)
-    raise UsageError(f"cannot fingerprint model {model!r}", hint="give an alias, a checkpoint path or models:/")
+    return _identity(model, args).fingerprint
+
+
+def _identity(model: str, args: dict[str, Any]) -> ModelIdentity:
+    from assay.config import ModelSpec
+    from assay.models.backends import resolve_spec
+    from assay.models.identity import identify
+
+    backend, full_args, _ = resolve_spec(ModelSpec(model=model, args=args))  # an alias's preset args too
+    return identify(backend, full_args)
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _hub_model(spec: str) -> tuple[str, str, str]:
+    """(key, backend, args) of a hub id, which must be in the hub cache or on the hub (a typo is refused)."""
+    args = f"pretrained={spec},dtype=float32"
+    if not _identity("hf", _parse_args(args)).version:
+        raise UsageError(
+            f"{spec!r} is neither a model alias, an existing checkpoint path, nor a hub model found here",
+            hint="give an alias, a folder, a .gguf file, or a hub id that is reachable or in the hub cache",
+        )
+    return spec.rsplit("/", 1)[1], "hf", args
 
 
 def describe(text: str) -> PipelineModel:
-    """`[KEY=]alias|path|models:/Name@alias` -> a pipeline model (its files are fingerprinted now)."""
+    """`[KEY=]alias|path|hub id|models:/Name@alias` -> a pipeline model (its identity is computed now)."""
     from assay.models.aliases import ALIASES
     from assay.tracking.model_registry import describe_model, parse_registry_uri
 
@@ -98,6 +116,8 @@ def describe(text: str) -> PipelineModel:
         default_key, model, args = f"{name}-{alias or 'v' + str(version or 'latest')}", spec, ""
     elif spec in ALIASES:
         default_key, model, args = spec, spec, ""
+    elif not Path(spec).expanduser().exists() and _HUB_ID.match(spec):
+        default_key, model, args = _hub_model(spec)
     else:
         _, backend, load_args, path = describe_model(spec, {})
         rel = os.path.relpath(path) if not Path(spec).is_absolute() else str(path)

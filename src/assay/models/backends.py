@@ -108,11 +108,27 @@ class Identified(Protocol):
 def model_info(backend: str, args: dict[str, Any], model: Identified, name: str | None = None) -> ModelInfo:
     """What a run records about a loaded model; the one place a ModelInfo is built.
 
-    `model` is the backend itself, not a cache wrapped around it: the version is the model's own `version`,
-    else the `revision` arg; the name is `name`, else the model's own.
+    `model` is the backend itself (or the executor that loaded it), not a cache wrapped around it: the fingerprint
+    is the backend's identity (assay.models.identity), the files digest that of the files it loaded; the version
+    is the model's own `version`, else the `revision` arg; the name is `name`, else the model's own.
     """
     version = model.version or args.get("revision") or ""
     display = name or model.name or backend
     return ModelInfo(
-        name=display, backend=backend, args=args, fingerprint=model.fingerprint, version=str(version)
-    )
+        name=display, backend=backend, args=args, fingerprint=model.fingerprint, version=str(version),
+        files_digest=local_files_digest(backend, args),
+    )  # fmt: skip
+
+
+def local_files_digest(backend: str, args: dict[str, Any]) -> str:
+    """The files digest of the checkpoint `backend` loads with `args`, when its files are on this machine
+    (a Ray driver may not have them; a hub id or a server has none here): "" otherwise."""
+    from assay.models.identity import files_digest, local_files
+
+    path = local_files(backend, args)
+    if path is None:
+        return ""
+    try:
+        return files_digest(path)
+    except UsageError:  # a folder without model files: the backend itself says so when it loads
+        return ""

@@ -12,7 +12,6 @@ Model args (as on the command line, `--model-args pretrained=PATH,dtype=float32`
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from typing import Any
 
 from assay.errors import DependencyError, ModelError, UsageError
 from assay.models.base import ModelDefaults, Progress
-from assay.models.identity import fingerprint
+from assay.models.identity import identify
 from assay.records import (
     GenerationRequest,
     GenerationResponse,
@@ -203,14 +202,9 @@ class HFModel(ModelDefaults):
             self.pad_id = self.tokenizer.eos_token_id or 0
         bos = self.tokenizer.bos_token_id
         self.prefix_id = bos if bos is not None else self.tokenizer.eos_token_id
-        folder = Path(pretrained)
-        commit = hub_commit(pretrained, revision)
-        self._fingerprint = (
-            fingerprint(folder, gguf_file)
-            if folder.is_dir()
-            else "hub:" + hashlib.sha256(f"{pretrained}@{commit or revision}".encode()).hexdigest()
-        )
-        self.version = str(commit or revision or "")
+        identity = identify("hf", {"pretrained": pretrained, "gguf_file": gguf_file, "revision": revision})
+        self._fingerprint = identity.fingerprint
+        self.version = identity.version
         from assay.models.hf_prefix import PrefixMemo
 
         self.prefix_memo = PrefixMemo()  # the last shared prefix's key/values, reused by the next call

@@ -17,7 +17,6 @@ GGUF within a few thousandths of a nat; native quantized compute differs from it
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,31 +24,17 @@ from typing import Any
 
 from assay.errors import DependencyError, ModelError, UsageError
 from assay.models.base import ModelDefaults, Progress
+from assay.models.identity import file_sha256, identify
 from assay.records import (
     GenerationRequest,
     GenerationResponse,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
-    stable_hash,
 )
 
-_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
 # native: compute as llama.cpp does with the file's quantized weights (activations quantized on the fly);
 # f32: with the weights de-quantized to float32 once (the numbers the hf backend computes with)
 PRECISIONS = ("native", "f32")
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, memoized per (path, size, mtime) within the process."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _FINGERPRINTS:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(block)
-        _FINGERPRINTS[key] = digest.hexdigest()
-    return _FINGERPRINTS[key]
 
 
 def split_tokens(encode: Any, prefix_id: int, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -118,11 +103,9 @@ class LlamaCppModel(ModelDefaults):
 
     @property
     def fingerprint(self) -> str:
-        """Hash of the GGUF bytes (its path does not matter) and of this backend's numerics."""
+        """Hash of the GGUF bytes (its path does not matter) and of this backend's numerics (precision)."""
         if self._fingerprint is None:
-            identity = {"backend": self.backend, "engine": "xllamacpp", "gguf": file_sha256(self.path),
-                        "precision": self.precision}  # fmt: skip
-            self._fingerprint = stable_hash(identity, 32)
+            self._fingerprint = identify(self.backend, {"path": self.path, "precision": self.precision}).fingerprint
         return self._fingerprint
 
     def encode(self, text: str) -> list[int]:

@@ -7,10 +7,12 @@ config, tokenizer and weights, or one GGUF file. They go into the MLflow run as 
     registered_model/<Name>/<fingerprint>/files/...            the model's files
     registered_model/<Name>/<fingerprint>/model_card.json      what was registered, with each file's sha256
 
-The version's tag `assay.files_fingerprint` is the fingerprint of the files as logged. Resolving the version
-on a machine that lacks them downloads `files/` into `<ASSAY_CACHE>/registry/<Name>/v<version>-<fingerprint>/`
-and checks that fingerprint before the download is renamed into place: a cache folder is complete and
-verified, or absent.
+The version's tag `assay.files_fingerprint` is the files digest of the files as logged (assay.models.identity;
+the tag keeps its first name so that versions registered before still resolve). Resolving the version on a
+machine that lacks them downloads `files/` into `<ASSAY_CACHE>/registry/<Name>/v<version>-<digest>/` and checks
+that digest before the download is renamed into place: a cache folder is complete and verified, or absent.
+Files are compared with files: the backend's fingerprint (`assay.fingerprint`, which for llamacpp also covers
+its precision) is never compared with a files digest.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from assay.errors import TrackingError
-from assay.models.identity import file_sha256, fingerprint, model_files
+from assay.errors import TrackingError, UsageError
+from assay.models.identity import file_sha256, files_digest, model_files
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -37,7 +39,7 @@ ARTIFACT_ROOT = "registered_model"
 
 @dataclass(frozen=True)
 class LoggedFiles:
-    """Where a version's files went: the artifact folder in the run, their fingerprint, count and size."""
+    """Where a version's files went: the artifact folder in the run, their files digest, count and size."""
 
     artifact_path: str
     files_fingerprint: str
@@ -45,8 +47,8 @@ class LoggedFiles:
     size: int
 
 
-def _short(fingerprint: str) -> str:
-    return fingerprint.split(":")[-1][:16]
+def _short(digest: str) -> str:
+    return digest.split(":")[-1][:16]
 
 
 def log_model_files(client: MlflowClient, run_id: str, name: str, source: Path, card: dict[str, Any]) -> LoggedFiles:
@@ -54,7 +56,7 @@ def log_model_files(client: MlflowClient, run_id: str, name: str, source: Path, 
     files = model_files(source)
     root = source if source.is_dir() else source.parent
     rels = [f.relative_to(root).as_posix() for f in files]
-    digest = fingerprint(source)
+    digest = files_digest(source)
     base = f"{ARTIFACT_ROOT}/{name}/{_short(digest)}"
     for file, rel in zip(files, rels, strict=True):
         parent = Path(rel).parent.as_posix()
@@ -78,8 +80,8 @@ def registry_cache() -> Path:
 def fetch_model_files(client: MlflowClient, mv: Any, tags: dict[str, str]) -> Path:
     """The local folder holding a stored version's files: the verified cache copy, downloaded if needed.
 
-    A cached copy whose files changed since (the backend fingerprint, memoized by size and mtime, differs)
-    is downloaded again.
+    A cached copy whose files changed since (their files digest, memoized by size and mtime, differs from the
+    one logged) is downloaded again.
     """
     from assay.runs.layout import safe_name
 
@@ -88,25 +90,35 @@ def fetch_model_files(client: MlflowClient, mv: Any, tags: dict[str, str]) -> Pa
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest) + ".lock", timeout=3600):
         if dest.is_dir():
-            if _still_intact(dest, tags):
+            if _still_intact(dest, expected):
                 return dest
             shutil.rmtree(dest)
         _download_verified(client, mv, tags, dest)
     return dest
 
 
-def model_path_in(folder: Path, args: dict[str, Any]) -> Path:
-    """The path the backend fingerprints: the GGUF file when one is named, else the folder."""
-    gguf = args.get("gguf_file")
-    return folder / str(gguf) if gguf else folder
+def located_args(backend: str, args: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The args that load a version's files from `folder`: hf's `pretrained` is the folder, llamacpp's `path`
+    the GGUF file in it (registered by its name)."""
+    if backend == "llamacpp":
+        return {**args, "path": str(folder / Path(str(args.get("path") or "")).name)}
+    return {**args, "pretrained": str(folder)}
 
 
-def _still_intact(dest: Path, tags: dict[str, str]) -> bool:
-    args = json.loads(tags.get("assay.args") or "{}")
-    path = model_path_in(dest, args)
-    if not path.exists():
+def portable_args(backend: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The args of a stored version, without where its files were: `located_args` puts the cache copy back."""
+    out = dict(args)
+    out.pop("pretrained", None)
+    if backend == "llamacpp" and out.get("path"):
+        out["path"] = Path(str(out["path"])).name
+    return out
+
+
+def _still_intact(dest: Path, expected: str) -> bool:
+    try:
+        return files_digest(dest) == expected
+    except UsageError:  # emptied meanwhile
         return False
-    return fingerprint(Path(path)) == tags.get("assay.fingerprint")
 
 
 def _download_verified(client: MlflowClient, mv: Any, tags: dict[str, str], dest: Path) -> None:
@@ -126,7 +138,7 @@ def _download_verified(client: MlflowClient, mv: Any, tags: dict[str, str], dest
             raise _missing(label, type(exc).__name__) from exc
         if not got.is_dir() or not any(p.is_file() for p in got.rglob("*")):
             raise _missing(label, "no files")
-        actual = fingerprint(got)
+        actual = files_digest(got)
         if actual != tags.get("assay.files_fingerprint"):
             raise TrackingError(
                 f"the files of {label} downloaded from the tracking server do not match its fingerprint "

@@ -5,8 +5,11 @@ evaluating run (or of a registration run), with their fingerprint in the version
 Resolving the version where the files are not downloads them from the tracking server's artifact store into the
 local cache and verifies them. `reference_only=True` (`--reference-only`) records only where the files are (a
 folder or an alias), for models too large to copy; its MLflow source is a small model card artifact.
-Every version carries the backend and args that load it, the backend's fingerprint (as runs record it) and the
-benchmark results of the run that evaluated it, as tags.
+Every version carries the backend and args that load it, the model's identity (assay.models.identity) in its
+two named parts, `assay.fingerprint` (the backend's, as runs record it: for llamacpp the GGUF and its
+precision) and `assay.files_fingerprint` (the files digest), and the benchmark results of the run that
+evaluated it, as tags. Each is compared only with its own kind: a run's fingerprint with the fingerprint,
+files on disk with the files digest.
 
     models:/InstructionFollower@champion   a version by alias (champion, challenger)
     models:/InstructionFollower/3          a version by number
@@ -24,14 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 from assay.config import ModelSpec
 from assay.errors import TrackingError, UnknownModelError, UsageError, did_you_mean
-from assay.models.identity import fingerprint as files_fingerprint
-from assay.models.identity import matches
+from assay.models.identity import ModelIdentity, identify, matches
 from assay.tracking.naming import is_pascal_case, pascal_case
 from assay.tracking.store import ensure_experiment, get_client, require_store
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
+
+    from assay.records import ModelInfo
 
 ALIASES_ALLOWED = ("champion", "challenger")
 REGISTRY_EXPERIMENT = "Model-Registry"
@@ -89,7 +93,12 @@ def describe_model(model: str, args: dict[str, Any] | None = None) -> tuple[str,
     if path.exists():
         path = path.resolve()
         backend = str(args.pop("backend", "hf"))
-        if path.is_file() and path.suffix == ".gguf":  # transformers loads a GGUF from its folder by name
+        is_gguf = path.is_file() and path.suffix == ".gguf"
+        if backend == "llamacpp":
+            if not is_gguf:
+                raise UsageError(f"the llamacpp backend loads one .gguf file, not {path}", hint="give the .gguf file")
+            return backend, backend, {"path": str(path), **args}, path
+        if is_gguf:  # transformers loads a GGUF from its folder by name
             return backend, backend, {"pretrained": str(path.parent), "gguf_file": path.name, **args}, path
         return backend, backend, {"pretrained": str(path), **args}, path
     raise UnknownModelError(
@@ -98,13 +107,11 @@ def describe_model(model: str, args: dict[str, Any] | None = None) -> tuple[str,
     )
 
 
-def _stored_load_args(model: str, backend: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The args that load a stored copy: an alias's presets made explicit, `pretrained` left to the cache."""
+def _full_args(model: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The args the backend loads with: an alias's presets made explicit."""
     from assay.models.aliases import ALIASES
 
-    full = {**ALIASES[model].preset_args(), **args} if model in ALIASES else dict(args)
-    full.pop("pretrained", None)
-    return full
+    return {**ALIASES[model].preset_args(), **args} if model in ALIASES else dict(args)
 
 
 def register_model(
@@ -120,25 +127,31 @@ def register_model(
 ) -> VersionInfo:
     """Register a checkpoint or alias as a new version of `name`, with its files (unless `reference_only`),
     fingerprint and evaluation results."""
+    from assay.tracking.model_artifacts import portable_args
+
     check_name(name, allow_any_name)
     model_str, backend, model_args, path = describe_model(model, args)
-    fingerprint = files_fingerprint(Path(path))
+    identity = identify(backend, _full_args(model, model_args))
+    fingerprint = identity.fingerprint
     client, uri = get_client(tracking_uri)
     tags = {
         "assay.fingerprint": fingerprint,
+        "assay.files_fingerprint": identity.files_digest,
         "assay.backend": backend,
         "assay.model": model_str,
         "assay.args": json.dumps(model_args, sort_keys=True),
         "assay.path": str(path),
         "assay.storage": "reference" if reference_only else "artifact",
     }
+    if identity.precision:
+        tags["assay.precision"] = identity.precision
     if not reference_only:
-        load_args = _stored_load_args(model, backend, model_args)
+        load_args = portable_args(backend, _full_args(model, model_args))
         tags.update({"assay.model": backend, "assay.args": json.dumps(load_args, sort_keys=True)})
     warnings: tuple[str, ...] = ()
     run_id = ""
     if run is not None:
-        run_tags, run_id, warnings = _evaluation_tags(run, runs_output, uri, model, fingerprint)
+        run_tags, run_id, warnings = _evaluation_tags(run, runs_output, uri, model, identity)
         tags.update(run_tags)
     if not run_id:
         run_id = _registration_run(client, uri, name)
@@ -171,7 +184,7 @@ def _log_files(client: MlflowClient, run_id: str, name: str, path: Path, tags: d
 
 
 def _evaluation_tags(
-    run: str | Path, runs_output: Path, uri: str, model: str, fingerprint: str
+    run: str | Path, runs_output: Path, uri: str, model: str, identity: ModelIdentity
 ) -> tuple[dict[str, str], str, tuple[str, ...]]:
     """The model's results in a run folder as tags, and that run's MLflow id (logging it if new)."""
     from assay.runs.folder import open_run
@@ -190,12 +203,22 @@ def _evaluation_tags(
             tags[f"bench.{result.task}/{metric}"] = f"{mv.value:.6g}"
             if mv.stderr is not None:
                 tags[f"bench.{result.task}/{metric}_stderr"] = f"{mv.stderr:.3g}"
-    warnings: tuple[str, ...] = ()
-    if info.fingerprint and info.fingerprint != fingerprint:
-        warnings = (f"the run evaluated fingerprint {info.fingerprint}, the files now hash to {fingerprint}",)
     logged = log_runs(run_folder.path, uri, None)
     by_model = {lr.model: lr.run_id for lr in logged}
-    return tags, by_model.get(chosen, ""), warnings
+    return tags, by_model.get(chosen, ""), _changes(info, identity)
+
+
+def _changes(info: ModelInfo, identity: ModelIdentity) -> tuple[str, ...]:
+    """What differs between the model a run evaluated and the one registered, like with like."""
+    if info.files_digest and identity.files_digest and info.files_digest != identity.files_digest:
+        return (f"the run evaluated files {info.files_digest}, the files now hash to {identity.files_digest}",)
+    if info.fingerprint and info.fingerprint != identity.fingerprint:
+        what = "the files or how the backend runs them" if info.backend == identity.backend else "the backend"
+        return (
+            f"the run evaluated fingerprint {info.fingerprint} ({info.backend}), the model registered has "
+            f"{identity.fingerprint} ({identity.backend}): {what} differ",
+        )
+    return ()
 
 
 def _registration_run(client: MlflowClient, uri: str, name: str) -> str:
@@ -327,9 +350,10 @@ def resolve_registry_uri(spec: ModelSpec) -> ModelSpec:
         raise TrackingError(f"{spec.model} was not registered by assay (no assay.model tag)")
     registered_args = json.loads(tags.get("assay.args") or "{}")
     if tags.get("assay.storage") == "artifact":
-        from assay.tracking.model_artifacts import fetch_model_files
+        from assay.tracking.model_artifacts import fetch_model_files, located_args
 
-        registered_args["pretrained"] = str(fetch_model_files(client, mv, tags))
+        folder = fetch_model_files(client, mv, tags)
+        registered_args = located_args(tags["assay.model"], registered_args, folder)
     else:
         _check_reference(name, mv.version, tags)
     return ModelSpec(
@@ -340,7 +364,8 @@ def resolve_registry_uri(spec: ModelSpec) -> ModelSpec:
 def _check_reference(name: str, version: str, tags: dict[str, str]) -> None:
     """A reference-only version's files, where they still are, must be the ones registered."""
     path = Path(tags.get("assay.path", ""))
-    expected = tags.get("assay.fingerprint", "")
+    # the files digest; a version registered before it was tagged has it as assay.fingerprint
+    expected = tags.get("assay.files_fingerprint") or tags.get("assay.fingerprint", "")
     if expected and path.exists() and not matches(path, expected):
         raise TrackingError(
             f"the files of {name} version {version} at {path} changed since it was registered",
