@@ -86,14 +86,15 @@ def write_results(path: Path, rows: list[dict[str, Any]]) -> None:
 class Journal:
     """Verdicts as they arrive, one JSON line each, in SAMPLES.jsonl_results.jsonl.partial: a run that is
     interrupted (Ctrl-C, a kill, a crash) continues where it stopped when the same command runs again.
-    The first line fingerprints the samples file and the settings; a journal of other inputs is ignored."""
+    The first line is the inputs digest (samples file and settings); a journal of other inputs is ignored."""
 
-    def __init__(self, path: Path, fingerprint: str, size: int) -> None:
+    def __init__(self, path: Path, digest: str, size: int) -> None:
         self.path = path
         self.done: dict[int, dict[str, Any]] = {}
         if path.exists():
             lines = path.read_text(encoding="utf-8").split("\n")
-            if _parse(lines[0]).get("fingerprint") == fingerprint:
+            head = _parse(lines[0])
+            if head.get("inputs_digest", head.get("fingerprint")) == digest:  # journals before 2026-12: fingerprint
                 for line in lines[1:]:
                     entry = _parse(line)  # a line torn by a kill reads as {} and is run again
                     if isinstance(entry.get("i"), int) and 0 <= entry["i"] < size and "result" in entry:
@@ -102,7 +103,7 @@ class Journal:
         if self.done and not path.read_bytes().endswith(b"\n"):
             self.fh.write("\n")  # end the line a kill tore, so the next verdict starts a line of its own
         if not self.done:
-            self.fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+            self.fh.write(json.dumps({"inputs_digest": digest}) + "\n")
             self.fh.flush()
 
     def record(self, index: int, result: str, passed: bool) -> None:
@@ -124,7 +125,8 @@ def _parse(line: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def fingerprint(samples: Path, *settings: object) -> str:
+def inputs_digest(samples: Path, *settings: object) -> str:
+    """sha256 of the samples file and the settings its verdicts depend on (not a model's fingerprint)."""
     digest = hashlib.sha256(samples.read_bytes())
     digest.update(json.dumps([str(s) for s in settings]).encode())
     return digest.hexdigest()
@@ -179,7 +181,7 @@ def check_code(
     hide = [str(folder)] if folder else []
     journal = Journal(
         samples.with_name(samples.name + "_results.jsonl.partial"),
-        fingerprint(samples, problems, timeout, min_time, time_factor, mbpp_challenge),
+        inputs_digest(samples, problems, timeout, min_time, time_factor, mbpp_challenge),
         len(pairs),
     )
     todo = [i for i in range(len(pairs)) if i not in journal.done]
