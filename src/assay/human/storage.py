@@ -1,11 +1,12 @@
-"""Ratings in SQLite, committed one by one as annotators submit them.
+"""Ratings in SQLite, each committed before the annotator's next page is served.
 
 The database holds everything an export needs: the mode, the items (so the items file may move), the
 annotators, their invitations (hashes only) and their ratings. Each server thread keeps one connection of its
 own (SQLite connections must not cross threads), opened once, in autocommit mode: a read is one statement and
-never waits for a writer (WAL mode), a write is one short `BEGIN IMMEDIATE ... COMMIT` (no read-then-upgrade
-deadlock; writers queue on the busy timeout instead of failing). synchronous=FULL makes every committed rating
-survive a crash of the process or of the machine (it costs ~0.35 ms per commit here).
+never waits for a writer (WAL mode); writes go through a group commit (`assay.human.commits`): the writes that
+arrive together share one short `BEGIN IMMEDIATE ... COMMIT` (no read-then-upgrade deadlock), so one fsync.
+synchronous=FULL makes every committed rating survive a crash of the process or of the machine (a commit waits
+~2-3 ms for the disk here, which is why writes are grouped); a rating is acknowledged only after its commit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from assay.errors import DataError, UsageError
 from assay.human.access import new_token, token_hash
 from assay.human.blinding import annotator_order, is_swapped
+from assay.human.commits import GroupCommit, T, Work
 from assay.human.items import Item, Mode, check_mode
 
 SCHEMA_VERSION = "1"  # the invites table was added without a new version: CREATE IF NOT EXISTS adds it
@@ -95,9 +97,9 @@ class Store:
         self.path = path
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._writes = GroupCommit()
         self._conns: list[sqlite3.Connection] = []
-        self._orders: dict[str, list[str]] = {}  # annotator -> item order: a shuffle per request adds up
+        self._orders: dict[str, tuple[str, ...]] = {}  # annotator -> item order: a shuffle per request adds up
         with self.connect() as conn:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             rows = conn.execute("SELECT payload FROM items ORDER BY seq").fetchall()
@@ -167,22 +169,15 @@ class Store:
                 self._conns.append(conn)
         yield conn
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction on this thread's connection, committed on exit, rolled back on error.
+    def write(self, work: Work[T]) -> T:
+        """Run `work(conn)` in a committed write transaction (maybe shared with concurrent writes); its result.
 
-        SQLite admits one writer at a time anyway; the process's own writers queue on a mutex, handed over
-        at once, instead of on SQLite's busy handler, which sleeps in steps of up to 100 ms and let a write
-        wait seconds under load. Reads take no lock. The busy timeout still covers other processes.
+        The process's writers never wait on SQLite's busy handler (it sleeps in steps of up to 100 ms and let
+        a write wait seconds under load): one of them commits everything queued in one transaction while the
+        others wait for that commit. Reads take no lock. The busy timeout still covers other processes.
         """
-        with self.connect() as conn, self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self.connect() as conn:
+            return self._writes.run(conn, work)
 
     def close(self) -> None:
         """Close every thread's connection (the store must not be used afterwards)."""
@@ -195,13 +190,14 @@ class Store:
 
     def add_annotator(self, name: str) -> None:
         """Record that `name` logged in (idempotent)."""
-        with self.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (name, now()))
+        stamp = now()
+        self.write(lambda conn: conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (name, stamp)))
 
     def invite(self, name: str) -> str:
         """A new invitation token for `name` (returned once, only its hash is kept); it replaces any earlier one."""
         token, stamp = new_token(), now()
-        with self.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> None:
             conn.execute(INVITES_TABLE)  # a database made before invitations existed gets the table here
             conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (name, stamp))
             conn.execute(
@@ -209,6 +205,8 @@ class Store:
                 " SET token_hash = excluded.token_hash, created_at = excluded.created_at",
                 (name, token_hash(token), stamp),
             )
+
+        self.write(work)
         return token
 
     def invited(self, token: str) -> str | None:
@@ -229,15 +227,19 @@ class Store:
             return int(conn.execute("SELECT count(*) FROM invites").fetchone()[0])
 
     def order(self, annotator: str) -> list[str]:
-        """Item ids in the order `annotator` sees them (computed once per annotator; items never change)."""
+        """Item ids in the order `annotator` sees them."""
+        return list(self._order(annotator))
+
+    def _order(self, annotator: str) -> tuple[str, ...]:
+        # computed once per annotator (items never change) and never copied: a request reads only its start
         order = self._orders.get(annotator)
         if order is None:
-            order = annotator_order(annotator, list(self.items))
+            order = tuple(annotator_order(annotator, list(self.items)))
             with self._lock:
                 if len(self._orders) >= MAX_CACHED_ORDERS:
                     self._orders.clear()
                 self._orders[annotator] = order
-        return list(order)
+        return order
 
     def rated_ids(self, annotator: str) -> set[str]:
         """Ids of the items `annotator` has already rated."""
@@ -248,7 +250,7 @@ class Store:
     def next_item(self, annotator: str) -> tuple[Item | None, int]:
         """The first item in `annotator`'s order not yet rated (None when done), and how many are rated."""
         done = self.rated_ids(annotator) & self.items.keys()
-        for item_id in self.order(annotator):
+        for item_id in self._order(annotator):
             if item_id not in done:
                 return self.items[item_id], len(done)
         return None, len(done)
@@ -280,7 +282,8 @@ class Store:
             swapped = is_swapped(annotator, item_id)
             winner = resolve_choice(choice, swapped)
         stamp = now()
-        with self.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> str:
             conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (annotator, stamp))
             cursor = conn.execute(
                 "INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -288,19 +291,12 @@ class Store:
                 " choice = excluded.choice, swapped = excluded.swapped,"
                 " winner = excluded.winner, comment = excluded.comment, updated_at = excluded.updated_at"
                 " RETURNING created_at",
-                (
-                    annotator,
-                    item_id,
-                    score,
-                    choice,
-                    None if swapped is None else int(swapped),
-                    winner,
-                    comment,
-                    stamp,
-                    stamp,
-                ),
+                (annotator, item_id, score, choice, None if swapped is None else int(swapped), winner, comment)
+                + (stamp, stamp),
             )
-            (created_at,) = cursor.fetchone()
+            return str(cursor.fetchone()[0])
+
+        created_at = self.write(work)
         return Rating(
             annotator=annotator,
             item_id=item_id,
