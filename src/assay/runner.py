@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay import pipeline
 from assay.config import ModelSpec, RunConfig
@@ -32,6 +32,9 @@ from assay.tasks.build import TaskData, build_samples, fewshot_notices, import_h
 from assay.tasks.catalog import Selection, select
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from assay.metrics.catalog import MetricSpec
 
 Warn = Callable[[str], None]
 
@@ -236,8 +239,7 @@ def _score_task(
 def _task_result(
     spec: TaskSpec, model: str, results: Sequence[SampleResult], source: str, sha: str, dvc: str = ""
 ) -> TaskResult:
-    higher = _directions(spec)
-    metrics = aggregate_scores([r.scores for r in results], higher)
+    metrics = aggregate_scores([r.scores for r in results], metrics=_catalog_metrics(spec))
     return TaskResult(
         model=model,
         task=spec.name,
@@ -250,11 +252,12 @@ def _task_result(
     )
 
 
-def _directions(spec: TaskSpec) -> dict[str, bool]:
+def _catalog_metrics(spec: TaskSpec) -> dict[str, MetricSpec]:
+    """The task's metrics that the catalog defines, by reported name: their direction and aggregation are the
+    catalog's, as in `assay score`. Others (acc, a scorer hook's pass@k or judge scores) are means, higher better."""
     from assay.metrics.catalog import METRICS
 
-    # a scorer hook's own metrics (pass@k, judge scores) are not in the registry: higher is better for those
-    return {ref.label: METRICS[ref.name].higher_is_better if ref.name in METRICS else True for ref in spec.metrics}
+    return {ref.label: METRICS[ref.name] for ref in spec.metrics if ref.name in METRICS}
 
 
 def _group_results(model: str, selection: Selection, results: Sequence[TaskResult]) -> list[TaskResult]:

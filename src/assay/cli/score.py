@@ -21,7 +21,6 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +31,10 @@ from assay.cli.common import console
 from assay.errors import DataError
 from assay.leaderboard.store import DEFAULT_LEADERBOARD, check_appendable
 from assay.metrics import MetricSpec, expand_metric_names
-from assay.metrics.aggregate import mean_metric
-from assay.records import MetricValue, ModelInfo, RunRecord, SampleResult, Score, TaskResult
-from assay.runs import environment
+from assay.metrics.aggregate import aggregate_scores
+from assay.records import ModelInfo, RunRecord, SampleResult, Score, TaskResult
 from assay.runs.layout import DEFAULT_OUTPUT
-from assay.runs.writer import RunWriter
+from assay.session import RunSession, RunStart
 
 _SHOW_OUTPUTS = 30  # print every output's scores when there are at most this many
 
@@ -136,51 +134,26 @@ def score_candidates(candidates: list[Candidate], specs: list[MetricSpec], task:
     return results
 
 
-def _metric_value(spec: MetricSpec, values: list[float | None]) -> MetricValue | None:
-    """The metric's own corpus value with the standard error of the mean; None when no sample scored."""
-    mean = mean_metric([v for v in values if v is not None], spec.higher_is_better)
-    if mean is None:
-        return None
-    return MetricValue(
-        value=spec.aggregate(values), stderr=mean.stderr, n=mean.n, higher_is_better=spec.higher_is_better,
-        stderr_method=mean.stderr_method if mean.stderr is not None else "",
-    )  # fmt: skip
-
-
 def score_config(path: Path, specs: list[MetricSpec]) -> dict[str, Any]:
     """What a scoring session was asked to do: its config.json (and RunRecord.config)."""
     return {"input": str(path), "metrics": [s.name for s in specs]}
 
 
-def build_record(
-    run_id: str, path: Path, task: str, results: list[SampleResult], specs: list[MetricSpec]
-) -> RunRecord:
-    """The RunRecord of a scoring session: a TaskResult per model, without metrics no sample could score."""
+def task_results(path: Path, task: str, results: list[SampleResult], specs: list[MetricSpec]) -> list[TaskResult]:
+    """A TaskResult per model, aggregated as `assay run` aggregates (each metric's own catalog definition),
+    without the metrics no sample could score."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    models = list(dict.fromkeys(r.model for r in results))
-    task_results = []
-    for model in models:
+    catalog = {s.name: s for s in specs}
+    out = []
+    for model in dict.fromkeys(r.model for r in results):
         mine = [r for r in results if r.model == model]
-        metrics = {s.name: _metric_value(s, [r.score(s.name) for r in mine]) for s in specs}
-        task_results.append(
+        out.append(
             TaskResult(
-                model=model,
-                task=task,
-                n_samples=len(mine),
-                dataset=str(path),
-                dataset_sha256=digest,
-                metrics={k: v for k, v in metrics.items() if v is not None},
+                model=model, task=task, n_samples=len(mine), dataset=str(path), dataset_sha256=digest,
+                metrics=aggregate_scores([r.scores for r in mine], metrics=catalog),
             )  # fmt: skip
         )
-    return RunRecord(
-        run_id=run_id, created=datetime.now(UTC).isoformat(timespec="seconds"),
-        config=score_config(path, specs),
-        models=tuple(ModelInfo(name=m, backend="outputs-file", args={}, fingerprint="") for m in models),
-        results=tuple(task_results),
-        environment=environment.capture(),
-        git_sha=environment.git_sha(),
-        command="score",
-    )  # fmt: skip
+    return out
 
 
 def _result_rows(results: list[SampleResult], specs: list[MetricSpec]) -> list[dict[str, Any]]:
@@ -192,21 +165,17 @@ def _result_rows(results: list[SampleResult], specs: list[MetricSpec]) -> list[d
     ]  # fmt: skip
 
 
-def write_folder(
-    writer: RunWriter, path: Path, results: list[SampleResult], specs: list[MetricSpec], leaderboard: Path | None
-) -> RunRecord:
-    """Samples and results.jsonl into the unfinished folder, then the RunWriter finishes it (summary,
-    metrics, one rename, leaderboard rows); a failure before the rename leaves nothing behind."""
+def write_folder(session: RunSession, path: Path, results: list[SampleResult], specs: list[MetricSpec]) -> RunRecord:
+    """Samples and results.jsonl into the unfinished folder, then the session finishes it (summary, metrics,
+    one rename, leaderboard rows); a failure before the rename leaves nothing behind."""
     task = path.stem
-    try:
+    with session.guard():
         for model in dict.fromkeys(r.model for r in results):
-            writer.write_samples(model, task, [r for r in results if r.model == model])
-        writer.write_rows("results.jsonl", _result_rows(results, specs))
-        record = build_record(writer.run_id, path, task, results, specs)
-    except BaseException:
-        writer.discard()
-        raise
-    writer.finish(record, leaderboard=leaderboard)
+            session.writer.write_samples(model, task, [r for r in results if r.model == model])
+        session.writer.write_rows("results.jsonl", _result_rows(results, specs))
+        per_model = task_results(path, task, results, specs)
+    infos = [ModelInfo(name=r.model, backend="outputs-file", args={}, fingerprint="") for r in per_model]
+    record, _ = session.finish(models=infos, results=per_model)
     return record
 
 
@@ -275,15 +244,16 @@ def score(
     if leaderboard is not None:
         check_appendable(leaderboard)  # a foreign CSV is refused before anything is written
     candidates = read_candidates(outputs, model)
-    writer = RunWriter.start(DEFAULT_OUTPUT, score_config(outputs, specs), run_dir=output)
-    try:
+    session = RunSession.start(
+        RunStart(command="score", config=score_config(outputs, specs), output=DEFAULT_OUTPUT, run_dir=output,
+                 use_cache=False, leaderboard=leaderboard)
+    )  # fmt: skip
+    with session.guard():
         results = score_candidates(candidates, specs, outputs.stem)
-    except BaseException:
-        writer.discard()
-        raise
-    record = write_folder(writer, outputs, results, specs, leaderboard)
+    record = write_folder(session, outputs, results, specs)
     _print_tables(record, results, specs)
-    console.print(f"wrote {writer.final / 'results.jsonl'} ({len(results) * len(specs)} rows)", highlight=False)
+    console.print(f"wrote {session.writer.final / 'results.jsonl'} ({len(results) * len(specs)} rows)",
+                  highlight=False)  # fmt: skip
     if leaderboard is not None:
         console.print(f"appended {sum(len(r.metrics) for r in record.results)} rows to {leaderboard}", highlight=False)
 

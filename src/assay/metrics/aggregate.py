@@ -7,9 +7,14 @@ the sample standard deviation (ddof=1); for a group weighted by size, the pooled
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from assay.records import MetricValue, Score
+
+if TYPE_CHECKING:
+    from assay.metrics.catalog import MetricSpec
 
 STDERR_MEAN = "sample std (ddof=1) / sqrt(n)"
 STDERR_POOLED = "pooled sample stderr over subtasks (weighted by size)"
@@ -31,9 +36,15 @@ def mean_metric(values: Sequence[float], higher_is_better: bool = True) -> Metri
 
 
 def aggregate_scores(
-    per_sample: Sequence[Sequence[Score]], higher: dict[str, bool] | None = None
+    per_sample: Sequence[Sequence[Score]],
+    higher: dict[str, bool] | None = None,
+    metrics: Mapping[str, MetricSpec] | None = None,
 ) -> dict[str, MetricValue]:
-    """Every metric present in the samples' scores; unscored (None) values are skipped, never counted as 0."""
+    """Every metric present in the samples' scores; unscored (None) values are skipped, never counted as 0.
+
+    A metric of the catalog (`metrics`, by reported name) takes its direction and corpus value from its own
+    MetricSpec (`spec.aggregate`, the one definition `assay run` and `assay score` share); the standard error is
+    the mean's, so a metric aggregated otherwise (a median) has none. Any other metric is the mean."""
     columns: dict[str, list[float]] = {}
     for scores in per_sample:
         for s in scores:
@@ -42,9 +53,15 @@ def aggregate_scores(
                 bucket.append(float(s.value))
     out = {}
     for name, values in columns.items():
-        mv = mean_metric(values, (higher or {}).get(name, True))
-        if mv is not None:
-            out[name] = mv
+        spec = (metrics or {}).get(name)
+        mv = mean_metric(values, spec.higher_is_better if spec else (higher or {}).get(name, True))
+        if mv is None:
+            continue
+        if spec is not None:
+            mean = spec.aggregation == "mean"
+            mv = replace(mv, value=spec.aggregate(values), stderr=mv.stderr if mean else None,
+                         stderr_method=mv.stderr_method if mean else "")  # fmt: skip
+        out[name] = mv
     return out
 
 
