@@ -27,8 +27,10 @@ def write_run(
     accuracy: float = 0.6,
     fingerprint: str = "f00dfeedcafe0001",
     environment: dict[str, Any] | None = None,
+    info: ModelInfo | None = None,
 ) -> Path:
-    """A finished run of one model on `tasks`, with n samples each, `accuracy` of them right."""
+    """A finished run of one model on `tasks`, with n samples each, `accuracy` of them right (`info`: the model
+    as a real backend described it, else an hf model of that name and `fingerprint`)."""
     run_dir = root / run_id
     results = []
     for task in tasks:
@@ -57,7 +59,7 @@ def write_run(
         run_id=run_id,
         created="2026-11-23T12:00:00+00:00",
         config=config,
-        models=(ModelInfo(name=model, backend="hf", args={"dtype": "float32"}, fingerprint=fingerprint),),
+        models=(info or ModelInfo(name=model, backend="hf", args={"dtype": "float32"}, fingerprint=fingerprint),),
         results=tuple(results),
         environment=environment or {"python": "3.11.9", "packages": {"torch": "2.13.0", "assay": "0.1.0"}},
         git_sha="0123456789abcdef0123456789abcdef01234567",
