@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -25,7 +25,7 @@ class RunConfig(Frozen):
 
     models: tuple[ModelSpec, ...]
     tasks: tuple[str, ...]  # names, groups or glob patterns, as given
-    limit: int | None = None  # first N rows of each (sub)task, in dataset order
+    limit: int | float | None = None  # first N rows of each (sub)task, in dataset order; (0, 1): a fraction (lm:)
     num_fewshot: int | None = None  # None: each task's default
     batch_size: int | str = 8  # an int or "auto"
     seed: int = 1234
@@ -35,6 +35,8 @@ class RunConfig(Frozen):
     apply_chat_template: bool = False
     fewshot_as_multiturn: bool = True  # lm-eval's default: with a chat template, each example is a user/assistant turn
     system_instruction: str | None = None
+    samples: dict[str, tuple[int, ...]] | None = None  # lm: tasks: lm-eval's document ids per task, not --limit
+    predict_only: bool = False  # lm: tasks: answers and sample logs only, no metrics (lm-eval's --predict_only)
     data_dir: str | None = None
     output: str = "runs"
     run_dir: str | None = None  # the run folder exactly (instead of <output>/<run_id>), e.g. for DVC stages
@@ -70,10 +72,24 @@ class RunConfig(Frozen):
 
     @field_validator("limit")
     @classmethod
-    def _positive_limit(cls, v: int | None) -> int | None:
+    def _positive_limit(cls, v: int | float | None) -> int | float | None:
         if v is not None and v <= 0:
             raise ValueError("--limit must be a positive number of rows")
+        if isinstance(v, float) and v >= 1:
+            raise ValueError("--limit must be a whole number of rows or a fraction below 1")
         return v
+
+    @model_validator(mode="after")
+    def _lmeval_only(self) -> RunConfig:
+        """A fraction for --limit, document ids and predict-only are lm-eval's, so only for lm: tasks."""
+        given = [flag for flag, on in (("a fractional limit", isinstance(self.limit, float)),
+                                       ("samples", self.samples is not None),
+                                       ("predict_only", self.predict_only)) if on]  # fmt: skip
+        if given and not all(t.startswith("lm:") for t in self.tasks):
+            raise ValueError(f"{given[0]} applies to lm-eval's tasks (lm:NAME) only")
+        if self.samples is not None and self.limit is not None:
+            raise ValueError("samples and limit exclude each other (as in lm-eval)")
+        return self
 
     @field_validator("num_fewshot")
     @classmethod

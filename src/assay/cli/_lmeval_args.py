@@ -10,8 +10,10 @@ before any work (REFUSED). Everything else maps onto RunConfig (see `translate`)
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from assay.errors import UsageError, did_you_mean
@@ -51,8 +53,6 @@ MODEL_ARGS["openai-chat"] = MODEL_ARGS["openai-completions"]
 # flags parsed as lm-eval parses them but refused: (reason, value that is harmless and accepted)
 REFUSED: dict[str, str] = {
     "config": "a YAML of lm-eval's settings is not read; pass the flags themselves",
-    "samples": "choosing documents by index is not supported for lm: tasks yet; use --limit",
-    "predict_only": "assay always scores; drop the flag (predictions are in the samples files)",
     "metadata": "task metadata is not passed to lm-eval's tasks yet",
     "cache_requests": "lm-eval's request cache is not used; assay builds requests from lm-eval's tasks each run",
     "check_integrity": "lm-eval's task test suites are not run by assay",
@@ -113,7 +113,8 @@ def parser() -> argparse.ArgumentParser:
     d = p.add_argument_group("data and output")
     d.add_argument("--output_path", "-o", default=None, metavar="<path>", help="Output dir or json file for results")
     d.add_argument("--log_samples", "-s", help="Save all model outputs and documents", **flag)
-    d.add_argument("--samples", "-E", default=None, type=try_parse_json, metavar="<json>", help="(refused)")
+    d.add_argument("--samples", "-E", default=None, type=partial(_json_arg, try_parse_json), metavar="<json>",
+                   help="JSON (or file) of task -> document ids, e.g. '{\"arc_easy\": [0,3]}'")  # fmt: skip
     c = p.add_argument_group("caching and performance")
     c.add_argument("--cache_requests", nargs="?", const="true", default=None, metavar="true|refresh|delete",
                    help="(refused)")  # fmt: skip
@@ -134,12 +135,21 @@ def parser() -> argparse.ArgumentParser:
     for name in ("wandb_config_args", "trackio_args", "hf_hub_log_args", "metadata"):
         lg.add_argument(f"--{name}", metavar="<args>", help="(refused)", **kv)
     a = p.add_argument_group("advanced options")
-    a.add_argument("--predict_only", "-x", help="(refused)", **flag)
+    a.add_argument("--predict_only", "-x", help="Answers and samples files only, no metrics (needs --output_path)",
+                   **flag)  # fmt: skip
     a.add_argument("--seed", type=partial(_int_or_none_list_arg_type, 3, 4, "0,1234,1234,1234"), default=None,
                    metavar="<python,numpy,torch,fewshot>", help="Random seeds (default: 0,1234,1234,1234)")  # fmt: skip
     a.add_argument("--trust_remote_code", help="Allow executing remote code from Hugging Face Hub", **flag)
     a.add_argument("--confirm_run_unsafe_code", help="Accepted (assay refuses unsafe-code tasks anyway)", **flag)
     return p
+
+
+def _json_arg(parse: Any, value: str) -> Any:
+    """lm-eval's try_parse_json, whose message (not argparse's "invalid value") says what is wrong."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -176,9 +186,13 @@ def refuse(ns: argparse.Namespace) -> None:
                          hint="give --apply_chat_template alone: the model's own template is used")  # fmt: skip
     if given.get("fewshot_as_multiturn") and not chat:  # as lm-eval refuses it
         raise UsageError("--fewshot_as_multiturn needs --apply_chat_template")
-    if ns.limit is not None and ns.limit < 1.0:
-        raise UsageError(f"--limit {ns.limit}: a fraction of each task is not supported yet",
-                         hint="give a number of documents, e.g. --limit 100")  # fmt: skip
+    if ns.samples is not None and ns.limit is not None:  # as lm-eval refuses it
+        raise UsageError("--samples and --limit exclude each other", hint="give one of them")
+    if (given.get("log_samples") or given.get("predict_only")) and not ns.output_path:  # as lm-eval refuses it
+        flag = "--predict_only" if given.get("predict_only") else "--log_samples"
+        raise UsageError(f"{flag} needs --output_path", hint="e.g. --output_path results")
+    if ns.limit is not None and ns.limit <= 0:
+        raise UsageError(f"--limit {ns.limit}: give a number of documents or a fraction of each task (0 < f < 1)")
     unknown = set(ns.wandb_args or {}) - WANDB_KEYS
     if unknown:
         raise UsageError(f"--wandb_args: {', '.join(sorted(unknown))} not supported", hint="use project, name, dir")
@@ -226,7 +240,8 @@ def translate(ns: argparse.Namespace) -> DropIn:
     seeds = ns.seed or [0, 1234, 1234, 1234]
     gen = _gen_kwargs(ns.gen_kwargs or {})
     fields: dict[str, Any] = {
-        "models": ({"name": "", **spec},), "tasks": tasks, "limit": None if ns.limit is None else int(ns.limit),
+        "models": ({"name": "", **spec},), "tasks": tasks, "limit": _limit(ns.limit), "samples": _samples(ns.samples),
+        "predict_only": bool(given.get("predict_only")),
         "num_fewshot": ns.num_fewshot, "batch_size": batch, "seed": 1234 if seeds[2] is None else seeds[2],
         "fewshot_seed": 1234 if seeds[3] is None else seeds[3], "device": ns.device, "gen_kwargs": gen,
         "use_cache": ns.use_cache is not None, "task_files": (ns.include_path,) if ns.include_path else (),
@@ -240,9 +255,41 @@ def translate(ns: argparse.Namespace) -> DropIn:
                 "fewshot_seed": seeds[3]}  # fmt: skip
     how = LmevalRun(model_source=ns.model or "hf", model_args=args, config=recorded,
                     fewshot_as_multiturn=given.get("fewshot_as_multiturn"))  # fmt: skip
-    return DropIn(fields=fields, how=how, output_path=ns.output_path, log_samples=bool(given.get("log_samples")),
+    logged = bool(given.get("log_samples") or given.get("predict_only"))  # predict_only logs, as lm-eval's
+    return DropIn(fields=fields, how=how, output_path=ns.output_path, log_samples=logged,
                   show_config=bool(given.get("show_config")), wandb=dict(ns.wandb_args or {}),
                   cache_dir=ns.use_cache, debug=ns.verbosity == "DEBUG")  # fmt: skip
+
+
+def _limit(limit: float | None) -> int | float | None:
+    """lm-eval's --limit: below 1.0 a fraction of each task's documents (lm-eval rounds it up per task), else a
+    count (truncated, as lm-eval's int())."""
+    if limit is None:
+        return None
+    return limit if limit < 1.0 else int(limit)
+
+
+def _samples(given: Any) -> dict[str, tuple[int, ...]] | None:
+    """lm-eval's --samples: a JSON object of task -> document ids, inline or in a file (as lm-eval reads it)."""
+    if given is None:
+        return None
+    if isinstance(given, str):
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise UsageError(f"--samples {given}: neither a JSON object nor a file",
+                             hint='e.g. --samples \'{"arc_easy": [0, 3, 7]}\'')  # fmt: skip
+        try:
+            given = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"--samples {given}: not a JSON file ({type(exc).__name__})") from exc
+    if not isinstance(given, dict) or not given:
+        raise UsageError("--samples: give a JSON object of task -> document ids", hint='e.g. {"arc_easy": [0, 3]}')
+    out: dict[str, tuple[int, ...]] = {}
+    for task, ids in given.items():
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise UsageError(f"--samples: {task} must map to a list of document ids (integers), not {ids!r}"[:200])
+        out[str(task).removeprefix(PREFIX)] = tuple(ids)
+    return out
 
 
 def _gen_kwargs(given: dict[str, Any]) -> dict[str, Any]:

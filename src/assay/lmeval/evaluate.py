@@ -17,7 +17,7 @@ from typing import Any
 
 from assay.config import RunConfig
 from assay.data.sources import rows_sha256
-from assay.errors import ConfigError, UsageError
+from assay.errors import ConfigError, UsageError, did_you_mean
 from assay.lmeval.catalog import PREFIX, LmevalSelection, quiet_lmeval, task_manager
 from assay.lmeval.features import UNSAFE, selection_problem
 from assay.lmeval.rows import local_rows
@@ -61,7 +61,46 @@ def load_lmeval(selection: LmevalSelection, data_dir: Path | None, config: RunCo
                 f"{source or name}: task {PREFIX}{name}: unsafe_code: lm-eval would run the model's code in-process",
                 hint="use assay's own humaneval/mbpp tasks, which run it in the sandbox",
             )
+    _check_samples(loaded["tasks"], config.samples)
+    _PREBUILT.clear()  # one slot: the run that follows this check takes these tasks instead of building them again
+    _PREBUILT[_build_key(selection, data_dir, config)] = loaded
     return loaded
+
+
+# lm-eval's task dict built by load_lmeval (a few seconds), taken once by the evaluation of the same selection
+_PREBUILT: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _build_key(selection: LmevalSelection, data_dir: Path | None, config: RunConfig) -> tuple[Any, ...]:
+    """What lm-eval's built tasks depend on: names, include paths, the rows' folder and the few-shot split."""
+    return selection.names, selection.paths, str(data_dir), config.fewshot_split
+
+
+def _check_samples(tasks: dict[str, Any], samples: dict[str, tuple[int, ...]] | None) -> None:
+    """--samples names selected tasks and documents they have (lm-eval ignores an unknown name and asserts on
+    an index past the end, mid-run)."""
+    for name, ids in (samples or {}).items():
+        if name not in tasks:
+            close = did_you_mean(name, tasks)
+            raise UsageError(f"--samples: {name} is not one of the tasks evaluated ({', '.join(tasks)})",
+                             hint=close)  # fmt: skip
+        size = len(tasks[name].eval_docs)
+        bad = [i for i in ids if not 0 <= i < size]
+        if bad:
+            raise UsageError(f"--samples: {name} has {size} documents (ids 0 to {size - 1}); {bad[0]} is not one")
+
+
+class _Prebuilt:
+    """lm-eval's TaskManager for one simple_evaluate call whose tasks load_lmeval has already built."""
+
+    def __init__(self, manager: Any, loaded: dict[str, Any]) -> None:
+        self._manager, self._loaded = manager, loaded
+
+    def load(self, task_list: Any) -> dict[str, Any]:
+        return self._loaded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager, name)
 
 
 Outcome = tuple[list[TaskResult], dict[str, list[SampleResult]], JSON]
@@ -77,10 +116,15 @@ def evaluate_lmeval(selection: LmevalSelection, model: CachedModel, info: ModelI
     tokenizer = chat_tokenizer(info) if config.apply_chat_template else None
     lm = AssayLM(model, progress, info.name, config.seed, tokenizer)
     gen_kwargs = {_GEN_KEYS.get(k, k): v for k, v in config.gen_kwargs.items()} or None
+    manager = task_manager(selection.paths)
+    built = _PREBUILT.pop(_build_key(selection, data_dir, config), None)  # a second model builds its own
+    # lm-eval labels the k-th selected document (in dataset order) with the k-th id as given: sorted, they agree
+    doc_ids = {name: sorted(set(ids)) for name, ids in config.samples.items()} if config.samples else None
     with local_rows(data_dir, config.fewshot_split):
         out = simple_evaluate(model=lm, tasks=list(selection.names), num_fewshot=config.num_fewshot,
-                              limit=config.limit, task_manager=task_manager(selection.paths), log_samples=True,
-                              gen_kwargs=gen_kwargs, fewshot_random_seed=config.fewshot_seed,
+                              limit=config.limit, samples=doc_ids, predict_only=config.predict_only,
+                              task_manager=manager if built is None else _Prebuilt(manager, built),
+                              log_samples=True, gen_kwargs=gen_kwargs, fewshot_random_seed=config.fewshot_seed,
                               apply_chat_template=config.apply_chat_template,
                               fewshot_as_multiturn=config.fewshot_as_multiturn,
                               system_instruction=config.system_instruction)  # fmt: skip

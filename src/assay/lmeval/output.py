@@ -67,7 +67,12 @@ def _write_model(folder: RunFolder, info: ModelInfo, raw: JSON, output_path: Pat
     tasks = list(raw.get("configs", {}))
     samples = {t: lmeval_samples(folder, info.name, t) for t in tasks} if log_samples else {}
     results = dict(raw)
-    results["config"] = {**raw.get("config", {}), "model": source, "model_args": args, **how.config}
+    results["configs"] = {t: _with_model_args(cfg, args) for t, cfg in raw.get("configs", {}).items()}
+    # lm-eval's order: model, model_args, the hf model's own info, then the run's settings
+    hf_info = _model_info(info) if info.backend == "hf" else {}
+    config: dict[str, Any] = {"model": source, "model_args": args, **hf_info}
+    config.update({k: v for k, v in raw.get("config", {}).items() if k not in ("model", "model_args")})
+    results["config"] = {**config, **how.config}
     if info.backend == "hf":
         results.update(_tokenizer_info(info.args))
     results["task_hashes"] = {
@@ -114,6 +119,41 @@ def _sanitized(sample: JSON) -> JSON:
     out["filtered_resps"] = sanitize_list(sample["filtered_resps"])
     out["target"] = str(sample["target"])
     return out
+
+
+def _with_model_args(task_config: JSON, model_args: dict[str, Any]) -> JSON:
+    """A task's config as lm-eval's CLI records it: its TaskManager gets the model args as metadata, merged into
+    each task's `metadata` before `config_source`."""
+    metadata = task_config.get("metadata")
+    if not isinstance(metadata, dict):
+        return task_config
+    source = {k: metadata[k] for k in ("config_source",) if k in metadata}
+    rest = {k: v for k, v in metadata.items() if k != "config_source"}
+    return {**task_config, "metadata": {**rest, **model_args, **source}}
+
+
+def _model_info(info: ModelInfo) -> JSON:
+    """lm-eval's HFLM.get_model_info for the model assay loaded: parameters (counted on the meta device: no
+    weights are read), dtype, revision and the hub commit (lm-eval asks the hub; here: the one assay recorded)."""
+    args = info.args
+    dtype = str(args.get("dtype", "float32"))  # assay's hf default
+    try:
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        remote = bool(args.get("trust_remote_code", False))
+        cfg = AutoConfig.from_pretrained(str(args["pretrained"]), revision=args.get("revision"),
+                                         trust_remote_code=remote)  # fmt: skip
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=remote)
+        params: int = model.num_parameters()
+        if dtype == "auto":
+            dtype = str(getattr(cfg, "dtype", None) or getattr(cfg, "torch_dtype", None) or "float32")
+    except Exception:  # noqa: BLE001 - these fields describe the model; the results stand without them
+        return {}
+    sha = info.version if not info.files_digest and len(info.version) == 40 else ""
+    return {"model_num_parameters": params, "model_dtype": f"torch.{dtype.removeprefix('torch.')}",
+            "model_revision": args.get("revision") or "main", "model_sha": sha}  # fmt: skip
 
 
 def _tokenizer_info(args: dict[str, Any]) -> JSON:
