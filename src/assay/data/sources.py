@@ -69,20 +69,57 @@ def read_text(path: Path) -> str:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+MAX_YAML_DEPTH = 200  # nesting levels; the data reaches pydantic, json and hashing, all recursive
+
+
 def read_yaml(path: Path) -> Any:
     """A YAML file's content; what cannot be read (bad YAML, not UTF-8, an integer past Python's digit limit,
-    nesting deeper than the recursion limit) is a DataError naming the file, in one line."""
+    nesting deeper than MAX_YAML_DEPTH) is a DataError naming the file, in one line.
+
+    Parsed by libyaml when PyYAML has it: the pure-Python scanner is quadratic in the nesting depth (1.5 s to
+    refuse 2,000 open brackets); libyaml stops at 1,000 levels at once, and deeper than MAX_YAML_DEPTH is
+    refused after loading."""
     import yaml
 
     text = read_text(path)
+    deep = f"{path}: not readable as YAML (nested too deeply)"
+    hint = f"YAML files assay reads nest at most {MAX_YAML_DEPTH} levels (a structure may not contain itself)"
     try:
-        return yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):
+            raise DataError(deep, hint=hint) from None
         raise DataError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
     except RecursionError:
-        raise DataError(f"{path}: not readable as YAML (nested too deeply)") from None
+        raise DataError(deep, hint=hint) from None
     except ValueError as exc:  # PyYAML turns digits into an int: past 4300 of them Python refuses
         raise DataError(f"{path}: not readable as YAML ({str(exc).split(';')[0]})") from None
+    if _depth(data) > MAX_YAML_DEPTH:
+        raise DataError(deep, hint=hint)
+    return data
+
+
+def _depth(data: Any) -> float:
+    """How deeply lists and mappings nest in `data`, without recursion; infinite for a structure that contains
+    itself (YAML anchors can make one). Shared parts are measured once."""
+    memo: dict[int, int] = {}
+    open_ids: set[int] = set()  # containers whose children are being measured
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, measured = stack.pop()
+        if not isinstance(node, dict | list) or (not measured and id(node) in memo):
+            continue
+        children = list(node.values()) if isinstance(node, dict) else node
+        if measured:
+            memo[id(node)] = 1 + max((memo.get(id(c), 0) for c in children), default=0)
+            open_ids.discard(id(node))
+        elif id(node) in open_ids:  # reached again from inside itself
+            return float("inf")
+        else:
+            open_ids.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
+    return memo.get(id(data), 0)
 
 
 def read_jsonl(path: Path) -> list[Row]:

@@ -20,10 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from assay.errors import ConfigError, did_you_mean
+from assay.data.sources import read_yaml
+from assay.errors import ConfigError, DataError, did_you_mean
 
 
 class _Frozen(BaseModel):
@@ -144,10 +144,12 @@ class TaskSpec(_Frozen):
 
 def load_task_file(path: Path) -> list[TaskSpec]:
     """Read a YAML file holding one task (a mapping) or several (a list, or a mapping with `tasks:`)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read task file {path}: {exc}") from exc
+    try:  # read_yaml: bad YAML, not UTF-8, a huge digit string or deep nesting is one line naming the file
+        raw = read_yaml(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read task file {path}: {exc.strerror or exc}") from None
+    except DataError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
     entries = raw.get("tasks", [raw]) if isinstance(raw, dict) else raw
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected a task mapping or a list of tasks")
