@@ -7,7 +7,9 @@ For each N: a fresh database and `assay human serve ... --mode pairwise --requir
 that open their invitation link, sign in with the CSRF token read from the page, and rate through the real
 forms (POST /rate, follow the redirect to the next item) as fast as the server answers, for --seconds.
 Printed: ratings/s, p50/p95/max latency of every HTTP request, errors, and acknowledged ratings (the POST
-answered with its redirect) against the rows stored in the database.
+answered with its redirect) against the rows stored in the database. Also the server's own share: the time the
+app took per request (its Server-Timing header: what queueing adds is the rest) and the CPU the server and the
+client processes used during the load, since on a small machine they compete for the same cores.
 
 Then the crash: the same load with --kill-annotators annotators, the server SIGKILLed after --kill-after
 seconds, restarted on the same database and port, and the acknowledged ratings missing from it counted (the
@@ -44,6 +46,7 @@ TIMEOUT_S = 10.0  # a request slower than this is an error (the target is 2 s)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ITEM = re.compile(r'name="item_id" value="([^"]+)"')
 INVITE = re.compile(r'name="invite" value="([^"]+)"')
+APP_TIMING = re.compile(r"app;dur=([\d.]+)")
 CHOICES = ("A", "B", "tie")
 
 
@@ -122,6 +125,8 @@ class Tally:
     """What one client process saw."""
 
     latencies: list[float] = field(default_factory=list)
+    app_latencies: list[float] = field(default_factory=list)  # the app's own time (Server-Timing), seconds
+    cpu_s: float = 0.0  # CPU time the client processes used during the load
     acked: list[tuple[str, str, str]] = field(default_factory=list)  # (annotator, item_id, choice)
     errors: list[str] = field(default_factory=list)
     unanswered_posts: int = 0  # POSTs whose answer never came: stored or not, neither is a loss
@@ -158,8 +163,11 @@ class Annotator:
             self.conn.close()
             raise
         elapsed = time.perf_counter() - start
+        app = APP_TIMING.search(response.headers.get("Server-Timing", ""))
         with self.lock:
             self.tally.latencies.append(elapsed)
+            if app:
+                self.tally.app_latencies.append(float(app.group(1)) / 1000)
             if elapsed > self.tally.slowest[0]:
                 self.tally.slowest = (elapsed, f"{method} {path}", time.monotonic() - self.tally.began)
         for header in response.headers.get_all("Set-Cookie") or []:
@@ -224,7 +232,7 @@ def client_process(annotators: list[tuple[str, str]], start: float, seconds: flo
     """Run these annotators as threads from `start` (a time.time()) for `seconds`; return what they saw."""
     tally, lock = Tally(), threading.Lock()
     time.sleep(max(0.0, start - time.time()))
-    tally.began = time.monotonic()
+    tally.began, cpu = time.monotonic(), time.process_time()
     deadline = tally.began + seconds
     threads = [
         threading.Thread(target=Annotator(name, link, tally, lock).run, args=(deadline, random.Random(name)))
@@ -234,6 +242,7 @@ def client_process(annotators: list[tuple[str, str]], start: float, seconds: flo
         t.start()
     for t in threads:
         t.join(timeout=seconds + 4 * TIMEOUT_S)
+    tally.cpu_s = time.process_time() - cpu
     return tally
 
 
@@ -247,6 +256,8 @@ def merge(tallies: list[Tally]) -> Tally:
     total = Tally()
     for t in tallies:
         total.latencies += t.latencies
+        total.app_latencies += t.app_latencies
+        total.cpu_s += t.cpu_s
         total.acked += t.acked
         total.errors += t.errors
         total.unanswered_posts += t.unanswered_posts
@@ -263,6 +274,15 @@ def merge(tallies: list[Tally]) -> Tally:
 def stored(db: Path) -> set[tuple[str, str, str]]:
     with sqlite3.connect(db) as conn:
         return set(conn.execute("SELECT annotator, item_id, choice FROM ratings").fetchall())
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -294,6 +314,12 @@ def report(label: str, total: Tally, rows: set[tuple[str, str, str]], seconds: f
         f"{figures['stored_unacknowledged']} (POSTs left unanswered: {total.unanswered_posts})",
         flush=True,
     )
+    app = total.app_latencies
+    figures |= {"app_p50_ms": 1000 * percentile(app, 0.50), "app_p95_ms": 1000 * percentile(app, 0.95)}
+    print(
+        f"  the app's own time (Server-Timing): p50 {figures['app_p50_ms']:.1f} ms, p95 {figures['app_p95_ms']:.1f}"
+        f" ms, max {1000 * max(app, default=float('nan')):.0f} ms; the rest of each latency is queueing and client"
+    )
     late, what, when = total.slowest
     print(f"  slowest: {what} {1000 * late:.0f} ms, {when:.1f} s into the load; annotators done: {total.finished}")
     for error in total.errors[:5]:
@@ -311,11 +337,18 @@ def load_phase(n: int, args: argparse.Namespace, work: Path, pool: ProcessPoolEx
     try:
         links = invite(db, [f"annotator-{i}" for i in range(n)], server.url)
         futures = run_load(links, args.seconds, min(n, args.client_procs), pool)
+        time.sleep(0.5)  # run_load's start delay: the load begins now
+        server_cpu = cpu_seconds(server.proc.pid)
         total = merge([f.result(timeout=args.seconds + 120) for f in futures])
+        server_cpu = cpu_seconds(server.proc.pid) - server_cpu
     finally:
         server.stop()
     window = max(min(args.seconds, total.last - total.first), 1e-9)
-    return report(f"{n} annotators", total, stored(db), window)
+    figures = report(f"{n} annotators", total, stored(db), window)
+    figures |= {"server_cpu": server_cpu / args.seconds, "client_cpu": total.cpu_s / args.seconds}
+    print(f"  CPU during the load, in cores: server {figures['server_cpu']:.2f}, clients {figures['client_cpu']:.2f}"
+          f" (of {os.cpu_count()}; load average {os.getloadavg()[0]:.1f})")
+    return figures
 
 
 def kill_phase(n: int, args: argparse.Namespace, work: Path, pool: ProcessPoolExecutor) -> dict[str, float]:

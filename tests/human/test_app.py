@@ -132,3 +132,17 @@ def test_logout_then_login_again_resumes(single_store: Store) -> None:
     assert client.get("/rate").status_code == 302
     html = login(client, "alice")
     assert shown_item(html) == single_store.order("alice")[1] and "Item 2 of 4" in html
+
+
+def test_every_response_says_how_long_the_app_took(single_store: Store) -> None:
+    client = client_for(single_store)
+    html = login(client, "alice")
+    answers = [
+        client.get("/rate"),
+        client.post("/rate", data={"item_id": shown_item(html), "score": "5", "csrf_token": csrf(html)}),
+        client.post("/rate", data={"item_id": shown_item(html), "score": "5"}),  # refused: no CSRF token
+    ]
+    assert [a.status_code for a in answers] == [200, 302, 400]
+    for answer in answers:
+        match = re.fullmatch(r"app;dur=(\d+\.\d\d)", answer.headers.get("Server-Timing", ""))
+        assert match and 0 < float(match.group(1)) < 10_000

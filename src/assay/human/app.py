@@ -15,16 +15,19 @@ the annotator's name and the hash of that invitation, checked on every request, 
 the older link's sessions. An annotator's identity comes only from the signed session cookie, never from a
 form, and the only pages are the annotator's own next item: nobody can see or change another's ratings.
 
-Every POST carries a per-session CSRF token. Item text is shown only through Jinja autoescaping, and a
-strict Content-Security-Policy forbids inline scripts, so a response containing HTML cannot run.
+Every response says how long the app took to make it (`Server-Timing: app;dur=<ms>`, shown by a browser's
+developer tools; the load bench separates it from queueing). Every POST carries a per-session CSRF token. Item
+text is shown only through Jinja autoescaping, and a strict Content-Security-Policy forbids inline scripts, so
+a response containing HTML cannot run.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import time
 
-from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from assay.errors import UsageError
@@ -56,6 +59,7 @@ def create_app(store: Store, *, require_invite: bool = False) -> Flask:
     )
     app.extensions["assay_human_store"] = store
     app.context_processor(_inject)
+    app.before_request(_start_timer)
     app.before_request(_check_csrf)
     app.after_request(_headers)
     app.register_error_handler(400, _bad_request)
@@ -101,6 +105,10 @@ def _inject() -> dict[str, object]:
     }
 
 
+def _start_timer() -> None:
+    g.assay_started = time.perf_counter()
+
+
 def _check_csrf() -> None:
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
@@ -111,6 +119,9 @@ def _check_csrf() -> None:
 
 def _headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
+    started = g.get("assay_started")
+    if started is not None:
+        response.headers["Server-Timing"] = f"app;dur={1000 * (time.perf_counter() - started):.2f}"
     if request.endpoint == "static":
         response.headers["Cache-Control"] = "max-age=300"
     return response
