@@ -11,4 +11,5 @@ recomputes nothing), --executor ray, the run folder, leaderboard rows, tracking,
     rows.py      an lm-eval dataset read from the data folder (<dataset_path>/<name>/<split>.jsonl) offline
     adapter.py   lm-eval's model interface answered by an assay model: Instances -> assay requests -> answers
     evaluate.py  one call of lm-eval's simple_evaluate per model, turned into TaskResults and SampleResults
+    sandboxed.py evaluate's code_eval answered by assay's sandbox: unsafe_code tasks never run code in-process
 """

@@ -10,6 +10,7 @@ lm-eval's output files can be written from a run folder.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +20,9 @@ from assay.config import RunConfig
 from assay.data.sources import rows_sha256
 from assay.errors import ConfigError, UsageError, did_you_mean
 from assay.lmeval.catalog import PREFIX, LmevalSelection, quiet_lmeval, task_manager
-from assay.lmeval.features import UNSAFE, selection_problem
+from assay.lmeval.features import UNSAFE, selection_problem, unsafe_selected
 from assay.lmeval.rows import local_rows
+from assay.lmeval.sandboxed import code_sandbox, unsafe_problem, with_verdicts
 from assay.models.cache import CachedModel
 from assay.progress import RunProgress
 from assay.records import JSON, MetricValue, ModelInfo, SampleResult, Score, TaskResult, stable_hash
@@ -38,8 +40,8 @@ def load_lmeval(selection: LmevalSelection, data_dir: Path | None, config: RunCo
     problem = selection_problem(manager, list(selection.names))
     if problem:
         unsafe = f": {UNSAFE}:" in problem
-        raise ConfigError(problem, hint="use assay's own humaneval/mbpp tasks, which run it in the sandbox"
-                          if unsafe else None)  # fmt: skip
+        raise ConfigError(problem, hint="tasks scored by evaluate's code_eval (lm:humaneval, lm:mbpp) run in "
+                          "assay's sandbox; so do assay's own humaneval/mbpp" if unsafe else None)  # fmt: skip
     try:
         with local_rows(data_dir, config.fewshot_split):
             loaded: dict[str, Any] = manager.load(list(selection.names))
@@ -56,11 +58,10 @@ def load_lmeval(selection: LmevalSelection, data_dir: Path | None, config: RunCo
         source = task.config.metadata.get("config_source", "") if isinstance(task.config.metadata, dict) else ""
         if getattr(task, "MULTIMODAL", False):
             raise ConfigError(f"{source or name}: task {PREFIX}{name}: doc_to_image: images are not supported")
-        if getattr(task, "UNSAFE_CODE", False):
-            raise ConfigError(
-                f"{source or name}: task {PREFIX}{name}: unsafe_code: lm-eval would run the model's code in-process",
-                hint="use assay's own humaneval/mbpp tasks, which run it in the sandbox",
-            )
+        functions = getattr(task, "_metric_fn_list", {}).values()
+        not_sandboxed = unsafe_problem(functions) if getattr(task, "UNSAFE_CODE", False) else None
+        if not_sandboxed:  # e.g. its module was imported before assay put the sandbox's code_eval in place
+            raise ConfigError(f"{source or name}: task {PREFIX}{name}: {not_sandboxed}")
     _check_samples(loaded["tasks"], config.samples)
     _PREBUILT.clear()  # one slot: the run that follows this check takes these tasks instead of building them again
     _PREBUILT[_build_key(selection, data_dir, config)] = loaded
@@ -120,15 +121,21 @@ def evaluate_lmeval(selection: LmevalSelection, model: CachedModel, info: ModelI
     built = _PREBUILT.pop(_build_key(selection, data_dir, config), None)  # a second model builds its own
     # lm-eval labels the k-th selected document (in dataset order) with the k-th id as given: sorted, they agree
     doc_ids = {name: sorted(set(ids)) for name, ids in config.samples.items()} if config.samples else None
-    with local_rows(data_dir, config.fewshot_split):
+    # unsafe_code tasks: code_eval runs each program in assay's sandbox (sandboxed.py), never in this process
+    unsafe = unsafe_selected(manager, list(selection.names))
+    sandbox = code_sandbox(hide=(str(data_dir),) if data_dir else ()) if unsafe else contextlib.nullcontext()
+    with local_rows(data_dir, config.fewshot_split), sandbox as verdicts:
         out = simple_evaluate(model=lm, tasks=list(selection.names), num_fewshot=config.num_fewshot,
                               limit=config.limit, samples=doc_ids, predict_only=config.predict_only,
+                              confirm_run_unsafe_code=unsafe,
                               task_manager=manager if built is None else _Prebuilt(manager, built),
                               log_samples=True, gen_kwargs=gen_kwargs, fewshot_random_seed=config.fewshot_seed,
                               apply_chat_template=config.apply_chat_template,
                               fewshot_as_multiturn=config.fewshot_as_multiturn,
                               system_instruction=config.system_instruction)  # fmt: skip
     samples = {PREFIX + task: _samples(PREFIX + task, info.name, rows) for task, rows in out["samples"].items()}
+    if verdicts is not None:
+        samples = with_verdicts(samples, verdicts)
     return _results(out, info.name, samples), samples, out
 
 

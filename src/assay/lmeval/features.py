@@ -2,13 +2,16 @@
 
 A task's full config is read by lm-eval's own YAML loader (`include:` chains merged, `!function` imported) and
 each feature is checked against what assay supports: the four output types, no images or audio, metrics,
-aggregations, filters and few-shot samplers that lm-eval's registries know (or `!function`s), no in-process
-code execution. A problem is one line naming the file and the key, so a broken task fails before any model
-loads (load_lmeval) and the bench can count the zoo (bench/bench_lmeval_requests.py).
+aggregations, filters and few-shot samplers that lm-eval's registries know (or `!function`s), and an
+`unsafe_code` task's code execution going through evaluate's code_eval, which assay answers with its sandbox
+(sandboxed.py: the task's module is imported with that stand-in in place). A problem is one line naming the file
+and the key, so a broken task fails before any model loads (load_lmeval) and the bench can count the zoo
+(bench/bench_lmeval_requests.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from assay.errors import did_you_mean
 
 OUTPUT_TYPES = ("loglikelihood", "loglikelihood_rolling", "multiple_choice", "generate_until")
-UNSAFE = "unsafe_code"  # the reason assay refuses on purpose (lm-eval would run model code in-process)
+UNSAFE = "unsafe_code"  # lm-eval would run the model's code in-process: assay runs it in its sandbox
 IMAGES = ("doc_to_image", "doc_to_audio")
 
 
@@ -44,7 +47,11 @@ def config_problem(cfg: dict[str, Any]) -> str | None:
         if cfg.get(key):
             return f"{key}: {'images are' if key == 'doc_to_image' else 'audio is'} not supported"
     if cfg.get(UNSAFE):
-        return f"{UNSAFE}: lm-eval would run the model's code in-process"
+        from assay.lmeval.sandboxed import unsafe_problem
+
+        problem = unsafe_problem(e["metric"] for e in cfg.get("metric_list") or () if isinstance(e, dict))
+        if problem:
+            return problem
     for entry in cfg.get("metric_list") or ():
         if not isinstance(entry, dict) or "metric" not in entry:
             return f"metric_list: an entry without 'metric': {entry!r}"
@@ -78,16 +85,34 @@ def config_problem(cfg: dict[str, Any]) -> str | None:
 
 def load_task_config(path: Path) -> dict[str, Any]:
     """A task's full config by lm-eval's own loader (includes merged, !function resolved); a failure is one
-    line naming the file, line and key (see `yaml_problem`)."""
+    line naming the file, line and key (see `yaml_problem`). An unsafe_code task's modules are imported with
+    the sandbox's code_eval in place of evaluate's (sandboxed.py)."""
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    try:
-        cfg: dict[str, Any] = load_yaml(path, resolve_func=True)
-    except (Exception, SystemExit) as exc:  # a task's module may call sys.exit when imported
-        raise YamlProblem(yaml_problem(path, functions=True) or f"{path}: {type(exc).__name__}: {_first(exc)}") from exc
+    with _code_eval_for(path):
+        try:
+            cfg: dict[str, Any] = load_yaml(path, resolve_func=True)
+        except (Exception, SystemExit) as exc:  # a task's module may call sys.exit when imported
+            problem = yaml_problem(path, functions=True) or f"{path}: {type(exc).__name__}: {_first(exc)}"
+            raise YamlProblem(problem) from exc
     for key in ("tag", "group", "task_list"):
         cfg.pop(key, None)
     return cfg
+
+
+def _code_eval_for(path: Path) -> contextlib.AbstractContextManager[Any]:
+    """The sandbox's code_eval for an unsafe_code task (read without importing its modules), else nothing."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    try:
+        unsafe = bool(load_yaml(path, resolve_func=False).get(UNSAFE))
+    except (Exception, SystemExit):
+        unsafe = False  # the full load reports what is wrong
+    if not unsafe:
+        return contextlib.nullcontext()
+    from assay.lmeval.sandboxed import code_sandbox
+
+    return code_sandbox()
 
 
 class YamlProblem(Exception):
@@ -148,9 +173,10 @@ def _first(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0][:200]
 
 
-def task_configs(manager: Any, names: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def task_configs(manager: Any, names: list[str], resolve: bool = True) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(task name, source file, resolved config) of every task the names (tasks, groups, tags) stand for, as
-    lm-eval's TaskFactory expands them (group-level keys and a member's own keys override the task's YAML)."""
+    lm-eval's TaskFactory expands them (group-level keys and a member's own keys override the task's YAML).
+    Without `resolve`, the YAML alone (`!function`s not imported)."""
     from lm_eval.config.group import GroupConfig
     from lm_eval.tasks._index import Kind
 
@@ -171,7 +197,7 @@ def task_configs(manager: Any, names: list[str]) -> Iterator[tuple[str, str, dic
             stack.extend((t, overrides, source) for t in sorted(entry.tags, reverse=True))
             continue
         path = str(entry.yaml_path or "inline")
-        cfg = load_task_config(entry.yaml_path) if entry.yaml_path else dict(entry.cfg or {})
+        cfg = _config(entry.yaml_path, resolve) if entry.yaml_path else dict(entry.cfg or {})
         if entry.kind != Kind.GROUP:
             yield name, path, {**cfg, **overrides}
             continue
@@ -182,6 +208,22 @@ def task_configs(manager: Any, names: list[str]) -> Iterator[tuple[str, str, dic
                 stack.append((item, shared, path))
             elif isinstance(item, dict) and isinstance(item.get("task"), str):
                 stack.append((item["task"], {**shared, **{k: v for k, v in item.items() if k != "task"}}, path))
+
+
+def _config(path: Path, resolve: bool) -> dict[str, Any]:
+    if resolve:
+        return load_task_config(path)
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    return {k: v for k, v in load_yaml(path, resolve_func=False).items() if k not in ("tag", "group", "task_list")}
+
+
+def unsafe_selected(manager: Any, names: list[str]) -> bool:
+    """Whether any task the names stand for is `unsafe_code` (read from the YAML, no module imported)."""
+    try:
+        return any(cfg.get(UNSAFE) for _, _, cfg in task_configs(manager, names, resolve=False))
+    except Exception:  # a YAML that does not load is reported by load_lmeval; the flag then is moot
+        return False
 
 
 def selection_problem(manager: Any, names: list[str]) -> str | None:

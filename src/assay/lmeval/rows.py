@@ -27,6 +27,9 @@ def _folder(data_dir: Path | None, path: str | None, name: str | None) -> Path |
     if data_dir is None or not path or path in _FILE_BUILDERS:
         return None
     folder = data_dir / path / (name or "default")
+    if not name and not folder.is_dir():  # no config named: as on the hub, a dataset's only config
+        configs = [f for f in (data_dir / path).glob("*") if f.is_dir()] if (data_dir / path).is_dir() else []
+        folder = configs[0] if len(configs) == 1 else folder
     return folder if folder.is_dir() else None
 
 
