@@ -140,7 +140,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--seed", type=partial(_int_or_none_list_arg_type, 3, 4, "0,1234,1234,1234"), default=None,
                    metavar="<python,numpy,torch,fewshot>", help="Random seeds (default: 0,1234,1234,1234)")  # fmt: skip
     a.add_argument("--trust_remote_code", help="Allow executing remote code from Hugging Face Hub", **flag)
-    a.add_argument("--confirm_run_unsafe_code", help="Accepted (assay refuses unsafe-code tasks anyway)", **flag)
+    a.add_argument("--confirm_run_unsafe_code", help="Accepted, not needed: code runs in the sandbox", **flag)
     return p
 
 
