@@ -396,7 +396,7 @@ def main() -> int:
     parser.add_argument("--annotators", default="1,10,50,100", help="comma-separated annotator counts")
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration per count")
     parser.add_argument("--items", type=int, default=4000, help="pairwise items in the file")
-    parser.add_argument("--threads", type=int, default=8, help="server threads (assay human serve --threads)")
+    parser.add_argument("--threads", type=int, default=16, help="server threads (serve's default: 16)")
     parser.add_argument("--client-procs", type=int, default=2, help="client processes the annotators share")
     parser.add_argument("--kill-annotators", type=int, default=100, help="annotators in the SIGKILL phase (0: skip)")
     parser.add_argument("--kill-after", type=float, default=5.0, help="seconds of load before the SIGKILL")

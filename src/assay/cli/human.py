@@ -29,7 +29,7 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port to listen on (0 picks a free one)."),
     mode: str = typer.Option("single", "--mode", help="single (score 1-10) or pairwise (A / B / tie)."),
-    threads: int = typer.Option(8, "--threads", min=1, max=256, help="Request threads of the server."),
+    threads: int = typer.Option(16, "--threads", min=1, max=256, help="Request threads of the server."),
     require_invite: bool = typer.Option(
         False,
         "--require-invite",

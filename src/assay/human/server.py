@@ -3,7 +3,9 @@
 waitress reads and writes sockets in one asynchronous loop and runs the app on a fixed pool of threads, so
 a hundred open connections cost no thread each and a slow client never holds one; it runs the same on Linux,
 macOS and Windows and needs nothing compiled. The app's work is short (a page render, one indexed read, one
-short write transaction), so a few threads keep up; more threads mostly help while a commit waits for fsync.
+share of a group commit), but a POST holds its thread while its commit waits for fsync (2-3 ms, GIL released):
+with 8 threads about half of them waited on the disk at 100 annotators, and 16 served ~25% more ratings/s with
+a lower p95 on the 2-core machine (bench/bench_human.py), so 16 is the default.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from assay.errors import UsageError
 from assay.human.app import create_app
 from assay.human.storage import Store
 
-DEFAULT_THREADS = 8
+DEFAULT_THREADS = 16
 CONNECTION_LIMIT = 1000  # open connections (waitress's default, 100, is one team's worth of keep-alive clients)
 BACKLOG = 1024
 
