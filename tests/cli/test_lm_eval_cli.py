@@ -62,48 +62,77 @@ def _numbers(resps: Any) -> list[float]:
     return [float(pair[0]) for pair in resps]
 
 
-@pytest.mark.integration
-@pytest.mark.needs_data
-@pytest.mark.timeout(600)
-def test_same_files_as_lm_eval(data_dir: Path, tmp_path: Path) -> None:
+# top-level keys of lm-eval's results file that differ between two runs of the same command
+VOLATILE = {"date", "total_evaluation_time_seconds"}
+
+
+def _both(tmp_path: Path, data_dir: Path, *extra: str, ours_extra: tuple[str, ...] = (), ids: tuple[str, ...] = (),
+          our_ids: str = "") -> tuple[Path, Path, str]:  # fmt: skip
+    """lm-eval's CLI and `assay lm-eval` on the same command (assay may get `ours_extra` too, and `--samples
+    our_ids` instead of `ids`): their output folders and assay's stdout."""
     include = _include(tmp_path / "tasks", data_dir)
     args = ["--model", "hf", "--model_args", f"pretrained={_smollm()},dtype=float32", "--tasks", "arc_easy_local",
-            "--include_path", str(include), "--device", "cpu", "--limit", "3", "--log_samples"]  # fmt: skip
+            "--include_path", str(include), "--device", "cpu", *extra]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TQDM_DISABLE": "1"}
     theirs, ours = tmp_path / "lm_eval_out", tmp_path / "assay_out"
-    lm = [sys.executable, "-m", "lm_eval", "run", *args, "--output_path", str(theirs)]
+    lm = [sys.executable, "-m", "lm_eval", "run", *args, *ids, "--output_path", str(theirs)]
     subprocess.run(lm, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=400)
-    done = subprocess.run(assay_cmd("lm-eval", "run", *args, "--output_path", str(ours), "--batch_size", "auto"),
+    mine = ("--samples", our_ids) if our_ids else ids
+    done = subprocess.run(assay_cmd("lm-eval", "run", *args, *mine, *ours_extra, "--output_path", str(ours)),
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "|arc_easy_local|" in done.stdout and "acc_norm" in done.stdout  # lm-eval's table
+    return theirs, ours, done.stdout
 
-    (a, a_rows), (b, b_rows) = _files(theirs), _files(ours)
-    assert list(a) == list(b)  # the same top-level keys, in lm-eval's order
-    assert a["n-samples"] == b["n-samples"] == {"arc_easy_local": {"original": 2376, "effective": 3}}
-    for key in ("group_subtasks", "versions", "n-shot", "higher_is_better", "model_name", "model_name_sanitized"):
+
+def _same_results(a: dict[str, Any], b: dict[str, Any], batch: bool = True) -> None:
+    """Key by key, in lm-eval's order: metrics within 1e-6, everything else equal (the model's info, each task's
+    config with lm-eval's metadata, the environment, tokenizer fields, hashes); `batch`: batch_size too."""
+    assert list(a) == list(b)
+    for key in set(a) - VOLATILE - {"results", "config"}:
         assert a[key] == b[key], key
+    skip = set() if batch else {"batch_size", "batch_sizes"}
+    assert list(a["config"]) == list(b["config"])
+    assert {k: v for k, v in a["config"].items() if k not in skip} == {
+        k: v for k, v in b["config"].items() if k not in skip}  # fmt: skip
+    assert a["config"]["model_num_parameters"] == 134515008  # SmolLM2-135M, counted without loading it
     assert a["results"].keys() == b["results"].keys()
     for task, values in a["results"].items():
-        assert values.keys() == b["results"][task].keys()
+        assert list(values) == list(b["results"][task])
         for metric, value in values.items():
             if isinstance(value, float):
                 assert math.isclose(value, b["results"][task][metric], abs_tol=1e-6), (task, metric)
             else:
                 assert value == b["results"][task][metric], (task, metric)
-    assert sorted(a["config"]) == sorted(b["config"]) or set(a["config"]) - set(b["config"]) <= {
-        "model_num_parameters", "model_dtype", "model_revision", "model_sha"}  # fmt: skip
-    assert [r["doc_id"] for r in a_rows] == [r["doc_id"] for r in b_rows] == [0, 1, 2]
+
+
+def _same_samples(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> None:
     for x, y in zip(a_rows, b_rows, strict=True):
-        assert x.keys() == y.keys()
-        for key in ("doc", "target", "arguments", "filter", "metrics", "doc_hash", "prompt_hash", "target_hash"):
+        assert list(x) == list(y)
+        for key in ("doc_id", "doc", "target", "arguments", "filter", "metrics", "doc_hash", "prompt_hash",
+                    "target_hash"):  # fmt: skip
             assert x[key] == y[key], key
         for metric in x["metrics"]:
             assert x[metric] == y[metric], metric
         assert [p[1] for p in x["filtered_resps"]] == [p[1] for p in y["filtered_resps"]]  # is_greedy
         for u, v in zip(_numbers(x["filtered_resps"]), _numbers(y["filtered_resps"]), strict=True):
             assert abs(u - v) < 1e-4, (u, v)  # float32 sums in another order: not bit-equal strings
-    assert a["task_hashes"] == b["task_hashes"]
+
+
+@pytest.mark.integration
+@pytest.mark.needs_data
+@pytest.mark.timeout(600)
+def test_same_files_as_lm_eval(data_dir: Path, tmp_path: Path) -> None:
+    # --limit 0.001: a fraction, ceil(2376 * 0.001) = 3 documents, as lm-eval takes it
+    theirs, ours, out = _both(tmp_path, data_dir, "--limit", "0.001", "--log_samples",
+                              ours_extra=("--batch_size", "auto"))  # fmt: skip
+    assert "|arc_easy_local|" in out and "acc_norm" in out  # lm-eval's table
+
+    (a, a_rows), (b, b_rows) = _files(theirs), _files(ours)
+    assert a["n-samples"] == b["n-samples"] == {"arc_easy_local": {"original": 2376, "effective": 3}}
+    assert a["config"]["limit"] == b["config"]["limit"] == 0.001
+    _same_results(a, b, batch=False)  # assay was given --batch_size auto
+    assert [r["doc_id"] for r in a_rows] == [r["doc_id"] for r in b_rows] == [0, 1, 2]
+    _same_samples(a_rows, b_rows)
 
     # a script written against lm-eval's files prints the same from assay's
     read = [subprocess.run([sys.executable, "-c", READER, str(o)], capture_output=True, text=True, check=True).stdout
@@ -116,6 +145,26 @@ def test_same_files_as_lm_eval(data_dir: Path, tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     text = board.read_text(encoding="utf-8")
     assert "arc_easy_local" in text and "smollm2-135m" in text
+
+
+@pytest.mark.integration
+@pytest.mark.needs_data
+@pytest.mark.timeout(600)
+def test_samples_and_predict_only_as_lm_eval(data_dir: Path, tmp_path: Path) -> None:
+    """--samples with --predict_only: the same files as lm-eval's. assay is given the ids unsorted: it evaluates
+    the same documents, each under its own id (lm-eval 0.4.13, given [4, 2], labels row 2 as 4 and row 4 as 2)."""
+    ids = ("--samples", '{"arc_easy_local": [2, 4]}')
+    theirs, ours, out = _both(tmp_path, data_dir, "--predict_only", ids=ids, our_ids='{"arc_easy_local": [4, 2]}')
+    (a, a_rows), (b, b_rows) = _files(theirs), _files(ours)
+    assert a["n-samples"] == b["n-samples"] == {"arc_easy_local": {"original": 2376, "effective": 0}}
+    assert a["higher_is_better"] == b["higher_is_better"] == {"arc_easy_local": {"bypass": True}}
+    _same_results(a, b)
+    rows = (data_dir / "allenai/ai2_arc/ARC-Easy/test.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [r["doc_id"] for r in a_rows] == [r["doc_id"] for r in b_rows] == [2, 4]
+    assert [r["doc"]["id"] for r in b_rows] == [json.loads(rows[2])["id"], json.loads(rows[4])["id"]]
+    assert all(r["metrics"] == [] for r in b_rows)
+    _same_samples(a_rows, b_rows)
+    assert "|Tasks|Version|" in out and "arc_easy_local" not in out.split("|Tasks|")[1]  # lm-eval's empty table
 
 
 def _refused_args(smollm: str) -> list[tuple[list[str], str]]:
