@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assay.config import RunConfig
+from assay.config import ModelSpec, RunConfig
 from assay.errors import UsageError
 from assay.records import RunRecord
 from assay.runs.folder import open_run
@@ -41,7 +41,7 @@ def tasks(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(tasks: Path, tmp: Path, models: int = 1, **fields: Any) -> RunConfig:
-    specs = tuple({"name": f"fake{i}", "model": "fake"} for i in range(models))
+    specs = tuple(ModelSpec(name=f"fake{i}", model="fake") for i in range(models))
     return RunConfig(models=specs, tasks=("lm:t_seven", "lm:t_four"), task_files=(str(tasks),), output=str(tmp),
                      leaderboard=None, use_cache=False, **fields)  # fmt: skip
 
@@ -126,7 +126,7 @@ def test_lm_evals_tasks_are_built_once_per_model(
 @pytest.mark.parametrize(
     ("fields", "fragment"),
     [
-        ({"samples": {"t_sevn": [0]}}, "--samples: t_sevn is not one of the tasks evaluated"),
+        ({"samples": {"t_sevn": [0]}}, "--samples: t_sevn is not one of the tasks evaluated (did you mean 't_seven'?)"),
         ({"samples": {"t_four": [0, 4]}}, "--samples: t_four has 4 documents (ids 0 to 3); 4 is not one"),
     ],
 )
@@ -137,7 +137,7 @@ def test_samples_naming_what_is_not_there_is_refused_before_the_model(
 
     with pytest.raises(UsageError) as caught:
         check_run(_config(tasks, tmp_path, **fields))
-    assert fragment in caught.value.message
+    assert fragment in str(caught.value)
     assert not any(tmp_path.iterdir())  # no run folder
 
 
@@ -152,5 +152,5 @@ def test_samples_naming_what_is_not_there_is_refused_before_the_model(
 )
 def test_run_config_keeps_lm_evals_options_to_lm_tasks(fields: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ValueError, match="validation error") as caught:
-        RunConfig(models=({"model": "fake"},), **fields)
+        RunConfig(models=(ModelSpec(model="fake"),), **fields)
     assert fragment in str(caught.value)

@@ -82,9 +82,10 @@ def _check_samples(tasks: dict[str, Any], samples: dict[str, tuple[int, ...]] | 
     an index past the end, mid-run)."""
     for name, ids in (samples or {}).items():
         if name not in tasks:
-            close = did_you_mean(name, tasks)
-            raise UsageError(f"--samples: {name} is not one of the tasks evaluated ({', '.join(tasks)})",
-                             hint=close)  # fmt: skip
+            names = list(tasks)
+            listed = ", ".join(names[:5]) + (f", ... ({len(names)} tasks)" if len(names) > 5 else "")
+            raise UsageError(f"--samples: {name} is not one of the tasks evaluated",
+                             hint=did_you_mean(name, names) or f"they are: {listed}")  # fmt: skip
         size = len(tasks[name].eval_docs)
         bad = [i for i in ids if not 0 <= i < size]
         if bad:
