@@ -9,7 +9,9 @@ Requests: each lm-eval 0.4.13 task whose resolved config's dataset_path/dataset_
 `assay run` uses, with the model call replaced by a recorder) and every assay request must carry exactly
 lm-eval's context and continuation (loglikelihood), text (loglikelihood_rolling), or context, `until`,
 `max_gen_toks`, greedy/sampling (and temperature) and repeats as `n` (generate_until). One line per task, then
-a total. Tasks assay refuses on purpose (unsafe_code, images) are counted apart.
+a total. Tasks assay refuses on purpose (images, and unsafe_code tasks that execute code without evaluate's
+code_eval) are counted apart; unsafe_code tasks scored through code_eval (humaneval*, mbpp*) are checked like
+any other (their programs would run in assay's sandbox) and counted as such too.
 
 Loading: every task of TaskManager().all_subtasks has its full config read by lm-eval's YAML loader
 (include chains, !function imported) and checked by assay.lmeval.features (the check `assay run` makes before
@@ -169,7 +171,9 @@ def main() -> int:
     configs, problems = zoo_configs(manager)
     loaded = time.perf_counter() - start
     names = args.tasks.split(",") if args.tasks else local_tasks(manager, args.data_dir)
-    refused = {n: k for n in names for k in (UNSAFE, *IMAGES) if (manager.task_index[n].cfg or {}).get(k)}
+    refused = {n: k for n in names for k in IMAGES if (manager.task_index[n].cfg or {}).get(k)}
+    refused |= {n: UNSAFE for n in names if n in problems and reason_of(problems[n]) == UNSAFE}
+    sandboxed = [n for n in names if (manager.task_index[n].cfg or {}).get(UNSAFE) and n not in refused]
     same = differ = failed = no_rows = 0
     kinds: Counter[str] = Counter()
     n_requests = 0
@@ -195,7 +199,8 @@ def main() -> int:
     took = time.perf_counter() - start - loaded
     print(f"\nrequests: {len(names)} local-data tasks, {same} identical, {differ} differ, {failed} failed to build, "
           f"{no_rows} without their split in the data folder, {len(refused)} refused on purpose "
-          f"(unsafe_code/images); {n_requests} requests compared "
+          f"(images, unsafe_code without code_eval); {len(sandboxed)} unsafe_code tasks among them checked, their "
+          f"programs for assay's sandbox; {n_requests} requests compared "
           f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}) in {took:.0f} s")  # fmt: skip
     total = len(manager.all_subtasks)
     share = 100.0 * (total - len(problems)) / total

@@ -11,8 +11,9 @@ filesystem, unprivileged uid, CPU, memory and process limits). A program passes 
 an exception within `timeout` seconds (code_eval's rule, so its tests run inside the sandbox with it, as under
 code_eval); pass@k is the same unbiased estimator (assay.metrics.passk) over those verdicts.
 
-A task module that holds evaluate's own code_eval (imported outside this patch), or that executes code without
-code_eval at all (cruxeval, longproc's pseudo_to_code), is refused: `unsafe_problem` says so in one line.
+A task module that holds evaluate's own code_eval (imported outside this patch), or an unsafe task whose metric
+does not use code_eval (cruxeval and longproc exec()/eval() or compile programs themselves), is refused:
+`unsafe_problem` says so in one line.
 
     with code_sandbox(hide=(data_dir,)) as verdicts:     # one sandbox pool for every compute() inside
         simple_evaluate(...)                             # lm-eval's metric calls SandboxedCodeEval.compute
@@ -34,7 +35,7 @@ from assay.sandbox import Check, Job, Limits, Outcome, ProcessSandbox, Sandbox
 NAMES = ("code_eval", "evaluate-metric/code_eval")  # what lm-eval's task modules pass to evaluate.load
 WORKERS = 2
 EMPTY_CHECK = Check(tests=(), remote=())  # the program carries its own tests (code_eval's contract)
-NOT_ROUTED = "unsafe_code: the task runs the model's code without evaluate's code_eval, so assay cannot move it into its sandbox"  # noqa: E501
+NOT_ROUTED = "unsafe_code: its metric does not run code through evaluate's code_eval, the execution assay moves into its sandbox"  # noqa: E501
 
 
 @dataclass
