@@ -196,3 +196,20 @@ def test_bad_inputs_are_one_line(cli: Cli) -> None:
         assert_refused(cli("lm-eval", *args), cli, fragment)
     help_text = cli("lm-eval", "--help")
     assert help_text.code == 0 and "--model_args" in help_text.out and "--predict_only" in help_text.out
+
+
+def test_limit_and_samples_as_lm_eval_reads_them(tmp_path: Path) -> None:
+    """--limit below 1.0 stays a fraction, above it is truncated as lm-eval's int(); --samples is JSON inline or
+    a file holding it (lm:-prefixed names accepted); --predict_only implies --log_samples."""
+    from assay.cli._lmeval_args import parse, translate
+
+    base = ["--model", "hf", "--model_args", "pretrained=DIR", "--tasks", "arc_easy,piqa", "--output_path", "o"]
+    for given, limit in (("0.25", 0.25), ("2.7", 2), ("5", 5)):
+        assert translate(parse([*base, "--limit", given])).fields["limit"] == limit
+    ids = tmp_path / "ids.json"
+    ids.write_text('{"lm:arc_easy": [3, 1], "piqa": []}', encoding="utf-8")
+    for samples in (str(ids), ids.read_text(encoding="utf-8")):
+        drop = translate(parse(["run", *base, "--samples", samples, "--predict_only"]))
+        assert drop.fields["samples"] == {"arc_easy": (3, 1), "piqa": ()}
+        assert drop.fields["limit"] is None and drop.fields["predict_only"] and drop.log_samples
+    assert translate(parse(base)).fields["predict_only"] is False
