@@ -1,8 +1,8 @@
 """`assay judge mtbench` interrupted (SIGINT, then SIGTERM) and resumed, with the real smollm2-135m answering and
 judging: each stop prints the resume command, and the finished run computes only what the journal lacked.
 
-Integration: three real processes (the command line as a user runs it), 2 questions, 16-token caps, no retries,
-so the run is 8 generation requests (4 answers, 4 judgments). ASSAY_CHUNK_SIZE=8 makes each generation its own
+Integration: three real processes (the command line as a user runs it), 1 question, 16-token caps, no retries,
+so the run is 4 generation requests (2 answers, 2 judgments). ASSAY_CHUNK_SIZE=8 makes each generation its own
 unit of work, committed to the journal (runs/<id>.partial/responses.sqlite) as it finishes.
 """
 
@@ -21,7 +21,7 @@ import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_data]
 
-TOTAL = 8  # 2 questions x 2 turns answered, then each turn judged once (--retries 0)
+TOTAL = 4  # 1 question x 2 turns answered, then each turn judged once (--retries 0)
 
 
 def _journal_rows(out: Path) -> int:
@@ -62,18 +62,18 @@ def test_interrupted_twice_then_resumed_computes_only_what_was_not_journaled(tmp
     out = tmp_path / "runs"
     env = {**os.environ, "ASSAY_MODELS_DIR": str(models_root()), "ASSAY_CACHE": str(tmp_path / "cache"),
            "ASSAY_CHUNK_SIZE": "8", "ASSAY_PROGRESS_SECONDS": "0.1", "COLUMNS": "300"}  # fmt: skip
-    args = ["judge", "mtbench", "--model", "smollm2-135m", "--judge", "smollm2-135m", "--questions", "2",
+    args = ["judge", "mtbench", "--model", "smollm2-135m", "--judge", "smollm2-135m", "--questions", "1",
             "--max-tokens", "16", "--judge-max-tokens", "16", "--retries", "0", "--data-dir", str(data_dir),
             "--output", str(out), "--leaderboard", str(tmp_path / "lb.csv"), "--no-cache"]  # fmt: skip
 
-    code, err1 = _stop_when(args, env, out, 2, signal.SIGINT)  # during the second turn's answers
+    code, err1 = _stop_when(args, env, out, 1, signal.SIGINT)  # during the second turn's answer
     assert code == 130 and "Traceback" not in err1, err1
     partial = _resume_hint(err1, out)
     first = _journal_rows(out)
-    assert 2 <= first < TOTAL
+    assert 1 <= first < TOTAL
 
     resume = ["judge", "mtbench", "--resume", partial, "--output", str(out)]
-    code, err2 = _stop_when(resume, env, out, 5, signal.SIGTERM)  # during judging
+    code, err2 = _stop_when(resume, env, out, 3, signal.SIGTERM)  # during the second judgment
     assert code == 130 and _resume_hint(err2, out) == partial, err2
     second = _journal_rows(out)
     assert first < second < TOTAL and not (tmp_path / "lb.csv").exists()
@@ -91,7 +91,7 @@ def test_interrupted_twice_then_resumed_computes_only_what_was_not_journaled(tmp
     assert summary["command"] == "judge-mtbench"
     assert summary["run_id"] == run.name == Path(partial).name.removesuffix(".partial")
     assert sqlite3.connect(run / "responses.sqlite").execute("SELECT COUNT(*) FROM responses").fetchone()[0] == TOTAL
-    assert len((run / "judgments.jsonl").read_text().splitlines()) == 4
+    assert len((run / "judgments.jsonl").read_text().splitlines()) == 2
     # progress lines (stderr is not a terminal) for the answers and for the judgments
     assert "progress: answers smollm2-135m" in err1
     assert "progress: judging" in err2 + done.stderr
