@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assay.execution.base import Executor, UnitDone
+from assay.execution.kinds import KIND
 from assay.execution.units import Unit
 from assay.models.base import Model, Progress
 from assay.records import Response
@@ -13,11 +14,7 @@ from assay.records import Response
 
 def compute_unit(model: Model, unit: Unit, progress: Progress | None = None) -> list[Response]:
     """One backend call for one unit: what a local run and every cluster worker do with it."""
-    if unit.kind == "loglikelihood":
-        return list(model.loglikelihood(unit.requests, progress))  # type: ignore[arg-type]
-    if unit.kind == "rolling":  # a backend without it raises ModelError (assay.models.base.ModelDefaults)
-        return list(model.loglikelihood_rolling(unit.requests, progress))  # type: ignore[arg-type]
-    return list(model.generate(unit.requests, progress))  # type: ignore[arg-type]
+    return list(KIND[unit.kind].answer(model, unit.requests, progress))
 
 
 class LocalExecutor(Executor):

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from assay.records import GenerationRequest, LoglikelihoodRequest, Request, RollingRequest
+from assay.execution.kinds import KINDS, Kind, kind_of
+from assay.records import Request
 
-Kind = Literal["loglikelihood", "generate", "rolling"]
-KINDS: tuple[Kind, ...] = ("loglikelihood", "rolling", "generate")  # the order a run computes them in
+__all__ = ["KINDS", "Kind", "Unit", "WorkList", "form_units", "pack_groups", "prefix_groups"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +37,7 @@ class Unit:
     @property
     def cost(self) -> int:
         """A size estimate for scheduling the largest units first: characters a backend reads."""
-        return sum(_chars(r) for r in self.requests)
+        return sum(kind_of(r).cost(r) for r in self.requests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,29 +50,12 @@ class WorkList:
     keys: tuple[str, ...]
 
 
-def _chars(req: Request) -> int:
-    if isinstance(req, LoglikelihoodRequest):
-        return len(req.context) + len(req.continuation)
-    if isinstance(req, RollingRequest):
-        return len(req.text)
-    return (len(req.prompt) + req.max_tokens) * req.n
-
-
-def _prefix(req: Request) -> str:
-    if isinstance(req, LoglikelihoodRequest):
-        return req.context
-    if isinstance(req, RollingRequest):
-        return req.text
-    assert isinstance(req, GenerationRequest)
-    return req.prompt
-
-
 def prefix_groups(requests: Sequence[Request]) -> list[list[int]]:
     """Indices of consecutive requests sharing a context (or prompt)."""
     groups: list[list[int]] = []
     last: str | None = None
     for i, req in enumerate(requests):
-        prefix = _prefix(req)
+        prefix = kind_of(req).shared(req)
         if groups and prefix == last:
             groups[-1].append(i)
         else:

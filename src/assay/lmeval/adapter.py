@@ -15,7 +15,7 @@ from typing import Any
 from lm_eval.api.model import LM
 
 from assay.errors import ConfigError
-from assay.execution.units import Kind
+from assay.execution.kinds import Kind
 from assay.models.cache import CachedModel
 from assay.progress import RunProgress
 from assay.records import GenerationRequest, LoglikelihoodRequest, Request, RollingRequest

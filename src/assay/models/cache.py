@@ -13,7 +13,6 @@ and the run's own journal (runs/<id>/responses.sqlite), which --resume reads eve
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections import Counter
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from assay.execution.base import Executor
+from assay.execution.kinds import KINDS, Kind, dump_response, load_response
 from assay.execution.local import LocalExecutor
-from assay.execution.units import KINDS, Kind, Unit, WorkList, form_units
+from assay.execution.units import Unit, WorkList, form_units
 from assay.models.base import Model, Progress
 from assay.records import (
     GenerationRequest,
@@ -37,19 +37,6 @@ from assay.records import (
 )
 
 
-def _dump(resp: LoglikelihoodResponse | GenerationResponse) -> str:
-    if isinstance(resp, LoglikelihoodResponse):
-        return json.dumps({"lp": resp.logprob, "g": resp.is_greedy, "n": resp.n_tokens})
-    return json.dumps({"t": list(resp.texts), "f": list(resp.finish_reasons), "n": list(resp.n_tokens)})
-
-
-def _load(text: str) -> LoglikelihoodResponse | GenerationResponse:
-    d = json.loads(text)
-    if "lp" in d:
-        return LoglikelihoodResponse(logprob=float(d["lp"]), is_greedy=bool(d["g"]), n_tokens=int(d["n"]))
-    return GenerationResponse(texts=tuple(d["t"]), finish_reasons=tuple(d["f"]), n_tokens=tuple(d["n"]))
-
-
 class ResponseStore:
     """A SQLite key -> response table; WAL mode so several runs can share the user cache."""
 
@@ -61,8 +48,8 @@ class ResponseStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
-    def get_many(self, keys: Sequence[str]) -> dict[str, LoglikelihoodResponse | GenerationResponse]:
-        found: dict[str, LoglikelihoodResponse | GenerationResponse] = {}
+    def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
+        found: dict[str, Response] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 500):
             part = unique[start : start + 500]
@@ -70,16 +57,16 @@ class ResponseStore:
             for key, value in self._db.execute(
                 f"SELECT key, value FROM responses WHERE key IN ({marks})", part
             ):
-                found[key] = _load(value)
+                found[key] = load_response(value)
         return found
 
-    def put_many(self, items: Sequence[tuple[str, LoglikelihoodResponse | GenerationResponse]]) -> None:
+    def put_many(self, items: Sequence[tuple[str, Response]]) -> None:
         """All items in one transaction: a chunk is stored whole or not at all."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
-                [(k, _dump(v)) for k, v in items],
+                [(k, dump_response(v)) for k, v in items],
             )
 
     def count(self) -> int:
