@@ -5,21 +5,25 @@ Each function takes the records of the stage before and returns new ones; nothin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from assay.execution.kinds import Kind
+from assay.metrics.catalog import METRICS, get_metric
 from assay.metrics.choice import CHOICE_METRICS, choice_scores
 from assay.records import (
     GenerationRequest,
     GenerationResponse,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
+    Request,
     Sample,
     SampleResult,
     Score,
     stable_hash,
 )
-from assay.tasks.scoring import Scored
+from assay.tasks.scoring import Scored, ScoringContext
 from assay.tasks.spec import TaskSpec
 
 
@@ -92,8 +96,6 @@ def score_generations(
 ) -> list[SampleResult]:
     """Per-sample metric scores of generated text: filter (extraction) then metric, or a scorer hook's scores
     (and the extras it records, when it answers with `Scored`)."""
-    from assay.metrics.catalog import get_metric
-
     hook_extras: Sequence[dict[str, Any]] = ()
     if isinstance(hook_scores, Scored):
         hook_extras = hook_scores.extras
@@ -142,3 +144,40 @@ def _result(s: Sample, model: str, prediction: Any, scores: tuple[Score, ...], *
         scores=scores,
         **rest,
     )
+
+
+# ------------------------------------------------------------------------------------- the output types
+# An assay task's output type, in one table: the request kind its samples make, how they make them, how the
+# responses become scores and which metrics apply. The runner and the task-file check read it; lm-eval's
+# output types (lm: tasks) are lm-eval's own (assay.lmeval), with the same request kinds.
+
+
+@dataclass(frozen=True)
+class OutputType:
+    name: str
+    kind: Kind
+    requests: Callable[[TaskSpec, Sequence[Sample], int, Mapping[str, Any], int | None], list[Request]]
+    score: Callable[[TaskSpec, str, Sequence[Sample], Sequence[Any], ScoringContext], list[SampleResult]]
+    metrics: Collection[str]  # the metric names a task file may ask for
+    hooks: bool  # a `scorer` hook scores it instead (its own metrics: pass@k, judge scores)
+
+
+def _scored_generations(spec: TaskSpec, model: str, samples: Sequence[Sample], responses: Sequence[GenerationResponse],
+                        ctx: ScoringContext) -> list[SampleResult]:  # fmt: skip
+    hook_scores = None
+    if spec.scorer:
+        from assay.tasks.build import import_hook
+
+        hook_scores = import_hook(spec.scorer)(spec, samples, [r.texts for r in responses], ctx)
+    return score_generations(spec, model, samples, responses, hook_scores)
+
+
+OUTPUTS: dict[str, OutputType] = {
+    "multiple_choice": OutputType(
+        "multiple_choice", "loglikelihood", lambda spec, samples, *_: list(loglikelihood_requests(samples)),
+        lambda spec, model, samples, responses, ctx: score_choices(spec, model, samples, responses),
+        CHOICE_METRICS, hooks=False),
+    "generate": OutputType(
+        "generate", "generate", lambda *a: list(generation_requests(*a)), _scored_generations,
+        METRICS, hooks=True),
+}  # fmt: skip

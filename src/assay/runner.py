@@ -28,7 +28,7 @@ from assay.progress import RunProgress
 from assay.records import ModelInfo, RunRecord, Sample, SampleResult, TaskResult
 from assay.runs.writer import RunWriter
 from assay.session import RunSession, RunStart, stderr_warning
-from assay.tasks.build import TaskData, build_samples, fewshot_notices, import_hook, load_task_data
+from assay.tasks.build import TaskData, build_samples, fewshot_notices, load_task_data
 from assay.tasks.catalog import Selection, select
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
@@ -160,12 +160,12 @@ class _Prepared:
 
 
 def _prepare(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> _Prepared:
-    data = load_task_data(spec, data_dir, config.limit, config.fewshot_split)
+    limit = None if config.limit is None else int(config.limit)  # a fraction is for lm: tasks only (RunConfig)
+    data = load_task_data(spec, data_dir, limit, config.fewshot_split)
     samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
-    if spec.output_type == "multiple_choice":
-        return _Prepared(spec, data, samples, "loglikelihood", list(pipeline.loglikelihood_requests(samples)))
-    requests = pipeline.generation_requests(spec, samples, config.seed, config.gen_kwargs, config.n_samples)
-    return _Prepared(spec, data, samples, "generate", list(requests))
+    output = pipeline.OUTPUTS[spec.output_type]
+    requests = output.requests(spec, samples, config.seed, config.gen_kwargs, config.n_samples)
+    return _Prepared(spec, data, samples, output.kind, requests)
 
 
 def _evaluate_tasks(
@@ -216,19 +216,9 @@ def _score_task(
     writer: RunWriter,
 ) -> TaskResult:
     spec, samples = prep.spec, prep.samples
-    if prep.kind == "loglikelihood":
-        sample_results = pipeline.score_choices(spec, info.name, samples, responses)
-    else:
-        hook_scores = None
-        if spec.scorer:
-            ctx = ScoringContext(
-                data_dir=str(data_dir) if data_dir else None,
-                seed=config.seed,
-                options=dict(spec.scorer_options),
-                executor=config.executor,
-            )
-            hook_scores = import_hook(spec.scorer)(spec, samples, [o.texts for o in responses], ctx)
-        sample_results = pipeline.score_generations(spec, info.name, samples, responses, hook_scores)
+    ctx = ScoringContext(data_dir=str(data_dir) if data_dir else None, seed=config.seed,
+                         options=dict(spec.scorer_options), executor=config.executor)  # fmt: skip
+    sample_results = pipeline.OUTPUTS[spec.output_type].score(spec, info.name, samples, responses, ctx)
     writer.write_samples(info.name, spec.name, sample_results)
     from assay.dvc.data import data_version  # the data folder's DVC version, when under `dvc add`
 

@@ -170,8 +170,7 @@ def load_task_file(path: Path) -> list[TaskSpec]:
 
 def check_names(spec: TaskSpec, path: Path) -> None:
     """Metric and filter names checked against their catalogs when the file loads, not after generation."""
-    from assay.metrics.catalog import METRICS
-    from assay.metrics.choice import CHOICE_METRICS
+    from assay.pipeline import OUTPUTS  # the output types' table (it reads TaskSpec, so imported here)
     from assay.tasks.filters import validate_filter  # a bad step or regex fails at load, not mid-run
 
     for name, steps in spec.filters.items():
@@ -179,13 +178,9 @@ def check_names(spec: TaskSpec, path: Path) -> None:
             validate_filter(steps)
         except ConfigError as exc:
             raise ConfigError(f"{path}: task {spec.name!r}: filters.{name}: {exc.message}", hint=exc.hint) from None
+    output = OUTPUTS[spec.output_type]
+    known = None if spec.scorer and output.hooks else output.metrics  # a hook reports metrics of its own
     for ref in spec.metrics:
-        if spec.output_type == "multiple_choice":
-            known: Any = CHOICE_METRICS
-        elif spec.scorer:  # a scorer hook reports metrics of its own (pass@k, judge scores)
-            known = None
-        else:
-            known = METRICS
         if known is not None and ref.name not in known:
             _unknown(path, spec, "metrics", ref.name, known)
         if ref.filter is not None and ref.filter not in spec.filters:
