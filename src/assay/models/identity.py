@@ -86,11 +86,9 @@ def local_files(backend: str, args: Mapping[str, Any]) -> Path | None:
 
 
 def _identify_hf(args: Mapping[str, Any]) -> ModelIdentity:
-    from assay.models.hf import hub_commit  # transformers' hub cache names the commit of a snapshot
-
     pretrained = str(args.get("pretrained") or "")
     revision = args.get("revision")
-    commit = hub_commit(pretrained, revision) if pretrained else None
+    commit = _hub_commit(pretrained, revision)
     version = str(commit or revision or "")
     path = local_files("hf", args)
     if path is not None and (path.is_dir() or args.get("gguf_file")):
@@ -100,6 +98,19 @@ def _identify_hf(args: Mapping[str, Any]) -> ModelIdentity:
         raise UsageError(f"no model folder at {pretrained!r}", hint="give pretrained=FOLDER or a hub id")
     hub = "hub:" + hashlib.sha256(f"{pretrained}@{commit or revision}".encode()).hexdigest()
     return ModelIdentity(backend="hf", fingerprint=hub, files_digest="", version=version)
+
+
+def _hub_commit(pretrained: str, revision: Any) -> str | None:
+    """The hub commit of the model's files (a hub cache snapshot names it); None without transformers, which
+    a local folder's identity does not need (the registry and DVC may run where the hf extra is not)."""
+    from assay.models.hf import hub_commit
+
+    if not pretrained:
+        return None
+    try:
+        return hub_commit(pretrained, revision)
+    except ImportError:
+        return None
 
 
 def _identify_llamacpp(args: Mapping[str, Any]) -> ModelIdentity:
