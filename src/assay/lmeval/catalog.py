@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import ConfigError, DependencyError, UnknownTaskError, did_you_mean
+from assay.lmeval import compat
 
 PREFIX = "lm:"
 # top-level keys, in block form (`task: x`) or flow/JSON form (`{"task": "x", ...}`, as scripts write YAML)
@@ -69,6 +70,7 @@ def task_manager(paths: tuple[str, ...]) -> Any:
             hint="pip install 'assay[lmeval]'",
         ) from exc
     quiet_lmeval()
+    compat.install()  # task modules import what newer libraries dropped
     resolved = [str(Path(p).resolve()) for p in paths]
     with _cached_default_index():
         return TaskManager(include_path=resolved or None)

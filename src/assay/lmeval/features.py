@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import did_you_mean
+from assay.lmeval import compat
 
 OUTPUT_TYPES = ("loglikelihood", "loglikelihood_rolling", "multiple_choice", "generate_until")
 UNSAFE = "unsafe_code"  # lm-eval would run the model's code in-process: assay runs it in its sandbox
@@ -89,6 +90,7 @@ def load_task_config(path: Path) -> dict[str, Any]:
     the sandbox's code_eval in place of evaluate's (sandboxed.py)."""
     from lm_eval.tasks._yaml_loader import load_yaml
 
+    compat.install()
     with _code_eval_for(path):
         try:
             cfg: dict[str, Any] = load_yaml(path, resolve_func=True)
