@@ -94,6 +94,9 @@ def _identify_hf(args: Mapping[str, Any]) -> ModelIdentity:
     if path is not None and (path.is_dir() or args.get("gguf_file")):
         digest = files_digest(path)
         return ModelIdentity(backend="hf", fingerprint=digest, files_digest=digest, version=version)
+    if args.get("gguf_file"):
+        gguf = args["gguf_file"]
+        raise UsageError(f"no GGUF file {gguf!r} in {pretrained!r}", hint="check pretrained= and gguf_file=")
     if not pretrained or Path(pretrained).expanduser().exists():
         raise UsageError(f"no model folder at {pretrained!r}", hint="give pretrained=FOLDER or a hub id")
     hub = "hub:" + hashlib.sha256(f"{pretrained}@{commit or revision}".encode()).hexdigest()
