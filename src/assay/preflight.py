@@ -1,15 +1,67 @@
 """Validation before work for commands that evaluate: everything the user gave is checked before a model loads
-or a file is written (tasks and their rows, model arguments, the output folder, the leaderboard file)."""
+or a file is written (tasks and their rows, model arguments, the output folder, the leaderboard file).
+
+Checking a task means building it: its rows are read, its samples rendered and their requests formed. check_run
+returns what it built (a CheckedRun) and run_evaluation uses it, so a run builds each task once, for any
+number of models, fresh or resumed:
+
+    checked = check_run(config)                       # one line and exit 2 on a bad input; nothing written
+    record, folder = run_evaluation(config, checked=checked)
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from assay.config import RunConfig
 from assay.errors import UsageError
+
+if TYPE_CHECKING:
+    from assay.execution.kinds import Kind
+    from assay.records import Request, Sample
+    from assay.tasks.build import TaskData
+    from assay.tasks.catalog import Selection
+    from assay.tasks.spec import TaskSpec
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    """A task's rows, its samples and the requests they make, before any is answered (the same for every model)."""
+
+    spec: TaskSpec
+    data: TaskData
+    samples: tuple[Sample, ...]
+    kind: Kind
+    requests: tuple[Request, ...]
+
+
+@dataclass(frozen=True)
+class CheckedRun:
+    """What check_run built while checking `config`: run_evaluation takes it instead of building again."""
+
+    config: RunConfig
+    selection: Selection
+    data_dir: Path | None
+    tasks: tuple[PreparedTask, ...]
+
+
+def prepare_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> PreparedTask:
+    """Read a task's rows (after --limit), render its samples and form their requests. A row that lacks a field
+    the task uses fails here, naming its file and line."""
+    from assay import pipeline
+    from assay.tasks.build import build_samples, load_task_data
+
+    limit = None if config.limit is None else int(config.limit)  # a fraction is for lm: tasks only (RunConfig)
+    data = load_task_data(spec, data_dir, limit, config.fewshot_split)
+    samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
+    output = pipeline.OUTPUTS[spec.output_type]
+    requests = output.requests(spec, samples, config.seed, config.gen_kwargs, config.n_samples)
+    return PreparedTask(spec, data, tuple(samples), output.kind, tuple(requests))
 
 
 def check_writable_folder(path: Path, option: str) -> None:
@@ -82,11 +134,13 @@ def check_gen_kwargs(gen_kwargs: dict[str, object]) -> None:
             raise UsageError(f"--gen-kwargs: {name} must be {rule}, got {gen_kwargs[name]}")
 
 
-def check_run(config: RunConfig) -> None:
-    """All of `assay run`'s inputs, in the order a user would fix them; raises an AssayError on the first."""
+def check_run(config: RunConfig, resume_dir: Path | None = None) -> CheckedRun:
+    """All of `assay run`'s inputs, in the order a user would fix them; raises an AssayError on the first.
+    Returns every task built (for run_evaluation). `resume_dir`: the unfinished run's folder, which a resumed
+    run writes into instead of --output (the same checks otherwise: the saved config's tasks, data, models)."""
     from assay.data.sources import data_dir_from
     from assay.leaderboard.store import check_appendable
-    from assay.tasks.build import prepare
+    from assay.tasks.build import check_task
     from assay.tasks.catalog import select
 
     if not config.output.strip():
@@ -94,12 +148,17 @@ def check_run(config: RunConfig) -> None:
     check_models(config)
     selection = select(config.tasks, config.task_files)
     check_gen_kwargs(config.gen_kwargs)
-    check_writable_folder(config.output_dir, "--output")
+    if resume_dir is None:
+        check_writable_folder(config.output_dir, "--output")
+    else:
+        check_writable_folder(resume_dir, "--resume")
     if config.leaderboard:
         check_appendable(Path(config.leaderboard))
     data_dir = data_dir_from(config.data_dir)
+    tasks = []
     for spec in selection.tasks:
-        prepare(spec, data_dir, config.limit, config.num_fewshot, config.fewshot_seed, config.fewshot_split)
+        check_task(spec)
+        tasks.append(prepare_task(spec, config, data_dir))
     chat = [flag for flag, on in (("--apply-chat-template", config.apply_chat_template),
                                   ("--system-instruction", config.system_instruction)) if on]  # fmt: skip
     if chat and not selection.lmeval.names:
@@ -111,3 +170,4 @@ def check_run(config: RunConfig) -> None:
         from assay.lmeval.evaluate import load_lmeval
 
         load_lmeval(selection.lmeval, data_dir, config)
+    return CheckedRun(config, selection, data_dir, tuple(tasks))

@@ -3,14 +3,14 @@
 record, run_dir = run_evaluation(RunConfig(models=(ModelSpec(model="smollm2-135m"),), tasks=("arc_easy",)))
 
 Everything the user named (tasks, task files, models and their args) is checked before the run folder is
-started; the folder, the models and the journal are composed by a RunSession (assay.session), as for
-`assay judge mtbench` and `assay score`.
+started, and each task is built once (rows, samples, requests: assay.preflight, whose check_run hands them
+over) for every model; the folder, the models and the journal are composed by a RunSession (assay.session),
+as for `assay judge mtbench` and `assay score`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +19,16 @@ from assay.config import ModelSpec, RunConfig
 from assay.data.sources import data_dir_from
 from assay.errors import UsageError
 from assay.execution.base import Executor
-from assay.execution.units import Kind
 from assay.metrics.aggregate import aggregate_scores, pooled_group
 from assay.models.backends import check_spec, resolve_spec
 from assay.models.base import Model
 from assay.models.cache import CachedModel
+from assay.preflight import CheckedRun, PreparedTask, prepare_task
 from assay.progress import RunProgress
-from assay.records import ModelInfo, RunRecord, Sample, SampleResult, TaskResult
+from assay.records import ModelInfo, RunRecord, SampleResult, TaskResult
 from assay.runs.writer import RunWriter
 from assay.session import RunSession, RunStart, stderr_warning
-from assay.tasks.build import TaskData, build_samples, fewshot_notices, load_task_data
+from assay.tasks.build import fewshot_notices
 from assay.tasks.catalog import Selection, select
 from assay.tasks.scoring import ScoringContext
 from assay.tasks.spec import TaskSpec
@@ -46,14 +46,16 @@ def run_evaluation(
     show_progress: bool = True,
     model: Model | None = None,
     warn: Warn = stderr_warning,
+    checked: CheckedRun | None = None,
 ) -> tuple[RunRecord, Path]:
     """Evaluate every model on every task; write the run folder and leaderboard rows; return the record.
 
     `model` (optional) is used instead of loading config.models[0]: a caller that already holds a model
-    (or a test with a fake one) injects it. `resume_dir` is an unfinished run's folder.
+    (or a test with a fake one) injects it. `resume_dir` is an unfinished run's folder. `checked` is what
+    assay.preflight.check_run(config) built (the tasks' samples and requests); without it they are built here.
     """
-    selection = select(config.tasks, config.task_files)
-    data_dir = data_dir_from(config.data_dir)
+    if checked is not None and checked.config != config:
+        raise ValueError("run_evaluation: `checked` was built for another configuration")
     if model is not None and len(config.models) != 1:
         raise UsageError("an injected model evaluates exactly one model spec")
     specs = tuple(concrete_spec(spec) for spec in config.models)  # config.json keeps the models:/ URIs
@@ -61,6 +63,7 @@ def run_evaluation(
         if model is None:
             check_spec(spec)
         refuse_secrets(spec)
+    checked = checked or _build(config)  # a task that cannot be built fails here, before the folder exists
     if config.executor == "ray" and model is None:  # an unreachable cluster or missing resources: nothing written
         from assay.execution.ray_pool import check_resources, connect, parse_resources
 
@@ -79,8 +82,15 @@ def run_evaluation(
         )
     )
     with session.guard(), RunProgress(enabled=show_progress) as progress:
-        infos, results, stats = _run(config, specs, selection, data_dir, session, progress, model)
+        infos, results, stats = _run(checked, specs, session, progress, model)
     return session.finish(models=infos, results=results, stats=stats, warn=warn)
+
+
+def _build(config: RunConfig) -> CheckedRun:
+    """Every task of `config` built (for a caller that did not run check_run)."""
+    selection = select(config.tasks, config.task_files)
+    data_dir = data_dir_from(config.data_dir)
+    return CheckedRun(config, selection, data_dir, tuple(prepare_task(s, config, data_dir) for s in selection.tasks))
 
 
 def concrete_spec(spec: ModelSpec) -> ModelSpec:
@@ -108,21 +118,20 @@ def refuse_secrets(spec: ModelSpec) -> None:
 
 
 def _run(
-    config: RunConfig,
+    checked: CheckedRun,
     specs: tuple[ModelSpec, ...],
-    selection: Selection,
-    data_dir: Path | None,
     session: RunSession,
     progress: RunProgress,
     injected: Model | None,
 ) -> tuple[list[ModelInfo], list[TaskResult], dict[str, Any]]:
+    config, selection, data_dir = checked.config, checked.selection, checked.data_dir
     infos: list[ModelInfo] = []
     results: list[TaskResult] = []
     stats: dict[str, Any] = {}
     for spec in specs:
         model, info = _open_model(spec, config, session, injected, progress.log)
         infos.append(info)
-        model_results = _evaluate_tasks(selection.tasks, model, info, config, data_dir, session.writer, progress)
+        model_results = _evaluate_tasks(checked.tasks, model, info, config, data_dir, session.writer, progress)
         results.extend(model_results)
         results.extend(_group_results(info.name, selection, model_results))
         results.extend(_evaluate_lmeval(selection, model, info, config, data_dir, session.writer, progress))
@@ -148,28 +157,8 @@ def _open_model(
     return session.open_model(spec, defaults=defaults, inner=injected, make=make)
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A task's samples and the requests they make, before any is answered."""
-
-    spec: TaskSpec
-    data: TaskData
-    samples: list[Sample]
-    kind: Kind
-    requests: list[Any]
-
-
-def _prepare(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> _Prepared:
-    limit = None if config.limit is None else int(config.limit)  # a fraction is for lm: tasks only (RunConfig)
-    data = load_task_data(spec, data_dir, limit, config.fewshot_split)
-    samples = build_samples(spec, data, config.num_fewshot, config.fewshot_seed)
-    output = pipeline.OUTPUTS[spec.output_type]
-    requests = output.requests(spec, samples, config.seed, config.gen_kwargs, config.n_samples)
-    return _Prepared(spec, data, samples, output.kind, requests)
-
-
 def _evaluate_tasks(
-    tasks: Sequence[TaskSpec],
+    prepared: Sequence[PreparedTask],
     model: CachedModel,
     info: ModelInfo,
     config: RunConfig,
@@ -178,13 +167,13 @@ def _evaluate_tasks(
     progress: RunProgress,
 ) -> list[TaskResult]:
     """Every task's requests go to the model at once (one queue of units, one progress bar), then each is scored."""
-    if not tasks:
+    if not prepared:
         return []
-    prepared = [_prepare(spec, config, data_dir) for spec in tasks]
     for line in fewshot_notices([(p.spec, p.data) for p in prepared], config.num_fewshot):
         progress.log(line)
     lists = [model.work_list(p.spec.name, p.kind, p.requests) for p in prepared]
-    label = f"{info.name} · {tasks[0].name}" if len(tasks) == 1 else f"{info.name} · {len(tasks)} tasks"
+    tasks = [p.spec.name for p in prepared]
+    label = f"{info.name} · {tasks[0]}" if len(tasks) == 1 else f"{info.name} · {len(tasks)} tasks"
     with progress.task(label, sum(len(p.requests) for p in prepared)) as advance:
         answers = model.run_lists(lists, advance)
     return [
@@ -208,7 +197,7 @@ def _evaluate_lmeval(selection: Selection, model: CachedModel, info: ModelInfo, 
 
 
 def _score_task(
-    prep: _Prepared,
+    prep: PreparedTask,
     responses: list[Any],
     info: ModelInfo,
     config: RunConfig,

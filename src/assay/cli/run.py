@@ -219,12 +219,14 @@ def register(app: typer.Typer) -> None:
                 task_files=tuple(include),
                 **how,
             )
-            check_run(config)  # validation before work: nothing is loaded or written for a bad input
+        # validation before work, for a resumed run too (its tasks, data and models may have gone since): nothing
+        # is loaded or written, and a resumed run's folder is left as it was, for a bad input
+        checked = check_run(config, resume_dir=run_dir)
         if lm_eval_output:
             from assay.preflight import check_writable_folder
 
             check_writable_folder(Path(lm_eval_output), "--lm-eval-output")
-        record, folder = run_evaluation(config, resume_dir=run_dir, show_progress=not quiet)
+        record, folder = run_evaluation(config, resume_dir=run_dir, show_progress=not quiet, checked=checked)
         print_results(record, folder)
         if lm_eval_output:
             _write_lmeval(folder, Path(lm_eval_output))
