@@ -135,7 +135,7 @@ def _run(
         results.extend(model_results)
         results.extend(_group_results(info.name, selection, model_results))
         results.extend(_evaluate_lmeval(selection, model, info, config, data_dir, session.writer, progress))
-        stats[info.name] = {**model.stats, **model.inner.stats}
+        stats[info.name] = {**model.stats, **model.executor.stats}
     return infos, results, stats
 
 

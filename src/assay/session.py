@@ -120,7 +120,7 @@ class RunSession:
             backend_model = inner if inner is not None else (make or load_model)(resolved)
             stores = self._journal_and_cache()  # every answer journaled as its unit finishes
             model = CachedModel(backend_model, readers=stores, writers=stores, chunk_size=self.start_info.chunk_size)
-            self.models[key] = (model, model_info(backend, args, backend_model, name))
+            self.models[key] = (model, model_info(backend, args, model.executor.loaded, name))
         return self.models[key]
 
     def totals(self) -> dict[str, int]:

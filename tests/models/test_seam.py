@@ -30,7 +30,7 @@ def test_backends_and_wrappers_answer_every_capability(tmp_path: Path) -> None:
     assert http.preferred_chunk_size == 12  # an HTTP backend wants many requests in flight: 4 per slot
     assert LocalExecutor(http).generate_unit_hint == 12
     assert (cached.version, cached.preferred_chunk_size) == ("", None)
-    info = model_info("fake", {"revision": "r1"}, LocalExecutor(fake), "mine")
+    info = model_info("fake", {"revision": "r1"}, LocalExecutor(fake).loaded, "mine")
     assert (info.name, info.version, info.fingerprint) == ("mine", "r1", fake.fingerprint)
     cached.close()
     http.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from assay.execution.units import Unit
@@ -19,26 +20,30 @@ from assay.records import Response
 UnitDone = Callable[[Unit, list[Response]], None]
 
 
-class Executor(ABC):
-    """What CachedModel needs to compute units; it also stands in for the model (name, fingerprint)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadedModel:
+    """Which model an executor computes with, as its backend identified it once loaded (in this process, or on
+    the workers). An executor carries it rather than posing as the model: CachedModel keys its stores with
+    `fingerprint`, and a run records it (assay.models.backends.model_info)."""
 
-    name: str
+    name: str  # the display name
     backend: str
+    fingerprint: str  # the backend's identity of the model (assay.models.identity): part of every cache key
+    version: str = ""  # the model's own version (Model.version)
+
+
+class Executor(ABC):
+    """What CachedModel needs to compute units: the model they are computed with (`loaded`), and the work."""
 
     @property
     @abstractmethod
-    def fingerprint(self) -> str:
-        """The model's fingerprint: part of every cache key."""
-
-    @property
-    @abstractmethod
-    def version(self) -> str:
-        """The model's own version (Model.version), as the backend reports it."""
+    def loaded(self) -> LoadedModel:
+        """The identity of the model the units are computed with."""
 
     @property
     @abstractmethod
     def stats(self) -> dict[str, Any]:
-        """Counters for summary.json (the backend's own, and per worker on a cluster)."""
+        """The executor's counters for summary.json (the backend's own, and per worker on a cluster)."""
 
     @property
     @abstractmethod

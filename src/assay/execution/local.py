@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from assay.execution.base import Executor, UnitDone
+from assay.execution.base import Executor, LoadedModel, UnitDone
 from assay.execution.kinds import KIND
 from assay.execution.units import Unit
 from assay.models.base import Model, Progress
@@ -22,16 +22,16 @@ class LocalExecutor(Executor):
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self.name = model.name
-        self.backend = model.backend
+        self._loaded: LoadedModel | None = None
 
     @property
-    def fingerprint(self) -> str:
-        return self.model.fingerprint
-
-    @property
-    def version(self) -> str:
-        return self.model.version
+    def loaded(self) -> LoadedModel:
+        if self._loaded is None:  # read when first needed: an HTTP backend asks its server for its identity
+            model = self.model
+            self._loaded = LoadedModel(
+                name=model.name, backend=model.backend, fingerprint=model.fingerprint, version=model.version
+            )
+        return self._loaded
 
     @property
     def stats(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from assay.config import ModelSpec
 from assay.errors import AssayError, ModelError, UsageError
-from assay.execution.base import Executor, UnitDone
+from assay.execution.base import Executor, LoadedModel, UnitDone
 from assay.execution.local import compute_unit
 from assay.execution.ray_connect import connect
 from assay.execution.units import Unit
@@ -149,8 +149,6 @@ class RayExecutor(Executor):
     def __init__(self, spec: ModelSpec, workers: int, need: dict[str, float], log: Log | None = None) -> None:
         import ray
 
-        self.name = spec.name
-        self.backend = spec.model
         self.log = log or (lambda _: None)
         rest = {k: v for k, v in need.items() if k not in ("CPU", "GPU")}
         actor_cls = ray.remote(UnitWorker).options(
@@ -171,18 +169,16 @@ class RayExecutor(Executor):
             )
         self.slots = [_Slot(i, a, info) for i, (a, info) in enumerate(zip(actors, infos, strict=True))]
         self._info = infos[0]
+        self._loaded = LoadedModel(name=spec.name, backend=spec.model, fingerprint=str(self._info["fingerprint"]),
+                                   version=str(self._info["version"]))  # fmt: skip
         self.requeued: list[str] = []
         self.timing: dict[str, float] = {"seconds_running": 0.0, "seconds_tail": 0.0}
         where = ", ".join(f"pid {s.info['pid']} on {s.info['node']}" for s in self.slots)
         self.log(f"ray: {workers} worker(s) loaded {spec.name} ({where})")
 
     @property
-    def fingerprint(self) -> str:
-        return str(self._info["fingerprint"])
-
-    @property
-    def version(self) -> str:
-        return str(self._info["version"])
+    def loaded(self) -> LoadedModel:
+        return self._loaded
 
     @property
     def generate_unit_hint(self) -> int | None:

@@ -94,9 +94,10 @@ def load_model(spec: ModelSpec) -> Model:
 
 
 class Identified(Protocol):
-    """What model_info needs of a loaded model (a backend, or an executor that loads it on workers)."""
+    """What model_info needs of a loaded model (a backend, or the LoadedModel an executor carries)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     @property
     def fingerprint(self) -> str: ...
@@ -108,7 +109,7 @@ class Identified(Protocol):
 def model_info(backend: str, args: dict[str, Any], model: Identified, name: str | None = None) -> ModelInfo:
     """What a run records about a loaded model; the one place a ModelInfo is built.
 
-    `model` is the backend itself (or the executor that loaded it), not a cache wrapped around it: the fingerprint
+    `model` is the backend itself (or the identity an executor carries), not a cache wrapped around it: the fingerprint
     is the backend's identity (assay.models.identity), the files digest that of the files it loaded; the version
     is the model's own `version`, else the `revision` arg; the name is `name`, else the model's own.
     """

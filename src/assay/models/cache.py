@@ -1,6 +1,7 @@
 """Response cache and run journal: SQLite stores keyed by a hash of (model fingerprint, request).
 
-`CachedModel` wraps a backend (or an executor: assay.execution). It forms units of work from the full request
+`CachedModel` wraps a backend (or an executor: assay.execution, which carries the identity of the model it
+computes with). It forms units of work from the full request
 lists by the one rule in assay.execution.units, answers the units the stores already hold whole, has the
 executor compute the rest, and commits each finished unit to the stores in one transaction as it finishes. A
 run killed at any point loses only the units in flight; started again (with any executor or worker count) it
@@ -86,10 +87,10 @@ class CachedModel:
         writers: Sequence[ResponseStore],
         chunk_size: int = 128,
     ) -> None:
-        self.inner = inner
         self.executor: Executor = inner if isinstance(inner, Executor) else LocalExecutor(inner)
-        self.name = inner.name
-        self.backend = inner.backend
+        loaded = self.executor.loaded
+        self.name = loaded.name
+        self.backend = loaded.backend
         self.readers = list(readers)
         self.writers = list(writers)
         self.chunk_size = chunk_size  # requests per scoring unit; generation units are smaller (below)
@@ -106,11 +107,11 @@ class CachedModel:
 
     @property
     def fingerprint(self) -> str:
-        return self.executor.fingerprint
+        return self.executor.loaded.fingerprint
 
     @property
     def version(self) -> str:
-        return self.executor.version
+        return self.executor.loaded.version
 
     @property
     def preferred_chunk_size(self) -> int | None:
