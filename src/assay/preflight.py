@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -78,18 +78,25 @@ def check_writable_folder(path: Path, option: str) -> None:
         raise UsageError(f"{option} {path} is not writable ({existing})", hint=hint)
 
 
+def run_model_args(backend: str, config: RunConfig) -> dict[str, Any]:
+    """The run's options that `backend` takes as model args (hf: --batch-size, --device), for the args a model
+    spec does not set itself."""
+    from assay.models.backends import capabilities
+
+    given = {"batch_size": config.batch_size, "device": config.device}
+    return {name: given[name] for name in capabilities(backend).run_options if given.get(name) not in (None, "")}
+
+
 def check_models(config: RunConfig) -> None:
-    """Backend arguments that would fail at load time fail now (hf: unknown args, missing files, no CUDA)."""
-    from assay.models.backends import resolve_spec
+    """Backend arguments that would fail at load time fail now (hf: unknown args, missing files, no CUDA): the
+    args the model will load with, the run's options included."""
+    from assay.models.backends import check_args, resolve_spec
     from assay.runner import concrete_spec, refuse_secrets  # the runner checks again; here before any data is read
 
     for spec in config.models:
         refuse_secrets(spec)
         backend, args, _ = resolve_spec(concrete_spec(spec))
-        if backend == "hf":
-            from assay.models.hf import check_args
-
-            check_args({**args, **({"device": config.device} if config.device else {})})
+        check_args(backend, {**run_model_args(backend, config), **args})
 
 
 def check_chat_templates(config: RunConfig) -> None:

@@ -23,7 +23,7 @@ from assay.metrics.aggregate import aggregate_scores, pooled_group
 from assay.models.backends import check_spec, resolve_spec
 from assay.models.base import Model
 from assay.models.cache import CachedModel
-from assay.preflight import CheckedRun, PreparedTask, prepare_task
+from assay.preflight import CheckedRun, PreparedTask, prepare_task, run_model_args
 from assay.progress import RunProgress
 from assay.records import ModelInfo, RunRecord, SampleResult, TaskResult
 from assay.runs.writer import RunWriter
@@ -142,10 +142,9 @@ def _run(
 def _open_model(
     spec: ModelSpec, config: RunConfig, session: RunSession, injected: Model | None, log: Warn
 ) -> tuple[CachedModel, ModelInfo]:
-    """The session's model for `spec`, with the run's hf defaults; on Ray the workers load it, not this process."""
-    defaults: dict[str, Any] = {}
-    if resolve_spec(spec)[0] == "hf":
-        defaults = {"batch_size": config.batch_size, **({"device": config.device} if config.device else {})}
+    """The session's model for `spec`, with the run's options it takes (hf: --batch-size, --device); on Ray the
+    workers load it, not this process."""
+    defaults = run_model_args(resolve_spec(spec)[0], config)
 
     def ray_executor(resolved: ModelSpec) -> Executor:
         from assay.execution.ray_pool import RayExecutor, parse_resources

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from assay.config import ModelSpec
@@ -20,6 +21,34 @@ BACKENDS: dict[str, str] = {
     "llamacpp": "assay.models.llamacpp:LlamaCppModel",
     "fake": "assay.testing.fake:FakeModel",  # deterministic, loads nothing: tests and simulated scale
 }
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do beyond the model seam, for the code that composes a run; a backend absent from
+    CAPABILITIES can do none of it."""
+
+    run_options: tuple[str, ...] = ()  # the run's own options it takes as model args (--batch-size, --device)
+    check_args: str = ""  # "module:function" that checks its args before it loads (files, dtype, device)
+
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "hf": Capabilities(run_options=("batch_size", "device"), check_args="assay.models.hf:check_args"),
+}
+
+
+def capabilities(backend: str) -> Capabilities:
+    return CAPABILITIES.get(backend, Capabilities())
+
+
+def check_args(backend: str, args: dict[str, Any]) -> None:
+    """The backend's own check of `args` before it loads, when it has one (a UsageError on the first problem)."""
+    ref = capabilities(backend).check_args
+    if ref:
+        module_name, function = ref.split(":")
+        getattr(importlib.import_module(module_name), function)(args)
+
+
 # registered so that tests and benches can run the whole pipeline with `--model fake`; not for evaluating a model
 TESTING_BACKENDS: dict[str, str] = {"fake": "answers derived from hashes, loads no model (tests and benches)"}
 
