@@ -38,12 +38,12 @@ def run_lm_eval(argv: list[str]) -> None:
     if drop.cache_dir:
         os.environ["ASSAY_CACHE"] = str(Path(drop.cache_dir).expanduser().resolve())
     config = build_config(**drop.fields)
-    check_run(config)
+    checked = check_run(config)
     if drop.output_path:
         out = Path(drop.output_path)
         check_writable_folder(out.parent if out.suffix == ".json" else out, "--output_path")
     started = time.perf_counter()
-    _, folder = run_evaluation(config, show_progress=True)
+    _, folder = run_evaluation(config, show_progress=True, checked=checked)
     run = open_run(folder)
     how = replace(drop.how, seconds=time.perf_counter() - started)
     written = write_lmeval_output(run, Path(drop.output_path), drop.log_samples, how) if drop.output_path else []

@@ -134,10 +134,10 @@ def evaluate_candidate(spec: ModelSpec, config_fields: dict[str, Any], notice: s
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UsageError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
-    check_run(config)  # a bad task file or option fails here, before the candidate model loads
+    checked = check_run(config)  # a bad task file or option fails here, before the candidate model loads
     if notice:
         print(notice, file=sys.stderr, flush=True)
-    record, run_dir = run_evaluation(config)
+    record, run_dir = run_evaluation(config, checked=checked)
     limit = "every row" if config.limit is None else f"limit {config.limit}"
     return Side(run_dir, record.models[0].name, f"evaluated now ({spec.model}, {limit})")
 
