@@ -60,14 +60,15 @@ def _hf_model_gone(partial: Path) -> None:
     _config(partial, lambda c: c["models"][0].update(model="hf", args={"pretrained": "./ckpt"}))
 
 
+def _row_lost_a_field(partial: Path) -> None:
+    """The fourth row of the task's data file no longer has its answer."""
+    rows = ROWS[:3] + [{"question": "3+3?", "choices": ["6", "7"]}] + ROWS[4:]
+    (partial.parent.parent / ROWS_FILE).write_text(_rows(rows))
+
+
 DAMAGE: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "data folder gone": (lambda partial: shutil.rmtree(partial.parent.parent / "data"), ("data folder",)),
-    "row lost a field": (
-        lambda partial: (partial.parent.parent / ROWS_FILE).write_text(
-            _rows(ROWS[:3] + [{"question": "3+3?", "choices": ["6", "7"]}] + ROWS[4:])
-        ),
-        ("test.jsonl:4",),
-    ),
+    "row lost a field": (_row_lost_a_field, ("test.jsonl:4",)),
     "task file gone": (lambda partial: (partial.parent.parent / "tiny.yaml").unlink(), ("tiny.yaml",)),
     "model folder gone": (_hf_model_gone, ("ckpt",)),
     "bad model argument": (lambda p: _config(p, lambda c: c["models"][0]["args"].update(seeed=1)), ("seeed",)),
