@@ -135,19 +135,20 @@ def test_an_unsafe_task_whose_metric_runs_code_without_code_eval_is_still_refuse
 @pytest.mark.timeout(900)
 def test_lm_humaneval_and_mbpp_match_lm_eval_run_in_process(data_dir: Path, tmp_path: Path) -> None:
     """Same greedy texts, same programs, same pass@1 as lm-eval with HF_ALLOW_CODE_EVAL=1 and
-    confirm_run_unsafe_code=True; my_code's canned programs make one verdict a pass."""
+    confirm_run_unsafe_code=True; my_code's canned program makes one verdict a pass (the model's fail)."""
     pytest.importorskip("lm_eval")
     include = write_code_task(tmp_path / "tasks", "my_code", [ADD, "def add(a, b):\n    return a * b\n"])
     out = tmp_path / "parity.json"
     cmd = [sys.executable, str(REPO / "bench" / "parity_lmeval_zoo.py"), "--tasks", "lm:humaneval,lm:mbpp,lm:my_code",
-           "--limit", "2", "--max-gen-toks", "12", "--data-dir", str(data_dir), "--include", str(include),
+           "--limit", "1", "--max-gen-toks", "12", "--data-dir", str(data_dir), "--include", str(include),
            "--json", str(out)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "TQDM_DISABLE": "1"})
     assert out.exists(), proc.stdout[-2000:] + proc.stderr[-4000:]
     rows = {r["task"]: r for r in json.loads(out.read_text())}
-    assert set(rows) == {"humaneval", "mbpp", "my_code"} and all(r["n"] == 2 for r in rows.values()), rows
+    assert set(rows) == {"humaneval", "mbpp", "my_code"} and all(r["n"] == 1 for r in rows.values()), rows
     assert all(r["passed"] for r in rows.values()), proc.stdout[-3000:]
-    assert rows["my_code"]["metrics"]["pass_at_1,canned"] == [0.5, 0.5], rows["my_code"]  # [lm-eval's, assay's]
+    assert rows["my_code"]["metrics"]["pass_at_1,canned"] == [1.0, 1.0], rows["my_code"]  # [lm-eval's, assay's]
+    assert rows["humaneval"]["metrics"]["pass@1,create_test"] == [0.0, 0.0]  # 12 tokens finish no function
     assert proc.returncode == 0
 
 
