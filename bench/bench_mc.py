@@ -20,7 +20,8 @@ Printed per task: whole-process wall time of each and the ratio (lm-eval / assay
 and its ratio, tokens forwarded (without and with padding), and both accuracies (they must agree).
 Targets (SmolLM2-135M fp32, CPU): >= 2x on arc_easy, >= 1.5x on hellaswag, >= 1x on the mmlu subject.
 With --lm, assay runs lm-eval's own YAML of each task (`--tasks lm:T`, lm-eval's code building the requests
-and scoring): the same targets hold, since the requests reach the same packed scorer.
+and scoring): the same targets hold, since the requests reach the same packed scorer. With --both, assay runs
+the built-in task and lm-eval's YAML of it one after the other, each against the same lm-eval run.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class TaskBench:
 
     @property
     def target(self) -> float:
-        return TARGETS.get(self.task, 1.0)
+        return TARGETS.get(self.task.removeprefix("lm:"), 1.0)
 
 
 def _timed(cmd: Sequence[str], env: dict[str, str]) -> float:
@@ -115,10 +116,10 @@ def run_lmeval(task: str, model_dir: Path, include: Path, work: Path, args: Any,
     return Side(wall, stats["seconds_loglikelihood"], tokens, padded, float(results["acc,none"]))
 
 
-def run_assay(task: str, model_dir: Path, work: Path, args: Any, env: dict[str, str]) -> Side:
-    """`assay run` as a subprocess, response cache off; its figures from summary.json."""
-    out = work / f"assay_{task}"
-    name = f"lm:{task}" if args.lm else task  # --lm: lm-eval's own YAML of the task, run by assay
+def run_assay(name: str, model_dir: Path, work: Path, args: Any, env: dict[str, str]) -> Side:
+    """`assay run` of task `name` (a built-in or lm:TASK) as a subprocess, response cache off; its figures from
+    summary.json."""
+    out = work / f"assay_{name.replace(':', '_')}"
     cmd = [
         str(BIN / "assay"), "run", "--model", "hf", "--model-args", f"pretrained={model_dir},dtype=float32",
         "--tasks", name, "--limit", str(args.limit), "--batch-size", str(args.batch_size), "--no-cache",
@@ -134,16 +135,25 @@ def run_assay(task: str, model_dir: Path, work: Path, args: Any, env: dict[str, 
                 int(stats.get("padded_tokens", 0)), float(acc_value))  # fmt: skip
 
 
+def assay_names(task: str, args: Any) -> list[str]:
+    """What assay runs for `task`: its built-in, lm-eval's YAML (--lm), or both, one after the other (--both)."""
+    if args.both:
+        return [task, f"lm:{task}"]
+    return [f"lm:{task}" if args.lm else task]
+
+
 def bench_task(task: str, lmeval_first: bool, model_dir: Path, include: Path, work: Path, args: Any,
-               env: dict[str, str]) -> TaskBench:  # fmt: skip
-    """Both tools on one task, back to back, in the order given."""
+               env: dict[str, str]) -> list[TaskBench]:  # fmt: skip
+    """Both tools on one task, back to back, in the order given (with --both, assay's two runs follow each
+    other, so lm-eval's one run is the reference of both)."""
+    names = assay_names(task, args)
     if lmeval_first:
         ref = run_lmeval(task, model_dir, include, work, args, env)
-        ours = run_assay(task, model_dir, work, args, env)
+        ours = [run_assay(name, model_dir, work, args, env) for name in names]
     else:
-        ours = run_assay(task, model_dir, work, args, env)
+        ours = [run_assay(name, model_dir, work, args, env) for name in names]
         ref = run_lmeval(task, model_dir, include, work, args, env)
-    return TaskBench(task, ref, ours)
+    return [TaskBench(name, ref, side) for name, side in zip(names, ours, strict=True)]
 
 
 def _line(r: TaskBench) -> str:
@@ -200,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     parser.add_argument("--lm", action="store_true",
                         help="assay runs lm-eval's own YAML of each task (lm:TASK) instead of its built-in one")
+    parser.add_argument("--both", action="store_true",
+                        help="assay runs its built-in task and lm-eval's YAML of it, against one lm-eval run")
     args = parser.parse_args(argv)
     args.data_dir = str(Path(args.data_dir).resolve())
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -216,9 +228,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             (work / f"r{round_no}").mkdir()
             for i, task in enumerate(tasks):
                 lmeval_first = (round_no + i) % 2 == 0  # alternate who goes first
-                results.append(bench_task(task, lmeval_first, model_dir, inc, work / f"r{round_no}", args, env))
+                pair = bench_task(task, lmeval_first, model_dir, inc, work / f"r{round_no}", args, env)
+                results.extend(pair)
                 load = os.getloadavg()[0]
-                print(f"  {_line(results[-1])}   (round {round_no + 1}, load average {load:.1f})", flush=True)
+                for line in pair:
+                    print(f"  {_line(line)}   (round {round_no + 1}, load average {load:.1f})", flush=True)
                 _save(results, args.json)  # a long run that is stopped keeps what it measured
     print()
     ok = report(results)
