@@ -204,9 +204,18 @@ def _score_task(
     writer: RunWriter,
 ) -> TaskResult:
     spec, samples = prep.spec, prep.samples
+    sandbox = None
+    if config.executor == "ray":  # generated code runs on the cluster's nodes (started only if the task runs code)
+        from assay.execution.ray_sandbox import RaySandbox
+
+        sandbox = RaySandbox()
     ctx = ScoringContext(data_dir=str(data_dir) if data_dir else None, seed=config.seed,
-                         options=dict(spec.scorer_options), executor=config.executor)  # fmt: skip
-    sample_results = pipeline.OUTPUTS[spec.output_type].score(spec, info.name, samples, responses, ctx)
+                         options=dict(spec.scorer_options), sandbox=sandbox)  # fmt: skip
+    try:
+        sample_results = pipeline.OUTPUTS[spec.output_type].score(spec, info.name, samples, responses, ctx)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
     writer.write_samples(info.name, spec.name, sample_results)
     from assay.dvc.data import data_version  # the data folder's DVC version, when under `dvc add`
 

@@ -48,7 +48,7 @@ def test_a_problems_samples_go_to_one_checker_together():
     from collections import deque
 
     from assay.sandbox import Check, Job
-    from assay.sandbox.pool import CHUNK, MAX_GROUP, _next_chunk
+    from assay.sandbox.pool import CHUNK, MAX_GROUP, next_chunk
 
     def jobs_with(keys: list[str]) -> list[Job]:
         return [Job(program="", check=Check(tests=("pass",), remote=(), key=k)) for k in keys]
@@ -57,7 +57,7 @@ def test_a_problems_samples_go_to_one_checker_together():
     jobs, queue = jobs_with(keys), deque(range(len(keys)))
     chunks = []
     while queue:
-        chunks.append([keys[i] for i in _next_chunk(jobs, queue)])
+        chunks.append([keys[i] for i in next_chunk(jobs, queue)])
     assert CHUNK == 4
     assert chunks == [
         ["a"] * 10,  # a whole problem in one chunk

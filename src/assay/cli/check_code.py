@@ -253,7 +253,7 @@ def _sandbox(executor: str, workers: int, hide: list[str]) -> Iterator[Sandbox]:
     if executor == "ray":
         from assay.execution.ray_sandbox import RaySandbox
 
-        remote = RaySandbox(hide)
+        remote = RaySandbox(hide, log=lambda line: console_err.print(line, highlight=False))
         try:
             yield remote
         finally:

@@ -40,24 +40,15 @@ def score_code(
         jobs.extend((pid, extract_code(t, problems[pid].entry_point, mode)) for t in texts)
     opts = ctx.options  # a task's `scorer_options`: timeout, workers, min_time, time_factor
     timeout = opts.get("timeout")
-    remote = None
-    if ctx.executor == "ray":  # a sandbox pool on every node of the cluster the run is connected to
-        from assay.execution.ray_sandbox import RaySandbox
-
-        remote = RaySandbox()
-    try:
-        outcomes = score_completions(
-            problems,
-            jobs,
-            workers=int(opts.get("workers", 2)),
-            timeout=float(timeout) if timeout else None,
-            min_time=float(opts.get("min_time", MIN_TIME)),
-            time_factor=float(opts.get("time_factor", TIME_FACTOR)),
-            sandbox=remote,
-        )
-    finally:
-        if remote is not None:
-            remote.close()
+    outcomes = score_completions(
+        problems,
+        jobs,
+        workers=int(opts.get("workers", 2)),
+        timeout=float(timeout) if timeout else None,
+        min_time=float(opts.get("min_time", MIN_TIME)),
+        time_factor=float(opts.get("time_factor", TIME_FACTOR)),
+        sandbox=ctx.sandbox,  # None: a local pool of `workers`, started and closed here
+    )
     results: list[tuple[Score, ...]] = []
     extras: list[dict[str, Any]] = []
     offset = 0

@@ -1,8 +1,8 @@
 """Units on a Ray cluster: `--executor ray`.
 
 Each worker is a Ray actor holding one replica of the model (loaded once, in the actor; the driver loads
-nothing). The driver keeps one queue of units, largest first, and hands the next one to whichever worker
-finishes, so no worker is left holding a straggler. Requests and responses travel as the frozen records.
+nothing). The units go through the one Ray work queue (assay.execution.ray_queue, which the Ray sandbox uses
+too): largest first, to whichever worker finishes. Requests and responses travel as the frozen records.
 
 Faults: a worker process that dies has its unit re-queued (at the front) and is restarted by Ray (at most
 `RESTARTS` times, reloading the model); a unit lost `MAX_REQUEUES` + 1 times stops the run with an error that
@@ -18,24 +18,22 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from assay.config import ModelSpec
-from assay.errors import AssayError, ModelError, UsageError
+from assay.errors import ModelError, UsageError
 from assay.execution.base import Executor, LoadedModel, UnitDone
 from assay.execution.local import compute_unit
 from assay.execution.ray_connect import connect
+from assay.execution.ray_queue import MAX_REQUEUES, RESTARTS, ActorPool
 from assay.execution.units import Unit
 from assay.models.base import Progress
 from assay.records import Response
 
-MAX_REQUEUES = 2
-RESTARTS = 2
 LOAD_TIMEOUT = 1800.0  # seconds for every worker to load its replica
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-__all__ = ["RayExecutor", "check_resources", "connect", "parse_resources"]
+__all__ = ["MAX_REQUEUES", "RESTARTS", "RayExecutor", "check_resources", "connect", "parse_resources"]
 
 Log = Callable[[str], None]
 
@@ -129,27 +127,12 @@ class UnitWorker:
         return {"units": self.units, "requests": self.requests, "busy_seconds": round(self.busy, 3), **backend}
 
 
-@dataclass(eq=False)
-class _Slot:
-    """The driver's view of one worker."""
-
-    index: int
-    actor: Any
-    info: dict[str, Any]
-    lost: int = 0  # deaths seen
-    busy: float = 0.0
-    units: int = 0
-    requests: int = 0
-    backend: dict[str, Any] = field(default_factory=dict)
-
-
 class RayExecutor(Executor):
     """Units over `workers` actors of the model `spec` (backend, args and name already resolved)."""
 
     def __init__(self, spec: ModelSpec, workers: int, need: dict[str, float], log: Log | None = None) -> None:
         import ray
 
-        self.log = log or (lambda _: None)
         rest = {k: v for k, v in need.items() if k not in ("CPU", "GPU")}
         actor_cls = ray.remote(UnitWorker).options(
             num_cpus=need.get("CPU", 1.0),
@@ -160,21 +143,17 @@ class RayExecutor(Executor):
         )
         threads = {name: os.environ.get(name) for name in THREAD_VARIABLES}
         actors: list[Any] = [actor_cls.remote(spec.model_dump(mode="json"), threads) for _ in range(workers)]
-        infos = _gather([a.load.remote() for a in actors], LOAD_TIMEOUT)
-        prints = {i["fingerprint"] for i in infos}
+        self.pool = ActorPool(actors, ModelError, log, LOAD_TIMEOUT, what="load the model")
+        prints = {s.info["fingerprint"] for s in self.pool.slots}
         if len(prints) > 1:
             raise ModelError(
                 f"workers loaded different models for {spec.name} (fingerprints {', '.join(sorted(prints))})",
                 hint="every node must read the same model files (a shared filesystem or the same model cache)",
             )
-        self.slots = [_Slot(i, a, info) for i, (a, info) in enumerate(zip(actors, infos, strict=True))]
-        self._info = infos[0]
+        self._info = dict(self.pool.slots[0].info)
         self._loaded = LoadedModel(name=spec.name, backend=spec.model, fingerprint=str(self._info["fingerprint"]),
                                    version=str(self._info["version"]))  # fmt: skip
-        self.requeued: list[str] = []
-        self.timing: dict[str, float] = {"seconds_running": 0.0, "seconds_tail": 0.0}
-        where = ", ".join(f"pid {s.info['pid']} on {s.info['node']}" for s in self.slots)
-        self.log(f"ray: {workers} worker(s) loaded {spec.name} ({where})")
+        self.pool.log(f"ray: {workers} worker(s) loaded {spec.name} ({self.pool.where()})")
 
     @property
     def loaded(self) -> LoadedModel:
@@ -189,22 +168,22 @@ class RayExecutor(Executor):
     def stats(self) -> dict[str, Any]:
         workers = []
         backend: collections.Counter[str] = collections.Counter()
-        for slot in self.slots:
+        for slot in self.pool.slots:
             workers.append({"worker": slot.index, "pid": slot.info["pid"], "node": slot.info["node"],
-                            "units": slot.units, "requests": slot.requests, "busy_seconds": round(slot.busy, 3),
+                            "units": slot.items, "requests": slot.size, "busy_seconds": round(slot.busy, 3),
                             "deaths": slot.lost})  # fmt: skip
             backend.update({k: v for k, v in slot.backend.items() if isinstance(v, int | float)})
-        return {**dict(backend), "executor": "ray", "workers": workers, "requeued_units": list(self.requeued),
-                **{k: round(v, 3) for k, v in self.timing.items()}}  # fmt: skip
+        return {**dict(backend), "executor": "ray", "workers": workers, "requeued_units": list(self.pool.requeued),
+                **{k: round(v, 3) for k, v in self.pool.timing.items()}}  # fmt: skip
 
     def run(self, units: Sequence[Unit], done: UnitDone, progress: Progress | None = None) -> None:
-        _Schedule(self, units, done, progress).drain()
+        self.pool.run(units, "run", lambda unit, result: done(unit, list(result)), lambda u: len(u.keys), progress)
         self._collect_stats()
 
     def _collect_stats(self) -> None:
         import ray
 
-        for slot in self.slots:
+        for slot in self.pool.slots:
             try:
                 got = ray.get(slot.actor.stats.remote(), timeout=60)
             except Exception:  # a worker that died at the very end: its counters are gone
@@ -212,108 +191,4 @@ class RayExecutor(Executor):
             slot.backend = {k: v for k, v in got.items() if k not in ("units", "requests", "busy_seconds")}
 
     def close(self) -> None:
-        import ray
-
-        for slot in self.slots:
-            ray.kill(slot.actor, no_restart=True)
-
-
-class _Schedule:
-    """One pass of the queue: largest units first; a worker that finishes takes the next one."""
-
-    def __init__(self, ex: RayExecutor, units: Sequence[Unit], done: UnitDone, progress: Progress | None) -> None:
-        self.ex = ex
-        self.queue = collections.deque(sorted(units, key=lambda u: (-u.cost, u.uid)))
-        self.done = done
-        self.progress = progress
-        self.idle = list(ex.slots)
-        self.inflight: dict[Any, tuple[_Slot, Unit | None, float]] = {}
-        self.lost: collections.Counter[str] = collections.Counter()
-        self.first_idle: float | None = None
-        self.restarting: dict[_Slot, float] = {}  # worker -> when to ask again whether it is back
-
-    def drain(self) -> None:
-        import ray
-
-        started = time.perf_counter()
-        while self.queue or any(u is not None for _, u, _ in self.inflight.values()):
-            self._dispatch()
-            if not self.inflight and not self.restarting:
-                raise ModelError("every Ray worker died", hint="see the Ray logs (/tmp/ray/session_latest/logs)")
-            ready, _ = ray.wait(list(self.inflight), num_returns=1, timeout=0.2 if self.restarting else None)
-            for ref in ready:
-                self._finish(ref)
-        end = time.perf_counter()
-        self.ex.timing["seconds_running"] += end - started
-        self.ex.timing["seconds_tail"] += end - (self.first_idle or end)
-
-    def _dispatch(self) -> None:
-        now = time.perf_counter()
-        for slot in [s for s, when in self.restarting.items() if when <= now]:
-            del self.restarting[slot]  # ask again whether the restarted worker has its model
-            self.inflight[slot.actor.load.remote()] = (slot, None, now)
-        while self.queue and self.idle:
-            slot = self.idle.pop(0)
-            unit = self.queue.popleft()
-            self.inflight[slot.actor.run.remote(unit)] = (slot, unit, time.perf_counter())
-        if self.idle and not self.queue and self.first_idle is None:
-            self.first_idle = time.perf_counter()
-
-    def _finish(self, ref: Any) -> None:
-        import ray
-        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
-
-        slot, unit, started = self.inflight.pop(ref)
-        try:
-            result = ray.get(ref)
-        except RayActorError as exc:
-            if unit is None and isinstance(exc, ActorUnavailableError):  # still restarting
-                self.restarting[slot] = time.perf_counter() + 0.2
-                return
-            self._worker_died(slot, unit, restarts=not isinstance(exc, ActorDiedError))
-            return
-        except RayTaskError as exc:
-            cause = exc.cause
-            if isinstance(cause, AssayError):
-                raise cause from None
-            raise ModelError(f"unit {unit.uid if unit else '?'} failed on a Ray worker: {cause}") from exc
-        self.idle.append(slot)
-        if unit is None:  # a restarted worker has reloaded its model (in a new process)
-            slot.info = dict(result)
-            return
-        slot.busy += time.perf_counter() - started
-        slot.units += 1
-        slot.requests += len(unit.keys)
-        self.done(unit, list(result))
-        if self.progress:
-            self.progress(len(unit.keys))
-
-    def _worker_died(self, slot: _Slot, unit: Unit | None, restarts: bool) -> None:
-        slot.lost += 1
-        if unit is not None:
-            self.lost[unit.uid] += 1
-            if self.lost[unit.uid] > MAX_REQUEUES:
-                raise ModelError(
-                    f"unit {unit.uid} was lost with {self.lost[unit.uid]} workers that died computing it",
-                    hint="its requests may crash the backend; see the Ray logs (/tmp/ray/session_latest/logs)",
-                )
-            self.queue.appendleft(unit)
-            self.ex.requeued.append(unit.uid)
-            self.ex.log(f"ray: worker {slot.index} (pid {slot.info['pid']}) died; re-queued unit {unit.uid}")
-        if restarts and slot.lost <= RESTARTS:  # Ray restarts it; it takes work again once its model is loaded
-            self.restarting[slot] = time.perf_counter()
-
-
-def _gather(refs: list[Any], timeout: float) -> list[dict[str, Any]]:
-    import ray
-    from ray.exceptions import GetTimeoutError, RayTaskError
-
-    try:
-        return list(ray.get(refs, timeout=timeout))
-    except RayTaskError as exc:
-        cause = exc.cause
-        if isinstance(cause, AssayError):
-            raise cause from None
-        raise ModelError(f"a Ray worker could not load the model: {cause}") from exc
-    except GetTimeoutError as exc:
-        raise ModelError(f"the Ray workers did not load the model within {timeout:.0f} s") from exc
+        self.pool.close()

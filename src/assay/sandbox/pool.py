@@ -57,16 +57,16 @@ def _worker_cpus(workers: int) -> list[int]:
     return allowed[:workers] if workers <= len(allowed) else []
 
 
-def _next_chunk(jobs: Sequence[Job], queue: deque[int]) -> list[int]:
-    """The next jobs to hand one checker: the run of queued jobs that share the first one's check (up to
-    MAX_GROUP), topped up to CHUNK with whatever follows. A checker compiles a check, reads its literal calls and
-    learns its calls from a passing run once; keeping a problem's samples together means once per problem
-    instead of once per checker that happens to get one of them."""
+def next_chunk(jobs: Sequence[Job], queue: deque[int], group: int = MAX_GROUP, fill: int = CHUNK) -> list[int]:
+    """The next jobs to hand one worker: the run of queued jobs that share the first one's check (up to `group`),
+    topped up to `fill` with whatever follows. A checker compiles a check, reads its literal calls and learns its
+    calls from a passing run once; keeping a problem's samples together means once per problem instead of once
+    per checker that happens to get one of them. The Ray sandbox cuts its hand-overs to nodes the same way."""
     chunk = [queue.popleft()]
     key = jobs[chunk[0]].check.key
-    while queue and key and len(chunk) < MAX_GROUP and jobs[queue[0]].check.key == key:
+    while queue and key and len(chunk) < group and jobs[queue[0]].check.key == key:
         chunk.append(queue.popleft())
-    while queue and len(chunk) < CHUNK:
+    while queue and len(chunk) < fill:
         chunk.append(queue.popleft())
     return chunk
 
@@ -214,7 +214,7 @@ class ProcessSandbox:
                 continue
             busy += 0 if w.pending else 1
             while queue and len(w.pending) < CHUNK * INFLIGHT:
-                chunk = _next_chunk(jobs, queue)
+                chunk = next_chunk(jobs, queue)
                 send_obj(w.sock, ("jobs", [(i, jobs[i]) for i in chunk]))
                 w.pending.extend(chunk)
 

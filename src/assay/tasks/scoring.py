@@ -8,20 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assay.records import Sample, Score
 from assay.tasks.spec import TaskSpec
 
+if TYPE_CHECKING:
+    from assay.sandbox import Sandbox
+
 
 @dataclass(frozen=True)
 class ScoringContext:
-    """What a scorer may need beyond the samples: where data lives, seeds, and free-form options."""
+    """What a scorer may need beyond the samples: where data lives, seeds, free-form options, and where code runs.
+
+    `sandbox` is where a scorer runs generated code, chosen by whoever composes the run (the runner: a
+    RaySandbox over the cluster's nodes for `--executor ray`); None means a ProcessSandbox on this machine,
+    sized by the task's `workers` option and closed when the scorer is done."""
 
     data_dir: str | None = None
     seed: int = 1234
     options: dict[str, Any] = field(default_factory=dict)  # e.g. {"timeout": 3.0, "workers": 2, "k": [1, 10]}
-    executor: str = "local"  # "ray": run code on the connected cluster's nodes (assay.execution.ray_sandbox)
+    sandbox: Sandbox | None = None
 
 
 @dataclass(frozen=True)
