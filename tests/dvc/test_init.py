@@ -131,3 +131,17 @@ def test_name_in_model_args_is_the_display_name() -> None:
 
     (spec,) = models_from_cli(["smollm2-135m"], ["name=variant,dtype=float32,"], None)
     assert spec == ModelSpec(name="variant", model="smollm2-135m", args={"dtype": "float32"})
+
+
+def test_a_broken_params_yaml_is_one_line(repo: Path) -> None:
+    """A hand-edited params.yaml (still marked as assay's) that is too deep or holds a huge number: exit 2, one
+    error line, nothing rewritten."""
+    marker = "# written by `assay dvc init`\n"
+    for body in ("models: " + "[" * 3000 + "]" * 3000 + "\n", "models:\n  tiny:\n    limit: " + "9" * 5000 + "\n"):
+        (repo / "params.yaml").write_text(marker + body)
+        done = sh(*assay_cmd("dvc", "init", "--refresh"), cwd=repo, check=False)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2, done.stderr[-500:]
+        assert lines[0].startswith("error: params.yaml: not readable as YAML")
+        assert all(line.startswith(("error:", "hint:")) for line in lines)
+        assert (repo / "params.yaml").read_text() == marker + body

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from assay.data.sources import read_yaml
+from assay.errors import AssayError
 
 
 def data_version(data_dir: Path) -> str:
@@ -28,9 +29,9 @@ def data_version(data_dir: Path) -> str:
 
 def _recorded(dvc_file: Path) -> str:
     try:
-        data = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
+        data = read_yaml(dvc_file)
         out = data["outs"][0]
-    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+    except (AssayError, KeyError, IndexError, TypeError):  # not a file DVC wrote: no recorded version
         return ""
     digest = out.get("md5") or out.get("hash") or ""
     return f"{dvc_file.name} md5:{digest}" if digest else ""

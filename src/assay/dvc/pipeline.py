@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from assay.data.sources import read_yaml
 from assay.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -240,10 +241,7 @@ def read_params(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise UsageError(f"no {path} here", hint="run `assay dvc init --models ... --tasks ...` first")
     check_replaceable(path, force=False)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+    data = read_yaml(path)  # bad YAML, too deep, huge numbers: one line naming the file
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise ConfigError(f"{path}: no `models:` mapping", hint="write it again with `assay dvc init --force`")
     return data
