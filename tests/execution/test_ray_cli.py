@@ -232,3 +232,59 @@ def test_an_lm_eval_task_on_two_workers_writes_the_local_samples(ray_cluster: st
         assert local.count("\n") == 12
         assert (folders["ray"] / "samples" / f"fake_{task}.jsonl").read_text() == local
     assert (folders["ray"] / "metrics.json").read_text() == (folders["local"] / "metrics.json").read_text()
+
+
+def test_check_code_with_a_node_killed_mid_batch_gives_every_verdict_of_a_local_run(
+    ray_cluster: str, tmp_path: Path
+) -> None:
+    """Sandbox runs go through the one Ray work queue: a node's actor SIGKILLed while its programs run has its
+    run re-queued (Ray restarts it), and the results file is byte-identical to a local check-code run."""
+    from assay.code.score import load_problems
+
+    slow = "import time\ntime.sleep(0.2)\n"  # every program sleeps, so the kill lands while runs are in flight
+    rows = []
+    for t, p in load_problems("example").items():
+        rows += [{"task_id": t, "solution": slow + p.program(p.reference or "")}] * 2
+        rows += [{"task_id": t, "solution": slow + p.program("    return None\n")}] * 2
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    common = ["--problems", "example", "--k", "1", "--timeout", "5"]  # fixed limits: the first batch is the samples
+    (tmp_path / "local.jsonl").write_text(text)
+    (tmp_path / "ray.jsonl").write_text(text)
+    local = _run(tmp_path, ["check-code", str(tmp_path / "local.jsonl"), *common], "c")
+    assert local.returncode == 0, local.stderr
+    args = ["check-code", str(tmp_path / "ray.jsonl"), *common, "--executor", "ray", "--ray-address", ray_cluster]
+    proc = subprocess.Popen(assay_cmd(*args), env=_env(tmp_path, "c"), cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    lines: list[str] = []
+    reader = _watch(proc, lines)
+    journal = tmp_path / "ray.jsonl_results.jsonl.partial"
+    # the first run's verdicts are in: the other node is mid-run, and this one has just been handed the next
+    _wait_for(lambda: journal.exists() and journal.read_text().count("\n") >= 2, "a verdict", proc)
+    pids = _actor_pids("NodeSandbox")
+    assert len(pids) == 2  # one per node
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=300) == 0, "".join(lines)
+    reader.join(5)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    assert any(f"pid {pids[0]} on " in line and "a sandbox on each of 2 node(s)" in line for line in lines), lines
+    assert any(re.search(r"\(pid \d+\) died; re-queued unit ", line) for line in lines), lines
+    want = (tmp_path / "local.jsonl_results.jsonl").read_bytes()
+    assert (tmp_path / "ray.jsonl_results.jsonl").read_bytes() == want and want.count(b"\n") == len(rows)
+    report = [line for line in out.splitlines() if line.startswith("{")]  # Ray also tells stdout of the kill
+    assert [json.loads(x) for x in report] == [json.loads(local.stdout)], out
+    assert not (tmp_path / "ray.jsonl_results.jsonl.partial").exists()
+
+
+def _actor_pids(name: str) -> list[int]:
+    """The processes of the live Ray actors of class `name` (Ray titles them ray::<class>)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0].decode()
+        except (OSError, ValueError):
+            continue
+        if title.startswith(f"ray::{name}"):
+            pids.append(int(entry.name))
+    return sorted(pids)

@@ -99,3 +99,47 @@ def test_sandbox_jobs_on_every_node_give_the_local_verdicts(ray_cluster: str) ->
     assert [o.result for o in got] == [o.result for o in want]
     assert [o.status for o in got].count("passed") == len(problems)
     assert [o.status for o in got].count("timeout") == 2
+
+
+def test_a_node_sandbox_killed_mid_batch_reports_each_verdict_once(ray_cluster: str) -> None:
+    """The Ray sandbox's runs go through ActorPool, the queue model units use: a SIGKILLed node actor's run is
+    re-queued and Ray restarts the actor; `on_outcome` still sees every job exactly once."""
+    import collections
+    import os
+    import signal
+    import threading
+    import time
+
+    from assay.code.score import load_problems
+    from assay.execution.ray_sandbox import RaySandbox
+    from assay.sandbox import Limits
+
+    slow = "import time\ntime.sleep(0.2)\n"
+    problems = load_problems("example")
+    jobs = [p.job(slow + p.program(p.reference or ""), Limits.fixed(5), whole_program=True) for p in problems.values()]
+    jobs += [p.job(slow + p.program("    return None\n"), Limits.fixed(5), whole_program=True)
+             for p in problems.values()]  # fmt: skip
+    jobs *= 2
+    lines: list[str] = []
+    remote = RaySandbox(log=lines.append)
+    seen: collections.Counter[int] = collections.Counter()
+    killed: list[int] = []
+
+    def kill_a_node() -> None:
+        while remote.pool is None:
+            time.sleep(0.01)
+        time.sleep(0.3)  # both nodes are running a run of 8 programs
+        killed.append(remote.pool.slots[0].info["pid"])
+        os.kill(killed[0], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_a_node, daemon=True)
+    killer.start()
+    try:
+        got = remote.run_batch(jobs, on_outcome=lambda i, o: seen.update([i]))
+        killer.join(5)
+        assert remote.pool is not None and remote.pool.requeued
+    finally:
+        remote.close()
+    assert sorted(seen) == list(range(len(jobs))) and set(seen.values()) == {1}
+    assert [o.passed for o in got] == ([True] * len(problems) + [False] * len(problems)) * 2
+    assert any(f"(pid {killed[0]}) died; re-queued unit" in line for line in lines)
