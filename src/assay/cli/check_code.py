@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -163,9 +165,11 @@ def check_code(
     ks = parse_ks(k)
     if executor not in ("local", "ray"):
         raise UsageError(f"unknown executor {executor!r}", hint="use local or ray")
+    report_to: TextIO = sys.stdout
     if executor == "ray":  # an unreachable cluster fails here, before any file is written
         from assay.execution.ray_pool import connect
 
+        report_to = _report_stream()
         connect(ray_address)
     if timeout is not None and timeout <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout}")
@@ -212,7 +216,7 @@ def check_code(
     table = pass_at_k_table(results, ks)
     report: dict[str, float | None] = {name: mv.value for name, mv in table.items()}
     report.update({f"{name}_stderr": mv.stderr for name, mv in table.items()})
-    typer.echo(json.dumps(report))
+    print(json.dumps(report), file=report_to, flush=True)
 
 
 def _execute(
@@ -263,6 +267,16 @@ def _sandbox(executor: str, workers: int, hide: list[str]) -> Iterator[Sandbox]:
 
     with ProcessSandbox(workers=workers, hide=hide) as box:
         yield box
+
+
+def _report_stream() -> TextIO:
+    """Where the pass@k report goes under --executor ray: the real stdout, while file descriptor 1 points at
+    stderr from here to the end of the process. Ray's threads print to fd 1 when a worker dies, even at exit,
+    and a script reading check-code's stdout must get the report alone."""
+    sys.stdout.flush()
+    report = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    return report
 
 
 def register(app: typer.Typer) -> None:
