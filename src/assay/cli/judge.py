@@ -117,17 +117,11 @@ def mtbench_cmd(
 
 
 def _saved_mtbench_config(run_dir: Path) -> MTBenchConfig:
-    from assay.errors import ConfigError
     from assay.judge.mtbench_run import MTBenchConfig
-    from assay.runs.folder import read_config
+    from assay.runs.folder import read_config_as
 
-    try:
-        return MTBenchConfig.model_validate(read_config(run_dir))
-    except ValidationError as exc:
-        raise ConfigError(
-            f"{run_dir / 'config.json'}: not an `assay judge mtbench` configuration: {str(exc).splitlines()[0]}",
-            hint="resume an `assay run` with `assay run --resume`; else start a new run",
-        ) from None
+    return read_config_as(run_dir, MTBenchConfig, "assay judge mtbench",
+                          hint="resume an `assay run` with `assay run --resume`; else start a new run")  # fmt: skip
 
 
 def _check_outputs(output: str, leaderboard: str | None) -> None:

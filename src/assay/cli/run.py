@@ -16,7 +16,7 @@ from assay.data.sources import read_yaml
 from assay.errors import ConfigError, UsageError
 from assay.preflight import check_run
 from assay.records import RunRecord
-from assay.runs.folder import read_config
+from assay.runs.folder import read_config_as
 
 
 def models_from_cli(
@@ -252,13 +252,7 @@ def _unfinished(run: str, output: Path) -> Path:
 
 
 def _saved_config(run_dir: Path) -> RunConfig:
-    try:
-        return RunConfig.model_validate(read_config(run_dir))
-    except ValidationError as exc:
-        raise ConfigError(
-            f"{run_dir / 'config.json'}: not an `assay run` configuration: {str(exc).splitlines()[0]}",
-            hint="the file is damaged; start a new run",
-        ) from None
+    return read_config_as(run_dir, RunConfig, "assay run", hint="the file is damaged; start a new run")
 
 
 def summary_json(record: RunRecord) -> str:

@@ -16,9 +16,11 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from assay.errors import DataError, UsageError
+from pydantic import BaseModel, ValidationError
+
+from assay.errors import ConfigError, DataError, UsageError
 from assay.records import RecordError, RunRecord, SampleResult
 from assay.runs.layout import DEFAULT_OUTPUT, PARTIAL_SUFFIX, RUN_ID_RE, samples_path
 
@@ -200,3 +202,17 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataError(f"{run_dir / CONFIG}: expected a JSON object", hint="the file is damaged")
     return data
+
+
+Config = TypeVar("Config", bound=BaseModel)
+
+
+def read_config_as(run_dir: Path, kind: type[Config], command: str, hint: str) -> Config:
+    """config.json validated as the config of `command` (e.g. "assay run"); one that is not is a one-line
+    error naming the file and the command."""
+    try:
+        return kind.model_validate(read_config(run_dir))
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{run_dir / CONFIG}: not an `{command}` configuration: {str(exc).splitlines()[0]}", hint=hint
+        ) from None
