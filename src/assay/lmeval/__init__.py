@@ -12,5 +12,6 @@ recomputes nothing), --executor ray, the run folder, leaderboard rows, tracking,
     adapter.py   lm-eval's model interface answered by an assay model: Instances -> assay requests -> answers
     evaluate.py  one call of lm-eval's simple_evaluate per model, turned into TaskResults and SampleResults
     sandboxed.py evaluate's code_eval answered by assay's sandbox: unsafe_code tasks never run code in-process
+    templates.py lm-eval's Jinja templates compiled once per process, not once per document
     compat.py    what lm-eval's task modules import from libraries that dropped it (transformers' squad_metrics)
 """

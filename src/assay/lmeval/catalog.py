@@ -10,19 +10,16 @@ task files by their keys (`task:`/`group:`/`tag:` rather than assay's `name:`).
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import logging
-import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from assay.errors import ConfigError, DependencyError, UnknownTaskError, did_you_mean
-from assay.lmeval import compat
+from assay.lmeval import compat, templates
 
 PREFIX = "lm:"
 # top-level keys, in block form (`task: x`) or flow/JSON form (`{"task": "x", ...}`, as scripts write YAML)
@@ -49,13 +46,21 @@ def is_lmeval_file(path: Path) -> bool:
 
 
 def quiet_lmeval() -> None:
-    """lm-eval logs every task it builds at INFO/WARNING: keep those off the terminal unless debugging."""
+    """lm-eval logs every task it builds at INFO/WARNING, and it and `datasets` draw progress bars of their own
+    (request building, map(), Arrow copies) beside assay's: keep those off the terminal unless debugging."""
+    import functools
     import os
 
     if os.environ.get("ASSAY_DEBUG"):
         return
     for name in ("lm-eval", "lm_eval", "datasets", "evaluate"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    import datasets
+    from lm_eval.api import task
+    from tqdm import tqdm
+
+    datasets.disable_progress_bars()
+    task.tqdm = functools.partial(tqdm, disable=True)  # its one bar, around build_all_requests
 
 
 @lru_cache(maxsize=4)
@@ -71,68 +76,12 @@ def task_manager(paths: tuple[str, ...]) -> Any:
         ) from exc
     quiet_lmeval()
     compat.install()  # task modules import what newer libraries dropped
+    templates.install()  # each Jinja template compiled once, not once per document
+    from assay.lmeval.index import cached_default_index
+
     resolved = [str(Path(p).resolve()) for p in paths]
-    with _cached_default_index():
+    with cached_default_index():
         return TaskManager(include_path=resolved or None)
-
-
-@contextmanager
-def _cached_default_index() -> Iterator[None]:
-    """lm-eval indexes its ~14,000 installed YAML files at every start (seconds of YAML parsing, in lm-eval's
-    own CLI too). The index of that folder, which only an install changes, is kept in the user cache per lm-eval
-    version and read back; a user's include paths are indexed afresh each time."""
-    import lm_eval
-    from lm_eval.tasks import manager
-
-    defaults = Path(manager.__file__).parent.resolve()
-    where = hashlib.sha256(str(defaults).encode()).hexdigest()[:12]
-    cache = _index_folder() / f"lmeval-index-{lm_eval.__version__}-{where}.pickle"
-    plain = manager.TaskIndex
-
-    class CachedIndex(plain):  # type: ignore[misc,valid-type]
-        @staticmethod
-        def build(paths: Iterable[Path], *, resolve_includes: bool = True) -> dict[str, Any]:
-            index: dict[str, Any] = {}
-            for root in paths:
-                if Path(root).resolve() == defaults and resolve_includes:
-                    index.update(_read_or_build(cache, lambda r=root: plain.build([r])))
-                else:
-                    index.update(plain.build([root], resolve_includes=resolve_includes))
-            return index
-
-    manager.TaskIndex = CachedIndex
-    try:
-        yield
-    finally:
-        manager.TaskIndex = plain
-
-
-def _index_folder() -> Path:
-    """The user cache folder (not ASSAY_CACHE, the response cache: the index derives from the install alone)."""
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("ASSAY_LMEVAL_INDEX_DIR") or user_cache_dir("assay"))
-
-
-def _read_or_build(cache: Path, build: Any) -> dict[str, Any]:
-    import pickle
-
-    try:
-        with cache.open("rb") as f:
-            index: dict[str, Any] = pickle.load(f)
-        return index
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-        pass
-    index = build()
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(index, f)
-        os.replace(tmp, cache)
-    except OSError:  # a read-only or full cache folder: index again next time
-        pass
-    return index
 
 
 @dataclass(frozen=True)

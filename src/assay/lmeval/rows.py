@@ -2,17 +2,26 @@
 
 lm-eval loads a task's rows with `datasets.load_dataset(dataset_path, dataset_name)` while the task is built
 and reads its few-shot split at once. While lm-eval builds tasks under `local_rows`, that call is answered
-from the data folder when it holds the dataset (in memory: nothing is written to the datasets cache), and a
-task's config is adjusted first to the splits the folder has: a training or validation split it lacks is
-treated as absent (zero-shot tasks then need none), and `--fewshot-split` names the split few-shot examples
-come from where the task's own is missing (MMLU's `dev`). Local files in lm-eval's own form
-(`dataset_path: json` + `dataset_kwargs: {data_files: ...}`) and datasets the folder does not hold go to
-`datasets` as lm-eval sends them (the hub, where one is reachable).
+from the data folder when it holds the dataset, and a task's config is adjusted first to the splits the folder
+has: a training or validation split it lacks is treated as absent (zero-shot tasks then need none), and
+`--fewshot-split` names the split few-shot examples come from where the task's own is missing (MMLU's `dev`).
+
+Each split is converted once to an Arrow copy in assay's user cache (keyed by the file's path, size and
+modification time) and memory-mapped from there, as `datasets` does with a hub dataset: a task's
+process_docs (`dataset.map(...)`) then finds its result in `datasets`' own map cache beside that copy on the
+next run instead of recomputing it (hellaswag: 0.5 s over 10,042 rows, for 200 scored). Where that copy
+cannot be written (a read-only or nearly full cache folder), the rows are held in memory as before.
+
+Local files in lm-eval's own form (`dataset_path: json` + `dataset_kwargs: {data_files: ...}`) and datasets the
+folder does not hold go to `datasets` as lm-eval sends them (the hub, where one is reachable).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,9 +98,7 @@ def local_rows(data_dir: Path | None, fewshot_split: str | None) -> Iterator[Non
     def load(path: str | None = None, name: str | None = None, **kwargs: Any) -> Any:
         folder = _folder(data_dir, path, name)
         if folder is not None:
-            return datasets.DatasetDict(
-                {f.stem: datasets.Dataset.from_list(read_jsonl(f)) for f in sorted(folder.glob("*.jsonl"))}
-            )
+            return datasets.DatasetDict({f.stem: split_rows(f) for f in sorted(folder.glob("*.jsonl"))})
         return _from_datasets(load_dataset, data_dir, path, name, **kwargs)
 
     def init(self: Any, data_dir_: Any = None, cache_dir: Any = None, download_mode: Any = None,
@@ -125,3 +132,38 @@ def _from_datasets(load_dataset: Any, data_dir: Path | None, path: str | None, n
             hint="pass --data-dir with <id>/<config>/<split>.jsonl files, or fix dataset_kwargs",
         ) from exc
 
+
+def split_rows(file: Path) -> Any:
+    """One split's rows as a `datasets.Dataset`: memory-mapped from its Arrow copy (made now if missing), or in
+    memory where no copy can be kept (module docstring)."""
+    import datasets
+
+    stat = file.stat()
+    key = hashlib.sha256(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    stored = _rows_folder() / key
+    try:
+        return datasets.load_from_disk(str(stored))
+    except (FileNotFoundError, ValueError, OSError):
+        pass
+    rows = datasets.Dataset.from_list(read_jsonl(file))
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        if shutil.disk_usage(stored.parent).free < 4 * stat.st_size + (256 << 20):  # room for map() caches too
+            return rows
+        tmp = stored.with_name(f"{key}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        rows.save_to_disk(str(tmp))
+        try:
+            os.replace(tmp, stored)
+        except OSError:  # another process stored it first
+            shutil.rmtree(tmp, ignore_errors=True)
+        return datasets.load_from_disk(str(stored))
+    except OSError:
+        return rows
+
+
+def _rows_folder() -> Path:
+    """Where Arrow copies of data-folder splits are kept (ASSAY_LMEVAL_ROWS_DIR, else the user cache)."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("ASSAY_LMEVAL_ROWS_DIR") or Path(user_cache_dir("assay")) / "lmeval-rows")
