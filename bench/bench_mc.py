@@ -135,18 +135,20 @@ def run_assay(name: str, model_dir: Path, work: Path, args: Any, env: dict[str, 
                 int(stats.get("padded_tokens", 0)), float(acc_value))  # fmt: skip
 
 
-def assay_names(task: str, args: Any) -> list[str]:
-    """What assay runs for `task`: its built-in, lm-eval's YAML (--lm), or both, one after the other (--both)."""
+def assay_names(task: str, args: Any, round_no: int = 0) -> list[str]:
+    """What assay runs for `task`: its built-in, lm-eval's YAML (--lm), or both, one after the other (--both;
+    which goes first alternates by round, so neither always runs in the other's wake)."""
     if args.both:
-        return [task, f"lm:{task}"]
+        pair = [task, f"lm:{task}"]
+        return pair if round_no % 2 == 0 else pair[::-1]
     return [f"lm:{task}" if args.lm else task]
 
 
 def bench_task(task: str, lmeval_first: bool, model_dir: Path, include: Path, work: Path, args: Any,
-               env: dict[str, str]) -> list[TaskBench]:  # fmt: skip
+               env: dict[str, str], round_no: int = 0) -> list[TaskBench]:  # fmt: skip
     """Both tools on one task, back to back, in the order given (with --both, assay's two runs follow each
     other, so lm-eval's one run is the reference of both)."""
-    names = assay_names(task, args)
+    names = assay_names(task, args, round_no)
     if lmeval_first:
         ref = run_lmeval(task, model_dir, include, work, args, env)
         ours = [run_assay(name, model_dir, work, args, env) for name in names]
@@ -228,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (work / f"r{round_no}").mkdir()
             for i, task in enumerate(tasks):
                 lmeval_first = (round_no + i) % 2 == 0  # alternate who goes first
-                pair = bench_task(task, lmeval_first, model_dir, inc, work / f"r{round_no}", args, env)
+                pair = bench_task(task, lmeval_first, model_dir, inc, work / f"r{round_no}", args, env, round_no)
                 results.extend(pair)
                 load = os.getloadavg()[0]
                 for line in pair:
@@ -237,7 +239,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     ok = report(results)
     print("targets met" if ok else "targets NOT met (on this run)")
+    if args.both:
+        both_summary(results, tasks)
     return 0 if ok else 1
+
+
+def both_summary(results: Sequence[TaskBench], tasks: Sequence[str]) -> None:
+    """--both: per task, the whole-process and scoring ratios of the built-in and of lm-eval's YAML over the
+    rounds (mean, min-max), and whether lm:'s mean is within the built-in's spread or above it."""
+    print("\n--both: ratio to lm-eval over the rounds, mean (min-max); lm: must be at least the built-in's min")
+    for task in tasks:
+        cells = []
+        verdict = True
+        for kind in ("wall_ratio", "scoring_ratio"):
+            mine = [getattr(r, kind) for r in results if r.task == task]
+            theirs = [getattr(r, kind) for r in results if r.task == f"lm:{task}"]
+            if not mine or not theirs:
+                return
+            verdict = verdict and sum(theirs) / len(theirs) >= min(mine)
+            cells.append(f"{kind.split('_')[0]:7} built-in {_spread(mine)}  lm: {_spread(theirs)}")
+        print(f"  {task:28} " + "   ".join(cells) + f"   {'as fast' if verdict else 'SLOWER'}")
+
+
+def _spread(values: Sequence[float]) -> str:
+    return f"{sum(values) / len(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ class RunConfig(Frozen):
     system_instruction: str | None = None
     samples: dict[str, tuple[int, ...]] | None = None  # lm: tasks: lm-eval's document ids per task, not --limit
     predict_only: bool = False  # lm: tasks: answers and sample logs only, no metrics (lm-eval's --predict_only)
+    metadata: dict[str, Any] = Field(default_factory=dict)  # lm: tasks: merged into each task's metadata (--metadata)
     data_dir: str | None = None
     output: str = "runs"
     run_dir: str | None = None  # the run folder exactly (instead of <output>/<run_id>), e.g. for DVC stages

@@ -166,11 +166,12 @@ def check_run(config: RunConfig, resume_dir: Path | None = None) -> CheckedRun:
     for spec in selection.tasks:
         check_task(spec)
         tasks.append(prepare_task(spec, config, data_dir))
-    chat = [flag for flag, on in (("--apply-chat-template", config.apply_chat_template),
-                                  ("--system-instruction", config.system_instruction)) if on]  # fmt: skip
-    if chat and not selection.lmeval.names:
-        raise UsageError(f"{chat[0]} applies to lm-eval's tasks (lm:NAME)",
-                         hint="assay tasks set it in their YAML (generation.chat, generation.system)")  # fmt: skip
+    lm_only = [flag for flag, on in (("--apply-chat-template", config.apply_chat_template),
+                                     ("--system-instruction", config.system_instruction),
+                                     ("--metadata", config.metadata)) if on]  # fmt: skip
+    if lm_only and not selection.lmeval.names:
+        raise UsageError(f"{lm_only[0]} applies to lm-eval's tasks (lm:NAME)",
+                         hint="assay tasks set chat in their YAML (generation.chat, generation.system)")  # fmt: skip
     if config.apply_chat_template and selection.lmeval.names:
         check_chat_templates(config)
     if selection.lmeval.names:  # lm-eval builds its tasks (and reads their rows) here, before any model loads

@@ -123,13 +123,16 @@ def _same_samples(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) ->
 @pytest.mark.timeout(600)
 def test_same_files_as_lm_eval(data_dir: Path, tmp_path: Path) -> None:
     # --limit 0.001: a fraction, ceil(2376 * 0.001) = 3 documents, as lm-eval takes it
-    theirs, ours, out = _both(tmp_path, data_dir, "--limit", "0.001", "--log_samples",
-                              ours_extra=("--batch_size", "auto"))  # fmt: skip
+    # --metadata: merged with the model args into each task's config metadata, as lm-eval's TaskManager does
+    theirs, ours, out = _both(tmp_path, data_dir, "--limit", "0.001", "--log_samples", "--metadata", "note=kept",
+                              "dtype=float16", ours_extra=("--batch_size", "auto"))  # fmt: skip
     assert "|arc_easy_local|" in out and "acc_norm" in out  # lm-eval's table
 
     (a, a_rows), (b, b_rows) = _files(theirs), _files(ours)
     assert a["n-samples"] == b["n-samples"] == {"arc_easy_local": {"original": 2376, "effective": 3}}
     assert a["config"]["limit"] == b["config"]["limit"] == 0.001
+    meta = b["configs"]["arc_easy_local"]["metadata"]
+    assert (meta["note"], meta["dtype"], list(meta)[-1]) == ("kept", "float16", "config_source")  # --metadata wins
     _same_results(a, b, batch=False)  # assay was given --batch_size auto
     assert [r["doc_id"] for r in a_rows] == [r["doc_id"] for r in b_rows] == [0, 1, 2]
     _same_samples(a_rows, b_rows)
@@ -213,3 +216,17 @@ def test_limit_and_samples_as_lm_eval_reads_them(tmp_path: Path) -> None:
         assert drop.fields["samples"] == {"arc_easy": (3, 1), "piqa": ()}
         assert drop.fields["limit"] is None and drop.fields["predict_only"] and drop.log_samples
     assert translate(parse(base)).fields["predict_only"] is False
+
+
+def test_model_dtype_and_metadata_as_lm_eval_takes_them() -> None:
+    """No dtype in --model_args: lm-eval's HFLM default, the checkpoint's own ("auto"); --metadata (key=value or
+    JSON) is merged over the model args, as lm-eval's TaskManager gets them."""
+    from assay.cli._lmeval_args import parse, translate
+
+    base = ["--model", "hf", "--model_args", "pretrained=DIR", "--tasks", "arc_easy"]
+    plain = translate(parse(base)).fields
+    assert plain["models"][0]["args"] == {"pretrained": "DIR", "dtype": "auto"}
+    assert plain["metadata"] == {"pretrained": "DIR"}
+    given = translate(parse([*base, "--model_args", "dtype=bfloat16", "--metadata", '{"pretrained": "X", "n": [1]}']))
+    assert given.fields["models"][0]["args"]["dtype"] == "bfloat16"
+    assert given.fields["metadata"] == {"pretrained": "X", "dtype": "bfloat16", "n": [1]}

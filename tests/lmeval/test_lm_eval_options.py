@@ -154,3 +154,29 @@ def test_run_config_keeps_lm_evals_options_to_lm_tasks(fields: dict[str, Any], f
     with pytest.raises(ValueError, match="validation error") as caught:
         RunConfig(models=(ModelSpec(model="fake"),), **fields)
     assert fragment in str(caught.value)
+
+
+def test_metadata_reaches_the_tasks_own_code(tmp_path: Path) -> None:
+    """--metadata is merged into each task's metadata, which lm-eval hands to a task's `custom_dataset` function
+    (as RULER builds its rows): here the number of rows it makes."""
+    folder = tmp_path / "meta_task"
+    folder.mkdir()
+    (folder / "rows_fn.py").write_text(
+        "import datasets\n\n\ndef make(n_rows, **_):\n"
+        "    rows = [{'question': f'{i}?', 'choices': ['a', 'b'], 'answer': i % 2} for i in range(n_rows)]\n"
+        "    return datasets.DatasetDict({'test': datasets.Dataset.from_list(rows)})\n",
+        encoding="utf-8",
+    )
+    (folder / "t_meta.yaml").write_text(
+        "task: t_meta\ncustom_dataset: !function rows_fn.make\ntest_split: test\noutput_type: multiple_choice\n"
+        'doc_to_text: "Q: {{question}}\\nA:"\ndoc_to_choice: "{{choices}}"\ndoc_to_target: answer\n'
+        "metric_list:\n  - metric: acc\nmetadata:\n  version: 2.0\n",
+        encoding="utf-8",
+    )
+    config = RunConfig(models=(ModelSpec(name="fake0", model="fake"),), tasks=("lm:t_meta",),
+                       task_files=(str(folder),), output=str(tmp_path / "runs"), leaderboard=None, use_cache=False,
+                       metadata={"n_rows": 3})  # fmt: skip
+    record, run_dir = _run(config)
+    assert [r.n_samples for r in record.results] == [3]
+    assert _raw(run_dir)["configs"]["t_meta"]["metadata"] == {
+        "version": 2.0, "n_rows": 3, "config_source": str(folder / "t_meta.yaml")}  # fmt: skip

@@ -53,7 +53,6 @@ MODEL_ARGS["openai-chat"] = MODEL_ARGS["openai-completions"]
 # flags parsed as lm-eval parses them but refused: (reason, value that is harmless and accepted)
 REFUSED: dict[str, str] = {
     "config": "a YAML of lm-eval's settings is not read; pass the flags themselves",
-    "metadata": "task metadata is not passed to lm-eval's tasks yet",
     "cache_requests": "lm-eval's request cache is not used; assay builds requests from lm-eval's tasks each run",
     "check_integrity": "lm-eval's task test suites are not run by assay",
     "write_out": "use --log_samples and read the prompts in the samples files",
@@ -132,11 +131,13 @@ def parser() -> argparse.ArgumentParser:
     lg.add_argument("--write_out", "-w", help="(refused)", **flag)
     lg.add_argument("--show_config", help="Display the full result dict and task configs", **flag)
     lg.add_argument("--wandb_args", metavar="<args>", help="W&B (offline) project=,name=,dir=,mode=", **kv)
-    for name in ("wandb_config_args", "trackio_args", "hf_hub_log_args", "metadata"):
+    for name in ("wandb_config_args", "trackio_args", "hf_hub_log_args"):
         lg.add_argument(f"--{name}", metavar="<args>", help="(refused)", **kv)
     a = p.add_argument_group("advanced options")
     a.add_argument("--predict_only", "-x", help="Answers and samples files only, no metrics (needs --output_path)",
                    **flag)  # fmt: skip
+    a.add_argument("--metadata", metavar="<args>", help="key=val args or a JSON object, merged with model_args into "
+                   "each task's metadata (needed by some tasks, e.g. RULER)", **kv)  # fmt: skip
     a.add_argument("--seed", type=partial(_int_or_none_list_arg_type, 3, 4, "0,1234,1234,1234"), default=None,
                    metavar="<python,numpy,torch,fewshot>", help="Random seeds (default: 0,1234,1234,1234)")  # fmt: skip
     a.add_argument("--trust_remote_code", help="Allow executing remote code from Hugging Face Hub", **flag)
@@ -218,8 +219,10 @@ def model_spec(model: str | None, args: dict[str, Any], trust_remote_code: bool)
             out[str(names[key])] = value
     if backend.startswith("openai") and isinstance(out.get("base_url"), str):  # lm-eval names the endpoint itself
         out["base_url"] = out["base_url"].removesuffix("/chat/completions").removesuffix("/completions")
-    if backend == "hf" and trust_remote_code:
-        out["trust_remote_code"] = True
+    if backend == "hf":
+        out.setdefault("dtype", "auto")  # lm-eval's HFLM default: the checkpoint's own dtype (assay's is float32)
+        if trust_remote_code:
+            out["trust_remote_code"] = True
     return {"model": backend, "args": out}
 
 
@@ -241,7 +244,7 @@ def translate(ns: argparse.Namespace) -> DropIn:
     gen = _gen_kwargs(ns.gen_kwargs or {})
     fields: dict[str, Any] = {
         "models": ({"name": "", **spec},), "tasks": tasks, "limit": _limit(ns.limit), "samples": _samples(ns.samples),
-        "predict_only": bool(given.get("predict_only")),
+        "predict_only": bool(given.get("predict_only")), "metadata": {**args, **(ns.metadata or {})},
         "num_fewshot": ns.num_fewshot, "batch_size": batch, "seed": 1234 if seeds[2] is None else seeds[2],
         "fewshot_seed": 1234 if seeds[3] is None else seeds[3], "device": ns.device, "gen_kwargs": gen,
         "use_cache": ns.use_cache is not None, "task_files": (ns.include_path,) if ns.include_path else (),

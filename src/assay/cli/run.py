@@ -47,6 +47,22 @@ def models_from_cli(
     return tuple(specs)
 
 
+def parse_metadata(text: str | None) -> dict[str, Any]:
+    """--metadata: a JSON object, or key=value,... (values typed as --model-args's)."""
+    if not text or not text.strip():
+        return {}
+    if not text.lstrip().startswith("{"):
+        return parse_kv(text)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--metadata: not a JSON object: {exc.msg} at character {exc.pos}",
+                         hint='e.g. --metadata \'{"max_seq_lengths": [4096]}\' or --metadata key=value') from exc
+    if not isinstance(value, dict):
+        raise UsageError("--metadata: not a JSON object", hint='e.g. --metadata \'{"max_seq_lengths": [4096]}\'')
+    return value
+
+
 def build_config(**fields: Any) -> RunConfig:
     try:
         return RunConfig(**fields)
@@ -139,6 +155,10 @@ def register(app: typer.Typer) -> None:
         system_instruction: str | None = typer.Option(
             None, "--system-instruction", help="lm: tasks: a system message put before every prompt."
         ),
+        metadata: str | None = typer.Option(
+            None, "--metadata", help="lm: tasks: a JSON object or key=value,... merged into each task's metadata "
+            "(lm-eval's --metadata, e.g. RULER's max_seq_lengths).",
+        ),
         output: str = typer.Option("runs", "--output", "-o", help="Folder that receives runs/<run_id>/."),
         run_dir_opt: str | None = typer.Option(
             None, "--run-dir", help="Write the run folder exactly here (instead of OUTPUT/<run_id>)."
@@ -205,6 +225,7 @@ def register(app: typer.Typer) -> None:
                 apply_chat_template=apply_chat_template,
                 fewshot_as_multiturn=fewshot_as_multiturn,
                 system_instruction=system_instruction,
+                metadata=parse_metadata(metadata),
                 data_dir=data_dir,
                 output=output,
                 run_dir=run_dir_opt,

@@ -10,6 +10,7 @@ task files by their keys (`task:`/`group:`/`tag:` rather than assay's `name:`).
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -64,9 +65,10 @@ def quiet_lmeval() -> None:
 
 
 @lru_cache(maxsize=4)
-def task_manager(paths: tuple[str, ...]) -> Any:
+def task_manager(paths: tuple[str, ...], metadata: str = "") -> Any:
     """lm-eval's TaskManager over its installed tasks plus the user's include paths (indexing ~14,000 YAML files
-    takes a few seconds, so it is made once per process)."""
+    takes a few seconds, so it is made once per process). `metadata` (a JSON object, as metadata_key gives it)
+    is merged into every task's config metadata, as lm-eval's --metadata is."""
     try:
         from lm_eval.tasks import TaskManager
     except ImportError as exc:
@@ -81,7 +83,12 @@ def task_manager(paths: tuple[str, ...]) -> Any:
 
     resolved = [str(Path(p).resolve()) for p in paths]
     with cached_default_index():
-        return TaskManager(include_path=resolved or None)
+        return TaskManager(include_path=resolved or None, metadata=json.loads(metadata) if metadata else None)
+
+
+def metadata_key(metadata: dict[str, Any]) -> str:
+    """task_manager's `metadata` argument for a dict: its JSON, in the given key order (lm-eval's merge keeps it)."""
+    return json.dumps(metadata) if metadata else ""
 
 
 @dataclass(frozen=True)

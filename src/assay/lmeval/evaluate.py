@@ -19,7 +19,7 @@ from typing import Any
 from assay.config import RunConfig
 from assay.data.sources import rows_sha256
 from assay.errors import ConfigError, UsageError, did_you_mean
-from assay.lmeval.catalog import PREFIX, LmevalSelection, quiet_lmeval, task_manager
+from assay.lmeval.catalog import PREFIX, LmevalSelection, metadata_key, quiet_lmeval, task_manager
 from assay.lmeval.features import UNSAFE, selection_problem, unsafe_selected
 from assay.lmeval.rows import local_rows
 from assay.lmeval.sandboxed import code_sandbox, unsafe_problem, with_verdicts
@@ -36,7 +36,7 @@ def load_lmeval(selection: LmevalSelection, data_dir: Path | None, config: RunCo
     if not selection.names:
         return {}
     quiet_lmeval()
-    manager = task_manager(selection.paths)
+    manager = task_manager(selection.paths, metadata_key(config.metadata))
     problem = selection_problem(manager, list(selection.names))
     if problem:
         unsafe = f": {UNSAFE}:" in problem
@@ -73,8 +73,9 @@ _PREBUILT: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _build_key(selection: LmevalSelection, data_dir: Path | None, config: RunConfig) -> tuple[Any, ...]:
-    """What lm-eval's built tasks depend on: names, include paths, the rows' folder and the few-shot split."""
-    return selection.names, selection.paths, str(data_dir), config.fewshot_split
+    """What lm-eval's built tasks depend on: names, include paths, the rows' folder, the few-shot split and the
+    task metadata."""
+    return selection.names, selection.paths, str(data_dir), config.fewshot_split, metadata_key(config.metadata)
 
 
 def _check_samples(tasks: dict[str, Any], samples: dict[str, tuple[int, ...]] | None) -> None:
@@ -118,7 +119,7 @@ def evaluate_lmeval(selection: LmevalSelection, model: CachedModel, info: ModelI
     tokenizer = chat_tokenizer(info) if config.apply_chat_template else None
     lm = AssayLM(model, progress, info.name, config.seed, tokenizer)
     gen_kwargs = {_GEN_KEYS.get(k, k): v for k, v in config.gen_kwargs.items()} or None
-    manager = task_manager(selection.paths)
+    manager = task_manager(selection.paths, metadata_key(config.metadata))
     built = _PREBUILT.pop(_build_key(selection, data_dir, config), None)  # a second model builds its own
     # lm-eval labels the k-th selected document (in dataset order) with the k-th id as given: sorted, they agree
     doc_ids = {name: sorted(set(ids)) for name, ids in config.samples.items()} if config.samples else None

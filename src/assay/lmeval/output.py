@@ -67,7 +67,8 @@ def _write_model(folder: RunFolder, info: ModelInfo, raw: JSON, output_path: Pat
     tasks = list(raw.get("configs", {}))
     samples = {t: lmeval_samples(folder, info.name, t) for t in tasks} if log_samples else {}
     results = dict(raw)
-    results["configs"] = {t: _with_model_args(cfg, args) for t, cfg in raw.get("configs", {}).items()}
+    given = folder.record.config.get("metadata") or {}  # --metadata
+    results["configs"] = {t: _with_model_args(cfg, args, given) for t, cfg in raw.get("configs", {}).items()}
     # lm-eval's order: model, model_args, the hf model's own info, then the run's settings
     hf_info = _model_info(info) if info.backend == "hf" else {}
     config: dict[str, Any] = {"model": source, "model_args": args, **hf_info}
@@ -121,15 +122,15 @@ def _sanitized(sample: JSON) -> JSON:
     return out
 
 
-def _with_model_args(task_config: JSON, model_args: dict[str, Any]) -> JSON:
-    """A task's config as lm-eval's CLI records it: its TaskManager gets the model args as metadata, merged into
-    each task's `metadata` before `config_source`."""
+def _with_model_args(task_config: JSON, model_args: dict[str, Any], given: dict[str, Any]) -> JSON:
+    """A task's config as lm-eval's CLI records it: its TaskManager gets `model_args | --metadata` as metadata,
+    merged into each task's `metadata` before `config_source` (assay's TaskManager got --metadata alone)."""
     metadata = task_config.get("metadata")
     if not isinstance(metadata, dict):
         return task_config
     source = {k: metadata[k] for k in ("config_source",) if k in metadata}
     rest = {k: v for k, v in metadata.items() if k != "config_source"}
-    return {**task_config, "metadata": {**rest, **model_args, **source}}
+    return {**task_config, "metadata": {**rest, **model_args, **given, **source}}
 
 
 def _model_info(info: ModelInfo) -> JSON:
