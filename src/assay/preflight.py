@@ -170,8 +170,9 @@ def check_run(config: RunConfig, resume_dir: Path | None = None) -> CheckedRun:
                                      ("--system-instruction", config.system_instruction),
                                      ("--metadata", config.metadata)) if on]  # fmt: skip
     if lm_only and not selection.lmeval.names:
-        raise UsageError(f"{lm_only[0]} applies to lm-eval's tasks (lm:NAME)",
-                         hint="assay tasks set chat in their YAML (generation.chat, generation.system)")  # fmt: skip
+        hint = ("assay tasks set it in their YAML (generation.chat, generation.system)" if lm_only[0] != "--metadata"
+                else "it is handed to lm-eval's task code; assay's own tasks take none")  # fmt: skip
+        raise UsageError(f"{lm_only[0]} applies to lm-eval's tasks (lm:NAME)", hint=hint)
     if config.apply_chat_template and selection.lmeval.names:
         check_chat_templates(config)
     if selection.lmeval.names:  # lm-eval builds its tasks (and reads their rows) here, before any model loads

@@ -187,6 +187,10 @@ def _refused_args(smollm: str) -> list[tuple[list[str], str]]:
         ([*model, "--tasks", "arc_easy", "--hf_hub_log_args", "hub_results_org=x"], "--hf_hub_log_args"),
         (["--model", "hf", "--model_args", f"pretrainde={smollm}", "--tasks", "arc_easy"], "pretrainde"),
         (["--model", "vllm", "--tasks", "arc_easy"], "--model vllm"),
+        (["--model", "hf", "--model_args", "{bad", "--tasks", "arc_easy"], "argument --model_args/-a: Invalid JSON"),
+        ([*model, "--tasks", "arc_easy", "--metadata", "{bad"], "argument --metadata: Invalid JSON"),
+        ([*model, "--tasks", "arc_easy", "--metadata", "novalue"], "argument --metadata: expected `key=value`"),
+        ([*model, "--tasks", "arc_easy", "--gen_kwargs", "{bad"], "argument --gen_kwargs: Invalid JSON"),
         ([*model, "--tasks", "arc_eazy", "--output_path", "out"], "unknown lm-eval task lm:arc_eazy"),
     ]
 

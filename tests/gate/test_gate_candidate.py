@@ -52,6 +52,29 @@ def test_limit_defaults_to_the_baselines_and_is_said(
     assert "limit: 5 rows per task (--limit; the baseline ran 7 rows per task" in res.stderr
 
 
+def test_lm_tasks_baseline_rows_by_fraction_or_id_are_the_candidates(
+    tmp_path: Path, data_dir: Path, gate: Callable[..., Result]
+) -> None:
+    """A baseline of lm: tasks run with a fractional --limit or with --samples: the candidate runs the same rows."""
+    pytest.importorskip("lm_eval")
+    runs = tmp_path / "runs"
+    cases = [({"samples": {"arc_easy": (0, 3, 5)}}, "rows: the baseline run's --samples (3 documents of 1 tasks", 3),
+             ({"limit": 0.002}, "limit: a fraction 0.002 of each task's rows (the baseline", 5)]  # ceil(2376 * 0.002)
+    for rows, said, n in cases:
+        config = RunConfig(models=(ModelSpec(model="fake"),), tasks=("lm:arc_easy",), data_dir=str(data_dir),
+                           output=str(runs), leaderboard=None, **rows)  # fmt: skip
+        base = run_evaluation(config, show_progress=False)[1].name
+        before = set(runs.iterdir())
+        res = gate("--candidate", "fake", "--model-args", "seed=1", "--baseline", base, "--tasks", "lm:arc_easy",
+                   "--data-dir", str(data_dir), "--json", "g.json")  # fmt: skip
+        assert res.returncode in (0, 1), res.stderr
+        assert said in res.stderr, res.stderr
+        [candidate] = set(runs.iterdir()) - before
+        key, value = next(iter(rows.items()))
+        assert _config(candidate)[key] == ({"arc_easy": [0, 3, 5]} if key == "samples" else value)
+        assert json.loads((tmp_path / "g.json").read_text())["comparisons"][0]["n"] == n
+
+
 def test_baseline_that_is_not_a_run_says_what_a_baseline_is(
     tmp_path: Path, data_dir: Path, gate: Callable[..., Result]
 ) -> None:

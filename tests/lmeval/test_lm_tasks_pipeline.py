@@ -128,6 +128,12 @@ def test_an_lm_run_is_tracked_with_lm_eval_metric_names_mlflow_accepts(data_dir:
          "error: --apply-chat-template with lm: tasks needs the hf backend's tokenizer, not fake"),
         (["--model", "gemma3-270m", "--tasks", "lm:arc_easy", "--apply-chat-template"],
          "error: --apply-chat-template: model gemma3-270m has no chat template"),
+        (["--model", "fake", "--tasks", "arc_easy", "--metadata", "n=1"],
+         "error: --metadata applies to lm-eval's tasks (lm:NAME)"),
+        (["--model", "fake", "--tasks", "lm:arc_easy", "--metadata", "{bad"],
+         "error: --metadata: not a JSON object: Expecting property name enclosed in double quotes at character 1"),
+        (["--model", "fake", "--tasks", "lm:arc_easy", "--metadata", "a=1,b"],
+         "error: --metadata: 'b' is not of the form key=value"),
     ],
 )
 def test_a_chat_template_where_there_is_none_is_one_line(args: list[str], expected: str, data_dir: Path,

@@ -89,7 +89,16 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="assay lm-eval", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                 usage="assay lm-eval [run] --model <model> --tasks <task> <task> --model_args <arg=value> [options]",
                 description="lm-eval's command line, run by assay (writes lm-eval's output files too).")  # fmt: skip
-    kv: dict[str, Any] = {"default": None, "nargs": "+", "action": MergeDictAction}
+    class Merge(MergeDictAction):  # type: ignore[misc]
+        """lm-eval's key=value / JSON merge, whose ValueError (bad JSON) becomes argparse's error for the flag."""
+
+        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+            try:
+                super().__call__(parser, namespace, values, option_string)
+            except ValueError as exc:
+                raise argparse.ArgumentError(self, str(exc)) from None
+
+    kv: dict[str, Any] = {"default": None, "nargs": "+", "action": Merge}
     flag: dict[str, Any] = {"action": "store_true", "default": argparse.SUPPRESS}
     g = p.add_argument_group("model and tasks")
     g.add_argument("--tasks", "-t", default=None, nargs="+", action=SplitArgs, metavar="<task>",

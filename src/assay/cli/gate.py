@@ -40,18 +40,30 @@ def _sides(candidate: str, baseline: str, tasks: list[str], opts: dict[str, Any]
             "--tasks is needed to evaluate a model candidate", hint="e.g. --tasks arc_easy,hellaswag"
         )
     fields = {k: v for k, v in opts.items() if k != "tracking_uri"}
-    fields["limit"], notice = _limit(opts["limit"], resolve.recorded_limit(base))
+    limit, samples = resolve.recorded_rows(base)
+    if opts["limit"] is None and samples:  # the baseline's lm: documents, by id
+        fields["samples"] = samples
+        notice = (f"rows: the baseline run's --samples ({sum(map(len, samples.values()))} documents of "
+                  f"{len(samples)} tasks; --limit N overrides)")  # fmt: skip
+    else:
+        fields["limit"], notice = _limit(opts["limit"], limit, bool(samples))
     return resolve.evaluate_candidate(spec, {**fields, "tasks": tuple(tasks)}, notice), base
 
 
-def _limit(given: int | None, baseline: int | None) -> tuple[int | None, str]:
+def _rows(n: int | float | None) -> str:
+    if n is None:
+        return "every row"
+    return f"{n} rows per task" if isinstance(n, int) else f"a fraction {n:g} of each task's rows"
+
+
+def _limit(given: int | None, baseline: int | float | None, by_id: bool = False) -> tuple[int | float | None, str]:
     """--limit, else the baseline run's own, and the line that says which (a gate compares only the rows both
-    sides ran)."""
-    rows = lambda n: "every row" if n is None else f"{n} rows per task"  # noqa: E731
+    sides ran). `by_id`: the baseline ran chosen documents (--samples), not a limit."""
     if given is None:
-        return baseline, f"limit: {rows(baseline)} (the baseline run's; --limit N overrides)"
-    note = "" if given == baseline else f"; the baseline ran {rows(baseline)}: only rows both ran are compared"
-    return given, f"limit: {rows(given)} (--limit{note})"
+        return baseline, f"limit: {_rows(baseline)} (the baseline run's; --limit N overrides)"
+    ran = "chosen documents (--samples)" if by_id else _rows(baseline)
+    note = "" if given == baseline else f"; the baseline ran {ran}: only rows both ran are compared"
+    return given, f"limit: {_rows(given)} (--limit{note})"
 
 
 def _interrupted(exc: Interrupted, again: list[str]) -> Interrupted:

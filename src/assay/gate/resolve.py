@@ -70,10 +70,14 @@ def baseline_side(text: str, output: Path, tracking_uri: str | None) -> Side:
     return run_side(text, output, "given as a run")
 
 
-def recorded_limit(side: Side) -> int | None:
-    """The --limit the side's run was made with (None: every row)."""
-    limit = open_run(side.run_dir).record.config.get("limit")
-    return limit if isinstance(limit, int) else None
+def recorded_rows(side: Side) -> tuple[int | float | None, dict[str, tuple[int, ...]] | None]:
+    """Which rows the side's run was made on: its --limit (a count, or for lm: tasks a fraction; None: every
+    row) and its lm: tasks' --samples (document ids per task; None: not given)."""
+    config = open_run(side.run_dir).record.config
+    limit = config.get("limit")
+    samples = config.get("samples")
+    ids = {str(t): tuple(int(i) for i in v) for t, v in samples.items()} if isinstance(samples, dict) else None
+    return (limit if isinstance(limit, int | float) and not isinstance(limit, bool) else None), ids
 
 
 def resume_candidate(partial: Path) -> Side:

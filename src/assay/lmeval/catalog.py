@@ -64,11 +64,15 @@ def quiet_lmeval() -> None:
     task.tqdm = functools.partial(tqdm, disable=True)  # its one bar, around build_all_requests
 
 
-@lru_cache(maxsize=4)
 def task_manager(paths: tuple[str, ...], metadata: str = "") -> Any:
     """lm-eval's TaskManager over its installed tasks plus the user's include paths (indexing ~14,000 YAML files
     takes a few seconds, so it is made once per process). `metadata` (a JSON object, as metadata_key gives it)
     is merged into every task's config metadata, as lm-eval's --metadata is."""
+    return _task_manager(tuple(paths), metadata)  # one cache key however the arguments are passed
+
+
+@lru_cache(maxsize=4)
+def _task_manager(paths: tuple[str, ...], metadata: str) -> Any:
     try:
         from lm_eval.tasks import TaskManager
     except ImportError as exc:

@@ -141,10 +141,11 @@ def split_rows(file: Path) -> Any:
     stat = file.stat()
     key = hashlib.sha256(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
     stored = _rows_folder() / key
-    try:
-        return datasets.load_from_disk(str(stored))
-    except (FileNotFoundError, ValueError, OSError):
-        pass
+    if stored.exists():
+        try:
+            return datasets.load_from_disk(str(stored))
+        except Exception:  # noqa: BLE001 - a damaged copy (a truncated file, a foreign folder): made again
+            shutil.rmtree(stored, ignore_errors=True)
     rows = datasets.Dataset.from_list(read_jsonl(file))
     try:
         stored.parent.mkdir(parents=True, exist_ok=True)
