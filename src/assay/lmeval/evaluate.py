@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,33 @@ def _check_samples(tasks: dict[str, Any], samples: dict[str, tuple[int, ...]] | 
             raise UsageError(f"--samples: {name} has {size} documents (ids 0 to {size - 1}); {bad[0]} is not one")
 
 
+@contextlib.contextmanager
+def env_info_later() -> Iterator[None]:
+    """lm-eval's results get `pretty_env_info` from torch's collect_env, which runs about ten subprocesses (pip
+    list, nvidia-smi, ...): 1.4 s of every run on this machine. It describes the environment only for lm-eval's
+    own results file, so here it is left None and filled in when that file is written (lmeval/output.py), on
+    the same machine, only by the runs that write it."""
+    from lm_eval import evaluator
+
+    add_env_info = evaluator.add_env_info
+
+    def later(storage: dict[str, Any]) -> None:
+        from torch.utils import collect_env
+
+        real = collect_env.get_pretty_env_info
+        collect_env.get_pretty_env_info = lambda: None  # type: ignore[assignment,return-value]
+        try:
+            add_env_info(storage)
+        finally:
+            collect_env.get_pretty_env_info = real
+
+    evaluator.add_env_info = later
+    try:
+        yield
+    finally:
+        evaluator.add_env_info = add_env_info
+
+
 class _Prebuilt:
     """lm-eval's TaskManager for one simple_evaluate call whose tasks load_lmeval has already built."""
 
@@ -126,7 +153,7 @@ def evaluate_lmeval(selection: LmevalSelection, model: CachedModel, info: ModelI
     # unsafe_code tasks: code_eval runs each program in assay's sandbox (sandboxed.py), never in this process
     unsafe = unsafe_selected(manager, list(selection.names))
     sandbox = code_sandbox(hide=(str(data_dir),) if data_dir else ()) if unsafe else contextlib.nullcontext()
-    with local_rows(data_dir, config.fewshot_split), sandbox as verdicts:
+    with local_rows(data_dir, config.fewshot_split), sandbox as verdicts, env_info_later():
         out = simple_evaluate(model=lm, tasks=list(selection.names), num_fewshot=config.num_fewshot,
                               limit=config.limit, samples=doc_ids, predict_only=config.predict_only,
                               confirm_run_unsafe_code=unsafe,

@@ -74,6 +74,8 @@ def _write_model(folder: RunFolder, info: ModelInfo, raw: JSON, output_path: Pat
     config: dict[str, Any] = {"model": source, "model_args": args, **hf_info}
     config.update({k: v for k, v in raw.get("config", {}).items() if k not in ("model", "model_args")})
     results["config"] = {**config, **how.config}
+    if "pretty_env_info" in results and results["pretty_env_info"] is None:  # deferred by evaluate.env_info_later
+        results["pretty_env_info"] = pretty_env_info()
     if info.backend == "hf":
         results.update(_tokenizer_info(info.args))
     results["task_hashes"] = {
@@ -105,6 +107,16 @@ def _write_model(folder: RunFolder, info: ModelInfo, raw: JSON, output_path: Pat
                 out.write(json.dumps(_sanitized(row), default=handle_non_serializable, ensure_ascii=False) + "\n")
         written.append(path)
     return written
+
+
+def pretty_env_info() -> str:
+    """torch's collect_env report, as lm-eval's add_env_info records it (an error's text if it fails)."""
+    try:
+        from torch.utils.collect_env import get_pretty_env_info
+
+        return str(get_pretty_env_info())
+    except Exception as err:  # noqa: BLE001 - lm-eval records the error's text the same way
+        return str(err)
 
 
 def _sanitized(sample: JSON) -> JSON:
