@@ -141,6 +141,10 @@ def _load(pretrained: str, dtype: str, kwargs: dict[str, Any]) -> tuple[Any, Any
     torch = _import_torch()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from assay.models.allocator import tune_allocator
+
+    tune_allocator()  # large tensors reuse heap pages instead of a fresh mmap each (allocator.py)
+
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, _DTYPES.get(dtype, dtype), None)
     if torch_dtype is None:
         raise ModelError(f"unknown dtype {dtype!r}", hint="use float32, bfloat16 or float16")
