@@ -4,7 +4,7 @@ lm-eval indexes its ~14,000 installed YAML files at every start (seconds of YAML
 too). That index derives from the install alone, so it is kept per lm-eval version and install folder. Each
 entry's parsed config (`Entry.cfg`) is stored as its own pickle and decoded only when read: lm-eval reads it
 only for entries without a YAML file, so a run unpickles ~14,000 small records instead of ~14,000 configs
-(0.46 s -> a few tens of ms on this machine). A user's include paths are indexed afresh each time.
+(0.46 s -> 0.13 s on this machine). A user's include paths are indexed afresh each time.
 """
 
 from __future__ import annotations
