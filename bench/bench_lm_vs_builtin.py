@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_mc import Side, _model_dir, run_assay  # noqa: E402
+from bench_mc import Side, common_options, prepared, run_assay  # noqa: E402
 
 
 def interval(diffs: Sequence[float]) -> tuple[float, float]:
@@ -51,17 +51,9 @@ def verdict(mean: float, half: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", default="arc_easy,hellaswag,mmlu_high_school_geography")
-    parser.add_argument("--limit", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--data-dir", default=os.environ.get("ASSAY_DATA_DIR", "../shared/data"))
-    parser.add_argument("--model-dir", default=None, help="HF model folder (default: smollm2-135m's)")
+    common_options(parser, 5, "pairs per task (built-in and lm:, alternating which goes first)")
     args = parser.parse_args(argv)
-    args.data_dir = str(Path(args.data_dir).resolve())
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    model_dir = _model_dir(args.model_dir)
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    tasks, model_dir, env = prepared(args)
     print(f"model {model_dir}, fp32 CPU, first {args.limit} rows, batch {args.batch_size}, {args.rounds} pairs "
           f"per task, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     ok = True

@@ -201,24 +201,35 @@ def _model_dir(option: str | None) -> Path:
     return hf_folder("smollm2-135m")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_options(parser: argparse.ArgumentParser, rounds: int, rounds_help: str) -> None:
+    """The options this script shares with bench_lm_vs_builtin.py."""
     parser.add_argument("--tasks", default="arc_easy,hellaswag,mmlu_high_school_geography")
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=1, help="repeat each pair; the table shows every round")
+    parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
     parser.add_argument("--data-dir", default=os.environ.get("ASSAY_DATA_DIR", "../shared/data"))
     parser.add_argument("--model-dir", default=None, help="HF model folder (default: smollm2-135m's)")
+
+
+def prepared(args: Any) -> tuple[list[str], Path, dict[str, str]]:
+    """(tasks, model folder, environment of the timed subprocesses) from the common options; resolves
+    args.data_dir in place, so every subprocess gets the same absolute folder."""
+    args.data_dir = str(Path(args.data_dir).resolve())
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return tasks, _model_dir(args.model_dir), env
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common_options(parser, 1, "repeat each pair; the table shows every round")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     parser.add_argument("--lm", action="store_true",
                         help="assay runs lm-eval's own YAML of each task (lm:TASK) instead of its built-in one")
     parser.add_argument("--both", action="store_true",
                         help="assay runs its built-in task and lm-eval's YAML of it, against one lm-eval run")
     args = parser.parse_args(argv)
-    args.data_dir = str(Path(args.data_dir).resolve())
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    model_dir = _model_dir(args.model_dir)
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    tasks, model_dir, env = prepared(args)
     print(f"model {model_dir}, fp32 CPU, first {args.limit} rows, batch {args.batch_size}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(HEADER)

@@ -8,8 +8,9 @@ from typing import Any
 from assay.errors import UsageError
 
 
-def parse_kv(text: str | None) -> dict[str, Any]:
-    """Parse `a=1,b=x,c=true` (lm-evaluation-harness's --model_args form) into typed values."""
+def parse_kv(text: str | None, what: str = "model argument", hint: str = "e.g. dtype=float32") -> dict[str, Any]:
+    """Parse `a=1,b=x,c=true` (lm-evaluation-harness's --model_args form) into typed values; a part without
+    `=` is a one-line error starting with `what`."""
     out: dict[str, Any] = {}
     if not text:
         return out
@@ -18,7 +19,7 @@ def parse_kv(text: str | None) -> dict[str, Any]:
         if not part:
             continue
         if "=" not in part:
-            raise UsageError(f"model argument {part!r} is not of the form key=value", hint="e.g. dtype=float32")
+            raise UsageError(f"{what} {part!r} is not of the form key=value", hint=hint)
         key, value = part.split("=", 1)
         out[key.strip()] = coerce(value.strip())
     return out

@@ -166,13 +166,15 @@ def check_run(config: RunConfig, resume_dir: Path | None = None) -> CheckedRun:
     for spec in selection.tasks:
         check_task(spec)
         tasks.append(prepare_task(spec, config, data_dir))
-    lm_only = [flag for flag, on in (("--apply-chat-template", config.apply_chat_template),
-                                     ("--system-instruction", config.system_instruction),
-                                     ("--metadata", config.metadata)) if on]  # fmt: skip
+    chat = "assay tasks set it in their YAML (generation.chat, generation.system)"
+    lm_only = [(flag, hint) for flag, on, hint in (
+        ("--apply-chat-template", config.apply_chat_template, chat),
+        ("--system-instruction", config.system_instruction, chat),
+        ("--metadata", config.metadata, "it is handed to lm-eval's task code; assay's own tasks take none"),
+    ) if on]  # fmt: skip
     if lm_only and not selection.lmeval.names:
-        hint = ("assay tasks set it in their YAML (generation.chat, generation.system)" if lm_only[0] != "--metadata"
-                else "it is handed to lm-eval's task code; assay's own tasks take none")  # fmt: skip
-        raise UsageError(f"{lm_only[0]} applies to lm-eval's tasks (lm:NAME)", hint=hint)
+        flag, hint = lm_only[0]
+        raise UsageError(f"{flag} applies to lm-eval's tasks (lm:NAME)", hint=hint)
     if config.apply_chat_template and selection.lmeval.names:
         check_chat_templates(config)
     if selection.lmeval.names:  # lm-eval builds its tasks (and reads their rows) here, before any model loads

@@ -52,11 +52,8 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
     if not text or not text.strip():
         return {}
     if not text.lstrip().startswith(("{", "[", '"')):
-        bad = next((part for part in text.split(",") if part.strip() and "=" not in part), None)
-        if bad is not None:
-            raise UsageError(f"--metadata: {bad.strip()!r} is not of the form key=value",
-                             hint='e.g. --metadata max_seq_lengths=4096 or --metadata \'{"max_seq_lengths": [4096]}\'')
-        return parse_kv(text)
+        return parse_kv(text, "--metadata:",
+                        hint='e.g. --metadata max_seq_lengths=4096 or --metadata \'{"max_seq_lengths": [4096]}\'')
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,4 +1,4 @@
-"""lm-eval's index of its installed task folder, kept in the user cache and read back in a few milliseconds.
+"""lm-eval's index of its installed task folder, kept in the user cache and read back in about a tenth of a second.
 
 lm-eval indexes its ~14,000 installed YAML files at every start (seconds of YAML parsing, in lm-eval's own CLI
 too). That index derives from the install alone, so it is kept per lm-eval version and install folder. Each
@@ -75,7 +75,8 @@ def cached_default_index() -> Iterator[None]:
 
 
 def index_folder() -> Path:
-    """The user cache folder (not ASSAY_CACHE, the response cache: the index derives from the install alone)."""
+    """The user cache folder (not ASSAY_CACHE, the response cache: the index derives from the install alone, and
+    rows.py's Arrow copies from the data files)."""
     from platformdirs import user_cache_dir
 
     return Path(os.environ.get("ASSAY_LMEVAL_INDEX_DIR") or user_cache_dir("assay"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +110,10 @@ def _write_model(folder: RunFolder, info: ModelInfo, raw: JSON, output_path: Pat
     return written
 
 
+@lru_cache(maxsize=1)
 def pretty_env_info() -> str:
-    """torch's collect_env report, as lm-eval's add_env_info records it (an error's text if it fails)."""
+    """torch's collect_env report, as lm-eval's add_env_info records it (an error's text if it fails); once per
+    process (~1.4 s of subprocesses), however many models' files are written."""
     try:
         from torch.utils.collect_env import get_pretty_env_info
 

@@ -164,7 +164,7 @@ def split_rows(file: Path) -> Any:
 
 
 def _rows_folder() -> Path:
-    """Where Arrow copies of data-folder splits are kept (ASSAY_LMEVAL_ROWS_DIR, else the user cache)."""
-    from platformdirs import user_cache_dir
+    """Where Arrow copies of data-folder splits are kept (ASSAY_LMEVAL_ROWS_DIR, else beside lm-eval's index)."""
+    from assay.lmeval.index import index_folder
 
-    return Path(os.environ.get("ASSAY_LMEVAL_ROWS_DIR") or Path(user_cache_dir("assay")) / "lmeval-rows")
+    return Path(os.environ.get("ASSAY_LMEVAL_ROWS_DIR") or index_folder() / "lmeval-rows")
